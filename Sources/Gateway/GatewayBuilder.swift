@@ -1,0 +1,68 @@
+public import Hummingbird
+public import Logging
+public import PortcullisCore
+public import ServiceLifecycle
+
+/// Composes the gateway: the pre-routing pipeline, the router and every module's routes.
+///
+/// ```swift
+/// var gateway = GatewayBuilder(configuration: configuration, logger: logger)
+/// HealthRoutes(checks: checks).register(on: gateway.routes)
+/// let app = gateway.buildApplication(services: [database])
+/// ```
+public struct GatewayBuilder {
+    public typealias Context = GatewayRequestContext
+
+    public let configuration: GatewayConfiguration
+    public let logger: Logger
+    public let routes: RouteRegistry
+    private let router: Router<Context>
+
+    public init(configuration: GatewayConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        let router = Router(context: Context.self)
+        let table = RouteTable()
+        // Added before any route, so it wraps every endpoint and the router's not-found responder.
+        router.add(middleware: RouteErrorMiddleware(table: table))
+        self.router = router
+        self.routes = RouteRegistry(router: router, table: table)
+    }
+
+    /// Request id → log → errors → canonical path → body limit → router. Every request takes this path.
+    public func buildResponder() -> ChainedResponder<Context> {
+        ChainedResponder(
+            middlewares: [
+                RequestIDMiddleware(),
+                RequestLogMiddleware(),
+                ErrorMiddleware(),
+                CanonicalPathMiddleware(),
+                BodyLimitMiddleware(limit: self.configuration.maxBodyBytes),
+            ],
+            final: self.router.buildResponder()
+        )
+    }
+
+    /// The HTTP application, bound to the configured host and port, running `services` alongside the server.
+    ///
+    /// Services shut down in reverse order after the server has finished its in-flight requests, so list
+    /// the database first.
+    public func buildApplication(
+        services: [any Service],
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> Application<ChainedResponder<Context>> {
+        let logger = self.logger
+        let host = self.configuration.host
+        return Application(
+            responder: self.buildResponder(),
+            configuration: .init(address: .hostname(host, port: self.configuration.port), serverName: nil),
+            services: services,
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.notice("portcullis listening", metadata: ["host": .string(host), "port": .stringConvertible(port)])
+                await onServerRunning(port)
+            },
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,41 @@
+public import Hummingbird
+public import Logging
+public import NIOCore
+public import PortcullisCore
+
+public import Foundation
+
+/// Per-request state that travels from the first middleware to the module handler.
+///
+/// A value type: each middleware hands a changed copy to the next, so nothing is shared across requests.
+public struct GatewayRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The request's `x-request-id`, set by ``RequestIDMiddleware``.
+    public var requestID: PortcullisCore.RequestID
+    /// The body limit for this request, set by ``BodyLimitMiddleware`` from configuration.
+    public var maxUploadSize: Int
+    /// The peer address of the connection, for client-IP based decisions (lockout, audit).
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.requestID = PortcullisCore.RequestID.generate()
+        self.maxUploadSize = GatewayConfiguration.defaultMaxBodyBytes
+        self.remoteAddress = source.channel.remoteAddress
+    }
+
+    public var requestDecoder: JSONDecoder {
+        JSONDecoder()
+    }
+
+    /// Encodes dates as RFC 3339 with milliseconds, the contract's one timestamp format.
+    public var responseEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Timestamp.format(date))
+        }
+        return encoder
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// The `x-request-id` of a request: the caller's value when it is acceptable, otherwise a new one.
+public struct RequestID: Sendable, Hashable, CustomStringConvertible {
+    /// The largest caller-supplied id that is kept (API.md §0).
+    public static let maximumLength = 128
+
+    public let value: String
+
+    public var description: String { self.value }
+
+    /// Keeps `candidate` when it is 1...128 visible ASCII characters (0x21...0x7E); otherwise generates a new id.
+    public init(from candidate: String?) {
+        if let candidate, Self.isAcceptable(candidate) {
+            self.value = candidate
+        } else {
+            self = Self.generate()
+        }
+    }
+
+    private init(value: String) {
+        self.value = value
+    }
+
+    /// A fresh id: a lower-case UUID without dashes, 32 hex characters.
+    public static func generate() -> RequestID {
+        RequestID(value: UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))
+    }
+
+    /// Whether a caller-supplied id may be echoed back and logged as is.
+    public static func isAcceptable(_ candidate: String) -> Bool {
+        let scalars = candidate.unicodeScalars
+        guard !scalars.isEmpty, scalars.count <= maximumLength else { return false }
+        return scalars.allSatisfy { $0.value >= 0x21 && $0.value <= 0x7E }
+    }
+}

@@ -1,0 +1,36 @@
+/// A FIFO lock for async code: one holder at a time, waiters resumed in arrival order.
+///
+/// Used to give the single SQLite connection to one transaction at a time across suspension points.
+actor AsyncLock {
+    private var isLocked = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func lock() async {
+        if !self.isLocked {
+            self.isLocked = true
+            return
+        }
+        await withCheckedContinuation { self.waiters.append($0) }
+    }
+
+    func unlock() {
+        if self.waiters.isEmpty {
+            self.isLocked = false
+        } else {
+            // Ownership passes straight to the next waiter; the lock stays held.
+            self.waiters.removeFirst().resume()
+        }
+    }
+
+    nonisolated func withLock<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
+        await self.lock()
+        do {
+            let result = try await body()
+            await self.unlock()
+            return result
+        } catch {
+            await self.unlock()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,56 @@
+public import ServiceLifecycle
+
+/// A connection handed to a closure by ``Database``. Valid only inside that closure.
+public protocol DatabaseConnection: Sendable {
+    var dialect: SQLDialect { get }
+
+    /// Runs `query` and returns every row it produced (none for statements without `RETURNING`).
+    @discardableResult
+    func query(_ query: SQLQuery) async throws -> [SQLRow]
+}
+
+extension DatabaseConnection {
+    /// Runs a statement whose rows are not needed.
+    public func execute(_ query: SQLQuery) async throws {
+        try await self.query(query)
+    }
+
+    /// The first row of `query`, if any.
+    public func first(_ query: SQLQuery) async throws -> SQLRow? {
+        try await self.query(query).first
+    }
+}
+
+/// The storage seam every module uses: SQLite (embedded default) or PostgreSQL (production).
+///
+/// A `Database` is a `Service`: run it in the application's `ServiceGroup` for as long as it is used.
+/// Do not call `withConnection` or `transaction` on the database from inside a transaction body: use the
+/// connection the body was given (on SQLite a nested call waits for the transaction and never returns).
+public protocol Database: Service {
+    var dialect: SQLDialect { get }
+
+    /// Lends a connection for `body`; statements commit one by one.
+    func withConnection<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws (its error rethrown).
+    func transaction<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result
+
+    /// Checks that the database answers, failing with ``StorageError/unavailable(_:)`` when it does not.
+    func ping() async throws
+}
+
+extension Database {
+    /// Runs one statement on its own connection.
+    @discardableResult
+    public func query(_ query: SQLQuery) async throws -> [SQLRow] {
+        try await self.withConnection { try await $0.query(query) }
+    }
+
+    public func execute(_ query: SQLQuery) async throws {
+        try await self.withConnection { try await $0.execute(query) }
+    }
+
+    public func first(_ query: SQLQuery) async throws -> SQLRow? {
+        try await self.withConnection { try await $0.first(query) }
+    }
+}

@@ -1,0 +1,18 @@
+public import Logging
+public import PortcullisCore
+
+/// Opens the backend a ``DatabaseLocation`` names.
+public enum DatabaseFactory {
+    /// Opens the database. For PostgreSQL, one connection is made first so that a wrong URL, a refused
+    /// connection or a failed login surfaces at once as ``StorageError/unavailable(_:)``.
+    public static func open(_ location: DatabaseLocation, maximumConnections: Int = 20, logger: Logger) async throws -> any Database {
+        switch location {
+        case .sqlite(let path):
+            return try await SQLiteBackend.open(path: path, logger: logger)
+        case .postgres(let endpoint):
+            let backend = PostgresBackend(endpoint: endpoint, maximumConnections: maximumConnections, logger: logger)
+            try await backend.probe()
+            return backend
+        }
+    }
+}

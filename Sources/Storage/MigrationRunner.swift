@@ -1,0 +1,85 @@
+public import Logging
+public import PortcullisCore
+import Foundation
+
+/// Applies ``Migration``s in the order given, each exactly once, and reports what is still pending.
+///
+/// All pending migrations run in one transaction, so a failure leaves the schema as it was. On PostgreSQL
+/// a transaction-scoped advisory lock makes replicas that start at once take turns; the one that comes
+/// second finds nothing left to do. On SQLite `BEGIN IMMEDIATE` does the same through the file lock.
+public struct MigrationRunner: Sendable {
+    public let database: any Database
+    public let migrations: [Migration]
+    private let logger: Logger
+
+    /// Key of the PostgreSQL advisory lock that serialises migration runs ("portcullis" in ASCII, truncated).
+    static let advisoryLockKey: Int64 = 0x706f_7274_6375_6c6c
+
+    public init(database: any Database, migrations: [Migration], logger: Logger) {
+        precondition(Set(migrations.map(\.id)).count == migrations.count, "migration ids must be unique")
+        self.database = database
+        self.migrations = migrations
+        self.logger = logger
+    }
+
+    /// Applies every pending migration. Returns the ids applied by this call.
+    @discardableResult
+    public func migrate() async throws -> [String] {
+        let migrations = self.migrations
+        let logger = self.logger
+        return try await self.database.transaction { connection in
+            if connection.dialect == .postgres {
+                try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))")
+            }
+            try await Self.createTable(connection)
+            let applied = try await Self.appliedIDs(connection)
+            var done: [String] = []
+            for migration in migrations where !applied.contains(migration.id) {
+                do {
+                    for statement in migration.statements(connection.dialect) {
+                        try await connection.execute(SQLQuery(unsafeSQL: statement))
+                    }
+                } catch {
+                    throw StorageError.migrationFailed(id: migration.id, reason: "\(error)")
+                }
+                let now = Timestamp.milliseconds(.now)
+                try await connection.execute("INSERT INTO portcullis_migrations (id, applied_at) VALUES (\(migration.id), \(now))")
+                logger.info("applied migration", metadata: ["migration": "\(migration.id)"])
+                done.append(migration.id)
+            }
+            return done
+        }
+    }
+
+    /// The ids of migrations not yet applied, in order. Reading does not take the migration lock.
+    public func pending() async throws -> [String] {
+        let migrations = self.migrations
+        return try await self.database.withConnection { connection in
+            let exists: Bool
+            switch connection.dialect {
+            case .postgres:
+                let row = try await connection.first("SELECT to_regclass('portcullis_migrations') IS NOT NULL AS present")
+                exists = try row?.bool("present") ?? false
+            case .sqlite:
+                let row = try await connection.first(
+                    "SELECT COUNT(*) AS present FROM sqlite_master WHERE type = 'table' AND name = 'portcullis_migrations'"
+                )
+                exists = try (row?.int("present") ?? 0) > 0
+            }
+            guard exists else { return migrations.map(\.id) }
+            let applied = try await Self.appliedIDs(connection)
+            return migrations.map(\.id).filter { !applied.contains($0) }
+        }
+    }
+
+    private static func createTable(_ connection: any DatabaseConnection) async throws {
+        try await connection.execute(
+            "CREATE TABLE IF NOT EXISTS portcullis_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"
+        )
+    }
+
+    private static func appliedIDs(_ connection: any DatabaseConnection) async throws -> Set<String> {
+        let rows = try await connection.query("SELECT id FROM portcullis_migrations")
+        return Set(try rows.map { try $0.string("id") })
+    }
+}

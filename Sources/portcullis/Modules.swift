@@ -1,0 +1,6 @@
+import Storage
+
+/// The modules this build composes, in dependency order. Each contributes its own migrations.
+enum Modules {
+    static let migrations: [Migration] = []
+}

@@ -1,0 +1,8 @@
+import Foundation
+
+/// Lines for the operator that are not log entries: fatal start-up problems.
+enum StandardError {
+    static func write(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}
