@@ -21,7 +21,8 @@ public struct GatewayBuilder {
     public init(configuration: GatewayConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        let router = Router(context: Context.self)
+        // HEAD is answered for every GET route, as HTTP clients and load balancers expect.
+        let router = Router(context: Context.self, options: .autoGenerateHeadEndpoints)
         let table = RouteTable()
         // Added before any route, so it wraps every endpoint and the router's not-found responder.
         router.add(middleware: RouteErrorMiddleware(table: table))

@@ -1,4 +1,4 @@
-public import Logging
+import Logging
 
 /// Builds a ``GatewayConfiguration`` from the environment and command-line flags (flags win).
 ///

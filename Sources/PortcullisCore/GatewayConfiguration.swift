@@ -1,6 +1,5 @@
-public import Logging
-
 import Foundation
+public import Logging
 
 /// How log lines are written.
 public enum LogFormat: String, Sendable, CaseIterable {

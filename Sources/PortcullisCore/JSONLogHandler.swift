@@ -1,8 +1,6 @@
-public import Logging
-
-import Synchronization
-
 import Foundation
+public import Logging
+import Synchronization
 
 /// Writes each log entry as one JSON object per line on standard output (`PORTCULLIS_LOG_FORMAT=json`).
 ///
@@ -24,15 +22,11 @@ public struct JSONLogHandler: LogHandler {
         set { self.metadata[key] = newValue }
     }
 
-    public func log(
-        level: Logger.Level,
-        message: Logger.Message,
-        metadata explicit: Logger.Metadata?,
-        source: String,
-        file: String,
-        function: String,
-        line: UInt
-    ) {
+    public func log(event: LogEvent) {
+        self.write(level: event.level, message: event.message, metadata: event.metadata, source: event.source)
+    }
+
+    private func write(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String) {
         var merged = self.metadata
         if let provided = self.metadataProvider?.get() {
             merged.merge(provided) { _, new in new }

@@ -54,3 +54,15 @@ extension Database {
         try await self.withConnection { try await $0.first(query) }
     }
 }
+
+extension Database {
+    /// Runs the database's service for the duration of `body` (for commands and tests that have no
+    /// `ServiceGroup`), then stops it.
+    public func whileRunning<Result: Sendable>(_ body: @Sendable () async throws -> Result) async throws -> Result {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.run() }
+            defer { group.cancelAll() }
+            return try await body()
+        }
+    }
+}

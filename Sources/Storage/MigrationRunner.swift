@@ -1,6 +1,6 @@
-public import Logging
-public import PortcullisCore
 import Foundation
+public import Logging
+import PortcullisCore
 
 /// Applies ``Migration``s in the order given, each exactly once, and reports what is still pending.
 ///

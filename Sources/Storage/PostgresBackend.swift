@@ -1,8 +1,8 @@
 public import Logging
-public import PortcullisCore
 import NIOCore
 import NIOPosix
 import NIOSSL
+public import PortcullisCore
 import PostgresNIO
 import ServiceLifecycle
 

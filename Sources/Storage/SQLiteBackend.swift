@@ -1,9 +1,8 @@
+import Foundation
 public import Logging
 import NIOCore
 import SQLiteNIO
 import ServiceLifecycle
-
-import Foundation
 
 /// The embedded backend: one SQLite file in WAL mode.
 ///
@@ -97,7 +96,9 @@ public final class SQLiteBackend: Database {
     public func run() async throws {
         try? await gracefulShutdown()
         try await self.lock.withLock {
-            try await self.connection.close()
+            // The future-based close is not cancellation-aware: it closes even when run() was cancelled,
+            // where the async variant would refuse and leave the file open.
+            try await self.connection.close().get()
         }
     }
 

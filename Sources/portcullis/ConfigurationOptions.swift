@@ -1,7 +1,6 @@
 import ArgumentParser
-import PortcullisCore
-
 import Foundation
+import PortcullisCore
 
 /// The flags every subcommand shares. Values stay strings here, so that one loader validates flags
 /// and environment alike and names the setting that is wrong.

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Logging
 import PortcullisCore
-import ServiceLifecycle
 import Storage
 
 /// Steps shared by the subcommands.
@@ -21,15 +20,11 @@ enum Startup {
         _ database: any Database,
         _ body: @Sendable () async throws -> Result
     ) async throws -> Result {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await database.run() }
-            defer { group.cancelAll() }
-            do {
-                return try await body()
-            } catch {
-                StandardError.write("portcullis: \(error)")
-                throw ExitCode(1)
-            }
+        do {
+            return try await database.whileRunning(body)
+        } catch {
+            StandardError.write("portcullis: \(error)")
+            throw ExitCode(1)
         }
     }
 }

@@ -1,11 +1,10 @@
-public import HTTPTypes
+import Foundation
+import HTTPTypes
 public import Hummingbird
 public import Logging
+import NIOCore
 public import PortcullisCore
 import Storage
-import NIOCore
-
-import Foundation
 
 /// Turns any error into the contract's `{"errors":[...]}` response.
 ///

@@ -1,9 +1,8 @@
+public import Foundation
 public import Hummingbird
-public import Logging
+import Logging
 public import NIOCore
 public import PortcullisCore
-
-public import Foundation
 
 /// Per-request state that travels from the first middleware to the module handler.
 ///

@@ -1,7 +1,6 @@
-public import Hummingbird
-public import PortcullisCore
-
 import Foundation
+public import Hummingbird
+import PortcullisCore
 
 /// Reads a request body as JSON with the contract's errors: 415 for a non-JSON content type, 413 over
 /// the body limit, 400 `MALFORMED_JSON`, `INVALID_TYPE` or `MISSING_FIELD` naming the field's path.
@@ -21,11 +20,23 @@ public enum JSONBody {
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError.payloadTooLarge(limit: limit)
         }
+        let data = Data(buffer.readableBytesView)
         do {
-            return try JSONDecoder().decode(Value.self, from: Data(buffer.readableBytesView))
+            return try JSONDecoder().decode(Value.self, from: data)
         } catch let error as DecodingError {
-            throw apiError(for: error)
+            throw apiError(for: error, body: data)
         }
+    }
+
+    /// Foundation's decoder reports a well-formed number that does not fit its field (1.5 or 10^30 for an
+    /// `Int`) as "not valid JSON" without a path; a syntax check on this error path tells the two apart.
+    static func apiError(for error: DecodingError, body: Data) -> APIError {
+        if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
+            (try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])) != nil
+        {
+            return .badRequest("INVALID_TYPE", "A number in the request body does not fit its field (expected an integer in range).")
+        }
+        return apiError(for: error)
     }
 
     /// `application/json`, or any `+json` media type, parameters ignored.

@@ -35,8 +35,12 @@ public final class RouteTable: Sendable {
     }
 
     /// The methods registered for templates that fit `path`, sorted; empty when the path is unknown.
+    /// HEAD is included wherever GET is, because the router answers HEAD for every GET route.
     public func allowedMethods(for path: String) -> [String] {
-        let methods = self.routes.filter { $0.matches(path: path) }.map(\.method.rawValue)
-        return Array(Set(methods)).sorted()
+        var methods = Set(self.routes.filter { $0.matches(path: path) }.map(\.method.rawValue))
+        if methods.contains("GET") {
+            methods.insert("HEAD")
+        }
+        return methods.sorted()
     }
 }

@@ -4,6 +4,11 @@ public import Hummingbird
 public struct HealthReport: ResponseEncodable, Sendable, Equatable {
     public var status: String
     public var details: [String: String]
+
+    public init(status: String, details: [String: String]) {
+        self.status = status
+        self.details = details
+    }
 }
 
 /// `/healthcheck` (OIH), `/health/live` and `/health/ready`.

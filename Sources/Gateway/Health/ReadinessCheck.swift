@@ -1,4 +1,4 @@
-public import PortcullisCore
+import PortcullisCore
 public import Storage
 
 /// One dependency that must work for the gateway to serve: reported by name in `/health/ready`.

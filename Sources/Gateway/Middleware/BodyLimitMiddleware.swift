@@ -1,5 +1,5 @@
 public import Hummingbird
-public import PortcullisCore
+import PortcullisCore
 
 /// Applies `PORTCULLIS_MAX_BODY_BYTES`: refuses a declared `Content-Length` over the limit with 413 before
 /// any handler runs, and sets the limit that body readers enforce on chunked bodies.

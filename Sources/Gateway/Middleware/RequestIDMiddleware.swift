@@ -1,7 +1,7 @@
 public import HTTPTypes
 public import Hummingbird
 import Logging
-public import PortcullisCore
+import PortcullisCore
 
 /// Gives each request its `x-request-id` (the caller's when acceptable, else a new one), puts it on the
 /// request's logger and on every response.

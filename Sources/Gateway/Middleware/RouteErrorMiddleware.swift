@@ -1,5 +1,5 @@
-public import Hummingbird
-public import PortcullisCore
+import Hummingbird
+import PortcullisCore
 
 /// Router-level middleware: turns Hummingbird's own errors into ``APIError`` before the router renders
 /// them in its format, and tells an unknown path (404) from a known path with another method (405).

@@ -1,0 +1,78 @@
+import Foundation
+import Gateway
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import PortcullisCore
+import Testing
+
+@Suite("Error envelope and request ids")
+struct ErrorEnvelopeTests {
+    @Test("an unknown route answers a JSON 404 envelope with an x-request-id")
+    func unknownRoute() async throws {
+        try await withTestGateway { client in
+            let response = try await client.execute(uri: "/nope", method: .get)
+            #expect(response.status == .notFound)
+            #expect(response.headers[.contentType] == "application/json; charset=utf-8")
+            #expect(response.headers[RequestIDMiddleware.headerName]?.isEmpty == false)
+            let entry = try #require(response.envelope?.errors.first)
+            #expect(entry.code == 404)
+            #expect(entry.reason == "NO_ROUTE")
+        }
+    }
+
+    @Test("a known path with another method answers 405 with Allow")
+    func wrongMethod() async throws {
+        try await withTestGateway { client in
+            let response = try await client.execute(uri: "/test/widgets", method: .delete)
+            #expect(response.status == .methodNotAllowed)
+            #expect(response.headers[.allow] == "POST")
+            #expect(response.envelope?.errors.first?.reason == "METHOD_NOT_ALLOWED")
+            // Templates count too: /test/widgets/{id} is GET only.
+            let templated = try await client.execute(uri: "/test/widgets/42", method: .post)
+            #expect(templated.status == .methodNotAllowed)
+            #expect(templated.headers[.allow] == "GET, HEAD")
+        }
+    }
+
+    @Test("HEAD is answered for GET routes, without a body")
+    func head() async throws {
+        try await withTestGateway { client in
+            let response = try await client.execute(uri: "/health/live", method: .head)
+            #expect(response.status == .ok)
+            #expect(response.body.readableBytes == 0)
+        }
+    }
+
+    @Test("an acceptable caller request id is echoed back")
+    func echoesRequestID() async throws {
+        try await withTestGateway { client in
+            let response = try await client.execute(uri: "/health/live", method: .get, headers: [RequestIDMiddleware.headerName: "trace-42"])
+            #expect(response.headers[RequestIDMiddleware.headerName] == "trace-42")
+            let error = try await client.execute(uri: "/nope", method: .get, headers: [RequestIDMiddleware.headerName: "trace-43"])
+            #expect(error.headers[RequestIDMiddleware.headerName] == "trace-43")
+        }
+    }
+
+    @Test("an unacceptable caller request id is replaced")
+    func replacesRequestID() async throws {
+        try await withTestGateway { client in
+            let long = String(repeating: "x", count: 200)
+            let response = try await client.execute(uri: "/health/live", method: .get, headers: [RequestIDMiddleware.headerName: long])
+            let id = try #require(response.headers[RequestIDMiddleware.headerName])
+            #expect(id != long)
+            #expect(RequestID.isAcceptable(id))
+        }
+    }
+
+    @Test("an unexpected error is a 500 envelope that leaks nothing")
+    func internalError() async throws {
+        try await withTestGateway { client in
+            let response = try await client.execute(uri: "/test/failure", method: .get)
+            #expect(response.status == .internalServerError)
+            #expect(response.envelope?.errors == [ErrorEntry(code: 500, message: "Internal server error", reason: "INTERNAL_ERROR")])
+            #expect(!response.bodyText.contains("SELECT"))
+        }
+    }
+}

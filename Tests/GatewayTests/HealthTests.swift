@@ -1,0 +1,61 @@
+import Foundation
+import Gateway
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import PortcullisCore
+import Storage
+import TestSupport
+import Testing
+
+@Suite("Health endpoints")
+struct HealthTests {
+    static func report(_ response: TestResponse) throws -> HealthReport {
+        struct Body: Decodable { let status: String; let details: [String: String] }
+        let body = try JSONDecoder().decode(Body.self, from: Data(response.body.readableBytesView))
+        return HealthReport(status: body.status, details: body.details)
+    }
+
+    @Test("ready and healthcheck pass on a migrated database", arguments: Backend.allCases)
+    func ready(backend: Backend) async throws {
+        try await TestDatabases.withDatabase(backend) { database in
+            let runner = MigrationRunner(
+                database: database, migrations: [Migration(id: "t.1", ["CREATE TABLE t (id TEXT)"])], logger: TestDatabases.logger)
+            try await runner.migrate()
+            let checks: [any ReadinessCheck] = [DatabaseReadiness(database: database), MigrationReadiness(runner: runner)]
+            try await withTestGateway(checks: checks) { client in
+                for path in ["/health/ready", "/healthcheck"] {
+                    let response = try await client.execute(uri: path, method: .get)
+                    #expect(response.status == .ok)
+                    #expect(try Self.report(response) == HealthReport(status: "pass", details: ["database": "pass", "migrations": "pass"]))
+                }
+            }
+        }
+    }
+
+    @Test("ready fails with 503 while migrations are pending", arguments: Backend.allCases)
+    func pendingMigrations(backend: Backend) async throws {
+        try await TestDatabases.withDatabase(backend) { database in
+            let runner = MigrationRunner(
+                database: database, migrations: [Migration(id: "t.1", ["CREATE TABLE t (id TEXT)"])], logger: TestDatabases.logger)
+            let checks: [any ReadinessCheck] = [DatabaseReadiness(database: database), MigrationReadiness(runner: runner)]
+            try await withTestGateway(checks: checks) { client in
+                let response = try await client.execute(uri: "/health/ready", method: .get)
+                #expect(response.status == .serviceUnavailable)
+                #expect(try Self.report(response) == HealthReport(status: "fail", details: ["database": "pass", "migrations": "fail"]))
+            }
+        }
+    }
+
+    @Test("any failing check makes ready fail while live still passes")
+    func failingCheck() async throws {
+        let checks: [any ReadinessCheck] = [FixedCheck(name: "database", ready: false), FixedCheck(name: "bus", ready: true)]
+        try await withTestGateway(checks: checks) { client in
+            let ready = try await client.execute(uri: "/health/ready", method: .get)
+            #expect(ready.status == .serviceUnavailable)
+            #expect(try Self.report(ready).details == ["database": "fail", "bus": "pass"])
+            let live = try await client.execute(uri: "/health/live", method: .get)
+            #expect(live.status == .ok)
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Logging
+import PortcullisCore
+import Testing
+
+@Suite("Configuration from environment and flags")
+struct ConfigurationLoaderTests {
+    @Test("no settings give the documented defaults and the embedded SQLite file")
+    func defaults() throws {
+        let configuration = try ConfigurationLoader(environment: [:]).load()
+        #expect(configuration.host == "127.0.0.1")
+        #expect(configuration.port == 8080)
+        #expect(configuration.dataDirectory == "./data")
+        #expect(configuration.database == .sqlite(path: "./data/portcullis.sqlite"))
+        #expect(configuration.policiesDirectory == "./policies")
+        #expect(configuration.logLevel == .info)
+        #expect(configuration.logFormat == .text)
+        #expect(configuration.maxBodyBytes == 10 * 1024 * 1024)
+    }
+
+    @Test("every variable is read from the environment")
+    func environment() throws {
+        let configuration = try ConfigurationLoader(environment: [
+            "PORTCULLIS_HOST": "0.0.0.0",
+            "PORTCULLIS_PORT": "9090",
+            "PORTCULLIS_DATA_DIR": "/var/lib/portcullis",
+            "PORTCULLIS_POLICIES": "/etc/portcullis/policies",
+            "PORTCULLIS_LOG_LEVEL": "DEBUG",
+            "PORTCULLIS_LOG_FORMAT": "json",
+            "PORTCULLIS_MAX_BODY_BYTES": "1024",
+        ]).load()
+        #expect(configuration.host == "0.0.0.0")
+        #expect(configuration.port == 9090)
+        #expect(configuration.database == .sqlite(path: "/var/lib/portcullis/portcullis.sqlite"))
+        #expect(configuration.policiesDirectory == "/etc/portcullis/policies")
+        #expect(configuration.logLevel == .debug)
+        #expect(configuration.logFormat == .json)
+        #expect(configuration.maxBodyBytes == 1024)
+    }
+
+    @Test("a flag wins over the environment")
+    func flagWins() throws {
+        let configuration = try ConfigurationLoader(
+            environment: ["PORTCULLIS_PORT": "9090"],
+            flags: [.port: "9191"]
+        ).load()
+        #expect(configuration.port == 9191)
+    }
+
+    @Test("an empty variable counts as unset")
+    func emptyIsUnset() throws {
+        let configuration = try ConfigurationLoader(environment: ["PORTCULLIS_PORT": "", "DATABASE_URL": ""]).load()
+        #expect(configuration.port == 8080)
+        #expect(configuration.database == .sqlite(path: "./data/portcullis.sqlite"))
+    }
+
+    @Test("DATABASE_URL switches to PostgreSQL")
+    func postgres() throws {
+        let configuration = try ConfigurationLoader(environment: ["DATABASE_URL": "postgres://app:secret@db:6543/portcullis"]).load()
+        guard case .postgres(let endpoint) = configuration.database else {
+            Issue.record("expected PostgreSQL, got \(configuration.database)")
+            return
+        }
+        #expect(endpoint.address == .tcp(host: "db", port: 6543))
+        #expect(endpoint.database == "portcullis")
+    }
+
+    @Test(
+        "an invalid value is refused naming its variable",
+        arguments: [
+            ("PORTCULLIS_PORT", "http"),
+            ("PORTCULLIS_PORT", "65536"),
+            ("PORTCULLIS_PORT", "-1"),
+            ("PORTCULLIS_HOST", "local host"),
+            ("PORTCULLIS_LOG_LEVEL", "loud"),
+            ("PORTCULLIS_LOG_FORMAT", "xml"),
+            ("PORTCULLIS_MAX_BODY_BYTES", "0"),
+            ("PORTCULLIS_MAX_BODY_BYTES", "10MB"),
+            ("DATABASE_URL", "mysql://user@host/db"),
+            ("DATABASE_URL", "postgres://host/db"),
+        ]
+    )
+    func invalid(variable: String, value: String) {
+        #expect {
+            try ConfigurationLoader(environment: [variable: value]).load()
+        } throws: { error in
+            guard let error = error as? ConfigurationError else { return false }
+            return error.setting == variable && error.description.hasPrefix("invalid \(variable): ")
+        }
+    }
+
+    @Test("an invalid flag is blamed on the flag")
+    func invalidFlag() {
+        #expect(throws: ConfigurationError(setting: "--port", problem: "\"x\" is not a port number from 0 to 65535")) {
+            try ConfigurationLoader(environment: ["PORTCULLIS_PORT": "8080"], flags: [.port: "x"]).load()
+        }
+    }
+
+    @Test("a refused DATABASE_URL never repeats its password")
+    func databaseURLErrorHidesPassword() {
+        do {
+            _ = try ConfigurationLoader(environment: ["DATABASE_URL": "postgres://user:hunter2-secret@db/x?bogus=1"]).load()
+            Issue.record("expected the URL to be refused")
+        } catch {
+            #expect(error.setting == "DATABASE_URL")
+            #expect(!error.description.contains("hunter2-secret"))
+        }
+    }
+}

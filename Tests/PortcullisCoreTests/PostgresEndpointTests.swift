@@ -1,0 +1,64 @@
+import PortcullisCore
+import Testing
+
+@Suite("DATABASE_URL parsing")
+struct PostgresEndpointTests {
+    @Test("a TCP URL gives host, port, credentials and database")
+    func tcp() throws {
+        let endpoint = try PostgresEndpoint.parse("postgres://app:s3cr%40t@db.internal:6543/portcullis")
+        #expect(endpoint.address == .tcp(host: "db.internal", port: 6543))
+        #expect(endpoint.username == "app")
+        #expect(endpoint.password == "s3cr@t")
+        #expect(endpoint.database == "portcullis")
+        #expect(endpoint.tls == .prefer)
+    }
+
+    @Test("postgresql:// is accepted and the port defaults to 5432")
+    func defaultPort() throws {
+        let endpoint = try PostgresEndpoint.parse("postgresql://app@db/portcullis")
+        #expect(endpoint.address == .tcp(host: "db", port: 5432))
+        #expect(endpoint.password == nil)
+    }
+
+    @Test("?host=/dir selects the Unix socket <dir>/.s.PGSQL.<port>")
+    func unixSocket() throws {
+        let endpoint = try PostgresEndpoint.parse("postgres://app@localhost:5433/portcullis?host=/run/postgresql")
+        #expect(endpoint.address == .unixSocket(path: "/run/postgresql/.s.PGSQL.5433"))
+        #expect(endpoint.tls == .disable)
+    }
+
+    @Test("without a database name the user name is used, as libpq does")
+    func defaultDatabase() throws {
+        #expect(try PostgresEndpoint.parse("postgres://app@db").database == "app")
+    }
+
+    @Test("sslmode is honoured")
+    func sslmode() throws {
+        #expect(try PostgresEndpoint.parse("postgres://app@db/x?sslmode=require").tls == .require)
+        #expect(try PostgresEndpoint.parse("postgres://app@db/x?sslmode=disable").tls == .disable)
+    }
+
+    @Test(
+        "malformed URLs are refused",
+        arguments: [
+            "not a url at all",
+            "http://app@db/x",
+            "postgres://db/x",
+            "postgres://app@/x",
+            "postgres://app@db/x?host=relative/dir",
+            "postgres://app@db/x?sslmode=verify-full",
+            "postgres://app@db/x?application_name=y",
+            "postgres://app@db/a/b",
+        ]
+    )
+    func malformed(url: String) {
+        #expect(throws: PostgresURLError.self) { try PostgresEndpoint.parse(url) }
+    }
+
+    @Test("the redacted description hides the password")
+    func redacted() throws {
+        let endpoint = try PostgresEndpoint.parse("postgres://app:topsecret@db/x")
+        #expect(endpoint.redactedDescription == "postgres://app:***@db:5432/x")
+        #expect(DatabaseLocation.postgres(endpoint).redactedDescription.contains("topsecret") == false)
+    }
+}
