@@ -48,10 +48,21 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         .target(
+            name: "Messaging",
+            dependencies: [
+                "PortcullisCore",
+                "Storage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
+        .target(
             name: "Gateway",
             dependencies: [
                 "PortcullisCore",
                 "Storage",
+                "Messaging",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -65,6 +76,7 @@ let package = Package(
             dependencies: [
                 "PortcullisCore",
                 "Storage",
+                "Messaging",
                 "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -84,9 +96,25 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
+            name: "MessagingTests",
+            dependencies: ["PortcullisCore", "Storage", "Messaging", "TestSupport"],
+            swiftSettings: upcomingFeatures
+        ),
+        .executableTarget(
+            name: "bus-worker",
+            dependencies: [
+                "PortcullisCore", "Storage", "Messaging",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/BusWorker",
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "PortcullisCore", "Storage", "Gateway", "TestSupport",
+                "PortcullisCore", "Storage", "Messaging", "Gateway", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: upcomingFeatures
@@ -105,7 +133,8 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "PortcullisCore", "Storage",
+                "PortcullisCore", "Storage", "Messaging",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport",

@@ -37,6 +37,15 @@ public protocol Database: Service {
 
     /// Checks that the database answers, failing with ``StorageError/unavailable(_:)`` when it does not.
     func ping() async throws
+
+    /// Sends `payload` to every ``listen(channel:_:)`` on `channel`. Given a transaction's connection,
+    /// PostgreSQL delivers it when the transaction commits (and not at all on rollback).
+    func notify(channel: String, payload: String, on connection: any DatabaseConnection) async throws
+
+    /// Calls `handler` for each notification on `channel` until the task is cancelled. PostgreSQL delivers
+    /// notifications from every process (LISTEN/NOTIFY), SQLite from this process only. After the
+    /// subscription is (re-)established `handler` receives `"*"`: anything may have been missed, re-check all.
+    func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws
 }
 
 extension Database {

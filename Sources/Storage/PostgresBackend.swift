@@ -114,6 +114,32 @@ public final class PostgresBackend: Database {
         }
     }
 
+    public func notify(channel: String, payload: String, on connection: any DatabaseConnection) async throws {
+        try await connection.execute("SELECT pg_notify(\(channel), \(payload))")
+    }
+
+    /// Holds one pooled connection in LISTEN; when it fails, waits a moment and listens again.
+    public func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws {
+        while !Task.isCancelled {
+            do {
+                try await self.client.withConnection { connection in
+                    try await connection.listen(on: channel) { notifications in
+                        handler("*")
+                        for try await notification in notifications {
+                            handler(notification.payload)
+                        }
+                    }
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                self.logger.warning("LISTEN connection lost; listening again", metadata: ["error": "\(Self.describe(error))"])
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await self.client.run()

@@ -46,6 +46,19 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
             self.fragments.append(.sql(sql))
         }
 
+        /// Binds each value, comma-separated, for `IN (...)` lists. An empty list renders `NULL`, which
+        /// matches nothing.
+        public mutating func appendInterpolation(list values: [some SQLBindable]) {
+            guard !values.isEmpty else {
+                self.fragments.append(.sql("NULL"))
+                return
+            }
+            for (index, value) in values.enumerated() {
+                if index > 0 { self.fragments.append(.sql(", ")) }
+                self.fragments.append(.bind(value.sqlValue))
+            }
+        }
+
         /// Inserts a nested query, its parameters included.
         public mutating func appendInterpolation(_ query: SQLQuery) {
             self.fragments.append(contentsOf: query.fragments)

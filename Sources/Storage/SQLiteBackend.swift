@@ -14,6 +14,7 @@ public final class SQLiteBackend: Database {
     public let path: String
     private let connection: SQLiteConnection
     private let lock = AsyncLock()
+    private let hub = NotificationHub()
     private let logger: Logger
 
     /// Milliseconds a statement waits for another process's write lock before failing.
@@ -90,6 +91,16 @@ public final class SQLiteBackend: Database {
 
     public func ping() async throws {
         try await self.execute("SELECT 1")
+    }
+
+    /// Delivered at once, in this process. A listener that reacts by querying waits for the SQLite lock,
+    /// so it cannot see the database before a surrounding transaction has committed.
+    public func notify(channel: String, payload: String, on connection: any DatabaseConnection) async throws {
+        self.hub.notify(channel: channel, payload: payload)
+    }
+
+    public func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws {
+        await self.hub.listen(channel: channel, handler)
     }
 
     /// Waits for graceful shutdown (or cancellation), then closes the file once in-flight work is done.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Gateway
 import Hummingbird
 import Logging
+import Messaging
 import PortcullisCore
 import ServiceLifecycle
 import Storage
@@ -25,12 +26,16 @@ struct Serve: AsyncParsableCommand {
         )
         let database = try await Startup.openDatabase(configuration, logger: logger)
         let runner = MigrationRunner(database: database, migrations: Modules.migrations, logger: logger)
+        let messaging = Messaging(database: database, logger: logger)
 
         let gateway = GatewayBuilder(configuration: configuration, logger: logger)
-        HealthRoutes(checks: [DatabaseReadiness(database: database), MigrationReadiness(runner: runner)])
-            .register(on: gateway.routes)
+        HealthRoutes(checks: [
+            DatabaseReadiness(database: database),
+            MigrationReadiness(runner: runner),
+            BusReadiness(store: messaging.store),
+        ]).register(on: gateway.routes)
 
-        var application = gateway.buildApplication(services: [database])
+        var application = gateway.buildApplication(services: [database, messaging.wakeUps])
         application.beforeServerStarts {
             try await runner.migrate()
         }

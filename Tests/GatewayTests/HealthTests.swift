@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import Hummingbird
 import HummingbirdTesting
+import Messaging
 import NIOCore
 import PortcullisCore
 import Storage
@@ -11,7 +12,7 @@ import Testing
 @Suite("Health endpoints")
 struct HealthTests {
     static func report(_ response: TestResponse) throws -> HealthReport {
-        struct Body: Decodable { let status: String; let details: [String: String] }
+        struct Body: Decodable { let status: String; let details: [String: JSONValue] }
         let body = try JSONDecoder().decode(Body.self, from: Data(response.body.readableBytesView))
         return HealthReport(status: body.status, details: body.details)
     }
@@ -56,6 +57,33 @@ struct HealthTests {
             #expect(try Self.report(ready).details == ["database": "fail", "bus": "pass"])
             let live = try await client.execute(uri: "/health/live", method: .get)
             #expect(live.status == .ok)
+        }
+    }
+}
+
+@Suite("Bus health")
+struct BusHealthTests {
+    @Test("ready reports queue depth, lag and dead letters of the bus", arguments: Backend.allCases)
+    func busDetails(backend: Backend) async throws {
+        try await withMessaging(backend) { _, messaging in
+            try await messaging.queues.enqueue("flow-f1:a:messages", messageID: "1", message: .null, on: nil)
+            try await messaging.queues.enqueue("flow-f1:a:messages", messageID: "2", message: .null, on: nil)
+            try await withTestGateway(checks: [BusReadiness(store: messaging.store)]) { client in
+                let response = try await client.execute(uri: "/health/ready", method: .get)
+                #expect(response.status == .ok)
+                let report = try HealthTests.report(response)
+                let bus = try #require(report.details["bus"])
+                #expect(bus["status"] == "pass")
+                #expect(bus["deadLetters"] == 0)
+                let queue = try #require(bus["queues"]?["flow-f1:a:messages"])
+                #expect(queue["depth"] == 2)
+                #expect(queue["leased"] == 0)
+                if case .double(let lag) = queue["lagSeconds"] {
+                    #expect(lag >= 0)
+                } else {
+                    Issue.record("lagSeconds is not a number: \(String(describing: queue["lagSeconds"]))")
+                }
+            }
         }
     }
 }

@@ -58,5 +58,5 @@ extension TestResponse {
 struct FixedCheck: ReadinessCheck {
     let name: String
     let ready: Bool
-    func isReady() async -> Bool { self.ready }
+    func check() async -> ReadinessResult { ReadinessResult(ready: self.ready) }
 }

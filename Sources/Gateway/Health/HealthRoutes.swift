@@ -1,11 +1,13 @@
 public import Hummingbird
+public import PortcullisCore
 
-/// `{"status":"pass"|"fail","details":{"database":"pass",...}}`: OIH's healthcheck shape.
+/// `{"status":"pass"|"fail","details":{"database":"pass",...}}`: OIH's healthcheck shape. A check with
+/// figures reports an object instead of a string: `"bus":{"status":"pass","queues":{...},"deadLetters":0}`.
 public struct HealthReport: ResponseEncodable, Sendable, Equatable {
     public var status: String
-    public var details: [String: String]
+    public var details: [String: JSONValue]
 
-    public init(status: String, details: [String: String]) {
+    public init(status: String, details: [String: JSONValue]) {
         self.status = status
         self.details = details
     }
@@ -40,16 +42,21 @@ public struct HealthRoutes: Sendable {
     }
 
     public func report() async -> HealthReport {
-        let results = await withTaskGroup(of: (String, Bool).self) { group in
+        let results = await withTaskGroup(of: (String, ReadinessResult).self) { group in
             for check in self.checks {
-                group.addTask { (check.name, await check.isReady()) }
+                group.addTask { (check.name, await check.check()) }
             }
-            var results: [String: String] = [:]
-            for await (name, ready) in group {
-                results[name] = ready ? "pass" : "fail"
+            var results: [String: ReadinessResult] = [:]
+            for await (name, result) in group {
+                results[name] = result
             }
             return results
         }
-        return HealthReport(status: results.values.allSatisfy { $0 == "pass" } ? "pass" : "fail", details: results)
+        var details: [String: JSONValue] = [:]
+        for (name, result) in results {
+            let status: JSONValue = result.ready ? "pass" : "fail"
+            details[name] = result.info.isEmpty ? status : .object(result.info.merging(["status": status]) { _, new in new })
+        }
+        return HealthReport(status: results.values.allSatisfy(\.ready) ? "pass" : "fail", details: details)
     }
 }

@@ -1,11 +1,23 @@
-import PortcullisCore
+public import PortcullisCore
 public import Storage
+
+/// The outcome of one readiness check, with optional figures for operators.
+public struct ReadinessResult: Sendable, Equatable {
+    public var ready: Bool
+    /// Extra figures shown next to the status in `/health/ready`, e.g. queue depths.
+    public var info: [String: JSONValue]
+
+    public init(ready: Bool, info: [String: JSONValue] = [:]) {
+        self.ready = ready
+        self.info = info
+    }
+}
 
 /// One dependency that must work for the gateway to serve: reported by name in `/health/ready`.
 public protocol ReadinessCheck: Sendable {
     var name: String { get }
-    /// Whether the dependency works now. Must not throw; failures are `false`, with the reason logged.
-    func isReady() async -> Bool
+    /// Whether the dependency works now. Must not throw; failures are `ready: false`.
+    func check() async -> ReadinessResult
 }
 
 /// The database answers a trivial query.
@@ -17,12 +29,12 @@ public struct DatabaseReadiness: ReadinessCheck {
         self.database = database
     }
 
-    public func isReady() async -> Bool {
+    public func check() async -> ReadinessResult {
         do {
             try await self.database.ping()
-            return true
+            return ReadinessResult(ready: true)
         } catch {
-            return false
+            return ReadinessResult(ready: false)
         }
     }
 }
@@ -36,11 +48,12 @@ public struct MigrationReadiness: ReadinessCheck {
         self.runner = runner
     }
 
-    public func isReady() async -> Bool {
+    public func check() async -> ReadinessResult {
         do {
-            return try await withTimeout(.seconds(3)) { [runner] in try await runner.pending().isEmpty }
+            let pending = try await withTimeout(.seconds(3)) { [runner] in try await runner.pending() }
+            return ReadinessResult(ready: pending.isEmpty)
         } catch {
-            return false
+            return ReadinessResult(ready: false)
         }
     }
 }

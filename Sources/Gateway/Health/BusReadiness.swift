@@ -1,0 +1,35 @@
+import Foundation
+public import Messaging
+import PortcullisCore
+
+/// The bus can be read; reports each queue's depth, leased count and lag (age of its oldest message), and
+/// the number of dead letters waiting for an operator.
+public struct BusReadiness: ReadinessCheck {
+    public let name = "bus"
+    let store: MessageStore
+
+    public init(store: MessageStore) {
+        self.store = store
+    }
+
+    public func check() async -> ReadinessResult {
+        do {
+            let (stats, deadLetters) = try await withTimeout(.seconds(3)) { [store] in
+                (try await store.stats(), try await store.deadLetters(offset: 0, limit: 0).total)
+            }
+            let now = Date()
+            var queues: [String: JSONValue] = [:]
+            for queue in stats {
+                let lag = queue.oldestEnqueuedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0
+                queues[queue.queue] = [
+                    "depth": .int(Int64(queue.depth)),
+                    "leased": .int(Int64(queue.leased)),
+                    "lagSeconds": .double((lag * 1000).rounded() / 1000),
+                ]
+            }
+            return ReadinessResult(ready: true, info: ["queues": .object(queues), "deadLetters": .int(Int64(deadLetters))])
+        } catch {
+            return ReadinessResult(ready: false)
+        }
+    }
+}

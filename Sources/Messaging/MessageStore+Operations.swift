@@ -1,0 +1,108 @@
+import Foundation
+import PortcullisCore
+import Storage
+
+extension MessageStore {
+    /// Depth, leased count and oldest message of every non-empty queue.
+    public func stats() async throws -> [QueueStats] {
+        let now = self.nowMilliseconds
+        let rows = try await self.database.query(
+            """
+            SELECT queue, COUNT(*) AS depth,
+                   SUM(CASE WHEN lease_id IS NOT NULL AND visible_at > \(now) THEN 1 ELSE 0 END) AS leased,
+                   MIN(enqueued_at) AS oldest
+            FROM bus_messages GROUP BY queue ORDER BY queue
+            """
+        )
+        return try rows.map { row in
+            QueueStats(
+                queue: try row.string("queue"),
+                depth: Int(try row.int("depth")),
+                leased: Int(try row.optionalInt("leased") ?? 0),
+                oldestEnqueuedAt: try row.optionalInt("oldest").map(Timestamp.date(milliseconds:))
+            )
+        }
+    }
+
+    /// How long until the next message of `queue` becomes visible (a delayed retry, an expiring lease);
+    /// nil when the queue is empty. Waiters sleep no longer than this, so such messages are picked up on time.
+    public func timeUntilNextVisible(queue: String) async throws -> Duration? {
+        let row = try await self.database.first("SELECT MIN(visible_at) AS next FROM bus_messages WHERE queue = \(queue)")
+        guard let next = try row?.optionalInt("next") else { return nil }
+        return .milliseconds(max(0, next - self.nowMilliseconds))
+    }
+
+    /// Messages waiting or leased in `queue`.
+    public func depth(queue: String) async throws -> Int {
+        let row = try await self.database.first("SELECT COUNT(*) AS depth FROM bus_messages WHERE queue = \(queue)")
+        return Int(try row?.int("depth") ?? 0)
+    }
+
+    /// A page of dead letters, newest first, optionally of one queue, with the total count.
+    public func deadLetters(queue: String? = nil, offset: Int, limit: Int) async throws -> (items: [DeadLetter], total: Int) {
+        let filter: SQLQuery = queue.map { " WHERE queue = \($0)" } ?? ""
+        let total = try await self.database.first("SELECT COUNT(*) AS total FROM bus_dead_letters\(filter)")
+        let rows = try await self.database.query(
+            """
+            SELECT seq, queue, message_id, body, attempts, enqueued_at, failed_at, last_error
+            FROM bus_dead_letters\(filter) ORDER BY seq DESC LIMIT \(limit) OFFSET \(offset)
+            """
+        )
+        return (try rows.map(Self.deadLetter), Int(try total?.int("total") ?? 0))
+    }
+
+    /// One dead letter by id, or nil.
+    public func deadLetter(id: Int64) async throws -> DeadLetter? {
+        try await self.database.first(
+            """
+            SELECT seq, queue, message_id, body, attempts, enqueued_at, failed_at, last_error
+            FROM bus_dead_letters WHERE seq = \(id)
+            """
+        ).map(Self.deadLetter)
+    }
+
+    /// Puts a dead letter back on its queue with a fresh attempt count. Returns false when there is no such
+    /// dead letter; throws ``MessagingError/alreadyQueued(_:)`` when the same message is queued again already.
+    public func replayDeadLetter(id: Int64) async throws -> Bool {
+        let now = self.nowMilliseconds
+        return try await self.database.transaction { connection in
+            let lock: SQLQuery = connection.dialect == .postgres ? " FOR UPDATE" : ""
+            guard
+                let row = try await connection.first(
+                    "SELECT queue, message_id, body FROM bus_dead_letters WHERE seq = \(id)\(lock)"
+                )
+            else { return false }
+            let queue = try row.string("queue")
+            let messageID = try row.string("message_id")
+            let inserted = try await connection.first(
+                """
+                INSERT INTO bus_messages (queue, message_id, body, attempts, enqueued_at, visible_at)
+                VALUES (\(queue), \(messageID), \(try row.string("body")), 0, \(now), \(now))
+                ON CONFLICT (queue, message_id) DO NOTHING RETURNING seq
+                """
+            )
+            guard inserted != nil else { throw MessagingError.alreadyQueued(messageID) }
+            try await connection.execute("DELETE FROM bus_dead_letters WHERE seq = \(id)")
+            try await self.database.notify(channel: Self.channel, payload: queue, on: connection)
+            return true
+        }
+    }
+
+    /// Deletes a dead letter for good. Returns false when there is no such dead letter.
+    public func purgeDeadLetter(id: Int64) async throws -> Bool {
+        try await self.database.first("DELETE FROM bus_dead_letters WHERE seq = \(id) RETURNING seq") != nil
+    }
+
+    static func deadLetter(_ row: SQLRow) throws -> DeadLetter {
+        DeadLetter(
+            id: String(try row.int("seq")),
+            queue: try row.string("queue"),
+            messageId: try row.string("message_id"),
+            body: try row.string("body"),
+            attempts: Int(try row.int("attempts")),
+            enqueuedAt: Timestamp.date(milliseconds: try row.int("enqueued_at")),
+            failedAt: Timestamp.date(milliseconds: try row.int("failed_at")),
+            lastError: try row.string("last_error")
+        )
+    }
+}

@@ -1,0 +1,184 @@
+public import Foundation
+import PortcullisCore
+public import Storage
+
+/// The durable queue underneath both the event bus and the work queues: one table of messages with
+/// leases, and one of dead letters. Every operation is one transaction; claims use
+/// `FOR UPDATE SKIP LOCKED` on PostgreSQL so that competing consumers never block on each other.
+public struct MessageStore: Sendable {
+    /// The notification channel that carries "queue X has news" between processes.
+    public static let channel = "portcullis_bus"
+
+    public let database: any Database
+    let now: @Sendable () -> Date
+
+    public init(database: any Database, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.database = database
+        self.now = now
+    }
+
+    var nowMilliseconds: Int64 { Timestamp.milliseconds(self.now()) }
+
+    /// Adds a message unless the queue already holds one with the same id. With `connection`, the message
+    /// is part of the caller's transaction and its wake-up is sent when that commits.
+    ///
+    /// - Returns: whether a message was added.
+    @discardableResult
+    public func enqueue(
+        queue: String,
+        messageID: String,
+        body: String,
+        delay: Duration = .zero,
+        on connection: (any DatabaseConnection)? = nil
+    ) async throws -> Bool {
+        let now = self.nowMilliseconds
+        let visibleAt = now + delay.milliseconds
+        let insert: @Sendable (any DatabaseConnection) async throws -> Bool = { connection in
+            let inserted = try await connection.first(
+                """
+                INSERT INTO bus_messages (queue, message_id, body, attempts, enqueued_at, visible_at)
+                VALUES (\(queue), \(messageID), \(body), 0, \(now), \(visibleAt))
+                ON CONFLICT (queue, message_id) DO NOTHING
+                RETURNING seq
+                """
+            )
+            if inserted != nil {
+                try await self.database.notify(channel: Self.channel, payload: queue, on: connection)
+            }
+            return inserted != nil
+        }
+        if let connection {
+            return try await insert(connection)
+        }
+        return try await self.database.transaction(insert)
+    }
+
+    /// Leases up to `max` visible messages for `visibility`. Messages whose earlier leases expired after
+    /// `maxAttempts` deliveries (their consumer crashed each time) go to the dead-letter store instead.
+    public func claim(queue: String, max: Int, visibility: Duration, maxAttempts: Int) async throws -> [QueuedMessage] {
+        let now = self.nowMilliseconds
+        let leaseID = UUID().uuidString.lowercased()
+        let until = now + visibility.milliseconds
+        return try await self.database.transaction { connection in
+            let lock: SQLQuery = connection.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+            let exhausted = try await connection.query(
+                """
+                SELECT seq FROM bus_messages
+                WHERE queue = \(queue) AND visible_at <= \(now) AND attempts >= \(maxAttempts)
+                ORDER BY seq LIMIT 100\(lock)
+                """
+            ).map { try $0.int("seq") }
+            if !exhausted.isEmpty {
+                try await Self.moveToDeadLetters(
+                    connection, seqs: exhausted, now: now,
+                    fallbackError: "lease expired after \(maxAttempts) deliveries without an ack"
+                )
+            }
+            let candidates = try await connection.query(
+                """
+                SELECT seq FROM bus_messages
+                WHERE queue = \(queue) AND visible_at <= \(now) AND attempts < \(maxAttempts)
+                ORDER BY visible_at, seq LIMIT \(max)\(lock)
+                """
+            ).map { try $0.int("seq") }
+            guard !candidates.isEmpty else { return [] }
+            let rows = try await connection.query(
+                """
+                UPDATE bus_messages SET lease_id = \(leaseID), visible_at = \(until), attempts = attempts + 1
+                WHERE seq IN (\(list: candidates))
+                RETURNING seq, message_id, body, attempts, enqueued_at
+                """
+            )
+            return try rows.map { row in
+                QueuedMessage(
+                    seq: try row.int("seq"),
+                    queue: queue,
+                    messageID: try row.string("message_id"),
+                    body: try row.string("body"),
+                    attempts: Int(try row.int("attempts")),
+                    enqueuedAt: Timestamp.date(milliseconds: try row.int("enqueued_at")),
+                    leaseID: leaseID
+                )
+            }.sorted { $0.seq < $1.seq }
+        }
+    }
+
+    /// Removes a delivered message. Returns false when the lease is not the caller's (stale).
+    public func ack(queue: String, seq: Int64, leaseID: String) async throws -> Bool {
+        try await self.database.first(
+            "DELETE FROM bus_messages WHERE seq = \(seq) AND queue = \(queue) AND lease_id = \(leaseID) RETURNING seq"
+        ) != nil
+    }
+
+    /// Returns a message for another try after `delay`, or dead-letters it when it has had `maxAttempts`.
+    public func nack(
+        queue: String,
+        seq: Int64,
+        leaseID: String,
+        delay: Duration,
+        maxAttempts: Int,
+        error: String
+    ) async throws -> NackOutcome {
+        let now = self.nowMilliseconds
+        let visibleAt = now + delay.milliseconds
+        return try await self.database.transaction { connection in
+            let lock: SQLQuery = connection.dialect == .postgres ? " FOR UPDATE" : ""
+            guard
+                let row = try await connection.first(
+                    "SELECT attempts FROM bus_messages WHERE seq = \(seq) AND queue = \(queue) AND lease_id = \(leaseID)\(lock)"
+                )
+            else { return .staleLease }
+            try await connection.execute("UPDATE bus_messages SET last_error = \(Self.truncated(error)) WHERE seq = \(seq)")
+            if try row.int("attempts") >= maxAttempts {
+                try await Self.moveToDeadLetters(connection, seqs: [seq], now: now, fallbackError: error)
+                return .deadLettered
+            }
+            try await connection.execute(
+                "UPDATE bus_messages SET visible_at = \(visibleAt), lease_id = NULL WHERE seq = \(seq)"
+            )
+            if delay == .zero {
+                try await self.database.notify(channel: Self.channel, payload: queue, on: connection)
+            }
+            return .requeued
+        }
+    }
+
+    /// Gives a leased message back without counting the delivery (graceful shutdown).
+    public func release(queue: String, seq: Int64, leaseID: String) async throws {
+        let now = self.nowMilliseconds
+        try await self.database.transaction { connection in
+            let released = try await connection.first(
+                """
+                UPDATE bus_messages SET visible_at = \(now), lease_id = NULL, attempts = attempts - 1
+                WHERE seq = \(seq) AND queue = \(queue) AND lease_id = \(leaseID) RETURNING seq
+                """
+            )
+            if released != nil {
+                try await self.database.notify(channel: Self.channel, payload: queue, on: connection)
+            }
+        }
+    }
+
+    static func moveToDeadLetters(_ connection: any DatabaseConnection, seqs: [Int64], now: Int64, fallbackError: String) async throws {
+        try await connection.execute(
+            """
+            INSERT INTO bus_dead_letters (queue, message_id, body, attempts, enqueued_at, failed_at, last_error)
+            SELECT queue, message_id, body, attempts, enqueued_at, \(now), COALESCE(last_error, \(fallbackError))
+            FROM bus_messages WHERE seq IN (\(list: seqs))
+            """
+        )
+        try await connection.execute("DELETE FROM bus_messages WHERE seq IN (\(list: seqs))")
+    }
+
+    /// Error texts are kept short: they are for operators, and a handler's error may be arbitrarily long.
+    static func truncated(_ error: String) -> String {
+        error.count <= 2000 ? error : String(error.prefix(2000)) + "…"
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down.
+    var milliseconds: Int64 {
+        self.components.seconds * 1000 + self.components.attoseconds / 1_000_000_000_000_000
+    }
+}

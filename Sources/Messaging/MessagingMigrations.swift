@@ -1,0 +1,55 @@
+public import Storage
+
+/// The tables of the bus and the work queues.
+public enum MessagingMigrations {
+    public static let all: [Migration] = [
+        Migration(id: "messaging.0001") { dialect in
+            [
+                """
+                CREATE TABLE bus_subscriptions (
+                    group_name TEXT NOT NULL,
+                    pattern TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    PRIMARY KEY (group_name, pattern)
+                )
+                """,
+                """
+                CREATE TABLE bus_messages (
+                    seq \(dialect.autoIncrementPrimaryKey),
+                    queue TEXT NOT NULL,
+                    message_id TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    attempts BIGINT NOT NULL DEFAULT 0,
+                    enqueued_at BIGINT NOT NULL,
+                    visible_at BIGINT NOT NULL,
+                    lease_id TEXT,
+                    last_error TEXT,
+                    UNIQUE (queue, message_id)
+                )
+                """,
+                "CREATE INDEX bus_messages_ready ON bus_messages (queue, visible_at, seq)",
+                """
+                CREATE TABLE bus_dead_letters (
+                    seq \(dialect.autoIncrementPrimaryKey),
+                    queue TEXT NOT NULL,
+                    message_id TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    attempts BIGINT NOT NULL,
+                    enqueued_at BIGINT NOT NULL,
+                    failed_at BIGINT NOT NULL,
+                    last_error TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX bus_dead_letters_queue ON bus_dead_letters (queue, seq)",
+                """
+                CREATE TABLE bus_processed (
+                    group_name TEXT NOT NULL,
+                    event_id TEXT NOT NULL,
+                    processed_at BIGINT NOT NULL,
+                    PRIMARY KEY (group_name, event_id)
+                )
+                """,
+            ]
+        }
+    ]
+}

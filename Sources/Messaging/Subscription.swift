@@ -1,0 +1,52 @@
+import Logging
+public import ServiceLifecycle
+
+/// A group's consumer as a service: registers the subscription when it starts (the database runs by then),
+/// then consumes until shutdown. This is how modules join the bus in a `ServiceGroup`.
+///
+/// ```swift
+/// let audit = Subscription(bus: messaging.bus, group: "audit", patterns: ["audit.#"]) { event, delivery in ... }
+/// let services: [any Service] = [database, messaging.wakeUps, audit]
+/// ```
+public struct Subscription: Service {
+    let bus: DatabaseEventBus
+    let group: String
+    let patterns: [String]
+    let options: ConsumerOptions
+    let handler: EventHandler
+    let onReady: @Sendable () -> Void
+
+    public init(
+        bus: DatabaseEventBus,
+        group: String,
+        patterns: [String],
+        options: ConsumerOptions = ConsumerOptions(),
+        onReady: @escaping @Sendable () -> Void = {},
+        handler: @escaping EventHandler
+    ) {
+        self.bus = bus
+        self.group = group
+        self.patterns = patterns
+        self.options = options
+        self.onReady = onReady
+        self.handler = handler
+    }
+
+    public func run() async throws {
+        var consumer: BusConsumer?
+        while consumer == nil {
+            do {
+                consumer = try await self.bus.subscribe(group: self.group, patterns: self.patterns, options: self.options, handler: self.handler)
+            } catch let error as MessagingError {
+                // A bad group or pattern is a programming error that retrying cannot fix.
+                throw error
+            } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled { return }
+                self.bus.logger.warning("subscribing failed; retrying", metadata: ["bus.group": .string(self.group), "error": "\(error)"])
+                try? await Task.sleep(for: self.options.pollInterval)
+            }
+        }
+        self.onReady()
+        try await consumer?.run()
+    }
+}

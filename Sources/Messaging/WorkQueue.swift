@@ -1,0 +1,74 @@
+public import PortcullisCore
+public import Storage
+
+/// Work queues for components (`flow-<flowId>:<nodeId>:messages`): enqueue, lease with long-poll, ack, nack.
+public protocol WorkQueue: Sendable {
+    /// Adds `message` unless the queue holds one with `messageID` already; inside `connection`'s transaction when given.
+    @discardableResult
+    func enqueue(_ queue: String, messageID: String, message: JSONValue, on connection: (any DatabaseConnection)?) async throws -> Bool
+
+    /// Leases up to `max` messages for `visibility`, waiting up to `wait` for the first one to arrive.
+    func lease(_ queue: String, max: Int, visibility: Duration, wait: Duration) async throws -> [QueuedMessage]
+
+    /// Removes a delivered message; false when the lease is stale.
+    func ack(_ queue: String, seq: Int64, leaseID: String) async throws -> Bool
+
+    /// Returns a message for another try after `retryAfter` (default: the retry policy's base delay), or
+    /// dead-letters it when it is out of attempts.
+    func nack(_ queue: String, seq: Int64, leaseID: String, retryAfter: Duration?, error: String) async throws -> NackOutcome
+
+    func depth(_ queue: String) async throws -> Int
+}
+
+/// ``WorkQueue`` on the ``MessageStore``, woken by ``QueueSignals``.
+public struct DatabaseWorkQueue: WorkQueue {
+    let store: MessageStore
+    let signals: QueueSignals
+    let retry: RetryPolicy
+    /// Longest a waiting lease goes without re-checking the table, in case a wake-up was lost.
+    let pollInterval: Duration
+
+    public init(store: MessageStore, signals: QueueSignals, retry: RetryPolicy = RetryPolicy(), pollInterval: Duration = .seconds(5)) {
+        self.store = store
+        self.signals = signals
+        self.retry = retry
+        self.pollInterval = pollInterval
+    }
+
+    @discardableResult
+    public func enqueue(_ queue: String, messageID: String, message: JSONValue, on connection: (any DatabaseConnection)? = nil) async throws -> Bool {
+        try await self.store.enqueue(queue: queue, messageID: messageID, body: try JSONCoding.string(message), on: connection)
+    }
+
+    public func lease(_ queue: String, max: Int, visibility: Duration, wait: Duration) async throws -> [QueuedMessage] {
+        let deadline = ContinuousClock.now + wait
+        while true {
+            let generation = self.signals.generation(of: queue)
+            let messages = try await self.store.claim(queue: queue, max: max, visibility: visibility, maxAttempts: self.retry.maxAttempts)
+            let remaining = deadline - ContinuousClock.now
+            if !messages.isEmpty || remaining <= .zero || Task.isCancelled {
+                return messages
+            }
+            let nextVisible = try await self.store.timeUntilNextVisible(queue: queue) ?? self.pollInterval
+            await self.signals.wait(
+                queue: queue, unlessChangedFrom: generation,
+                timeout: min(remaining, self.pollInterval, nextVisible + .milliseconds(5))
+            )
+        }
+    }
+
+    public func ack(_ queue: String, seq: Int64, leaseID: String) async throws -> Bool {
+        try await self.store.ack(queue: queue, seq: seq, leaseID: leaseID)
+    }
+
+    public func nack(_ queue: String, seq: Int64, leaseID: String, retryAfter: Duration?, error: String) async throws -> NackOutcome {
+        try await self.store.nack(
+            queue: queue, seq: seq, leaseID: leaseID, delay: retryAfter ?? self.retry.baseDelay,
+            maxAttempts: self.retry.maxAttempts, error: error
+        )
+    }
+
+    public func depth(_ queue: String) async throws -> Int {
+        try await self.store.depth(queue: queue)
+    }
+}

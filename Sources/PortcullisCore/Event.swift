@@ -1,0 +1,66 @@
+public import Foundation
+
+/// The headers of an event, as OIH services exchange them.
+public struct EventHeaders: Codable, Sendable, Hashable {
+    /// Unique per event; consumers use it to recognise a redelivery.
+    public var id: String
+    /// The topic, e.g. `flow.starting`; patterns match against it.
+    public var name: String
+    /// RFC 3339 with milliseconds, set once by the publisher and preserved to every consumer.
+    public var createdAt: String
+    public var serviceName: String
+    public var requestId: String?
+    public var tenant: String?
+
+    public init(id: String, name: String, createdAt: String, serviceName: String, requestId: String? = nil, tenant: String? = nil) {
+        self.id = id
+        self.name = name
+        self.createdAt = createdAt
+        self.serviceName = serviceName
+        self.requestId = requestId
+        self.tenant = tenant
+    }
+}
+
+/// The envelope every event travels in: `{"headers":{...},"payload":{...}}` (API.md §8).
+public struct Event: Codable, Sendable, Hashable {
+    public var headers: EventHeaders
+    public var payload: JSONValue
+
+    public init(headers: EventHeaders, payload: JSONValue) {
+        self.headers = headers
+        self.payload = payload
+    }
+
+    /// A new event with a fresh id and the current time.
+    ///
+    /// ```swift
+    /// let event = try Event(name: "flow.starting", serviceName: "flow-repository", payload: flow)
+    /// ```
+    public init(
+        name: String,
+        serviceName: String,
+        payload: some Encodable,
+        requestId: String? = nil,
+        tenant: String? = nil,
+        now: Date = Date()
+    ) throws {
+        self.headers = EventHeaders(
+            id: UUID().uuidString.lowercased(),
+            name: name,
+            createdAt: Timestamp.format(now),
+            serviceName: serviceName,
+            requestId: requestId,
+            tenant: tenant
+        )
+        self.payload = try JSONValue(encoding: payload)
+    }
+
+    public var name: String { self.headers.name }
+    public var id: String { self.headers.id }
+
+    /// The payload decoded as `type`.
+    public func payload<Value: Decodable>(as type: Value.Type) throws -> Value {
+        try self.payload.decode(as: Value.self)
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Synchronization
+
+/// A child process of a test, with its combined output captured.
+public final class ChildProcess: Sendable {
+    private let process: Process
+    private let output: OutputBuffer
+
+    /// Everything written to standard output and standard error so far.
+    public var outputText: String { self.output.text }
+    public var isRunning: Bool { self.process.isRunning }
+
+    /// The directory of the built products: where `PORTCULLIS_BINARY` lives, or `.build/debug`.
+    static func binaryDirectory() -> URL {
+        if let path = ProcessInfo.processInfo.environment["PORTCULLIS_BINARY"], !path.isEmpty {
+            return URL(fileURLWithPath: path).deletingLastPathComponent()
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug")
+    }
+
+    /// Starts `executable` (a product name in ``binaryDirectory()``) with only `environment` plus PATH, so
+    /// the developer's own settings never leak in.
+    public init(_ executable: String, arguments: [String], environment: [String: String] = [:]) throws {
+        let process = Process()
+        process.executableURL = Self.binaryDirectory().appendingPathComponent(executable)
+        process.arguments = arguments
+        var environment = environment
+        environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        process.environment = environment
+        let output = OutputBuffer()
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            output.append(handle.availableData)
+        }
+        try process.run()
+        self.process = process
+        self.output = output
+    }
+
+    /// Waits until the output contains `text`; throws when the process exits first or `timeout` passes.
+    public func waitForOutput(_ text: String, timeout: Duration = .seconds(60)) async throws {
+        _ = try await self.waitFor(timeout: timeout, what: "'\(text)'") { $0.contains(text) ? () : nil }
+    }
+
+    /// Polls the output with `extract` until it yields a value.
+    public func waitFor<Value>(timeout: Duration, what: String, _ extract: (String) -> Value?) async throws -> Value {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let value = extract(self.output.text) {
+                return value
+            }
+            if !self.process.isRunning || ContinuousClock.now > deadline {
+                if self.process.isRunning { kill(self.process.processIdentifier, SIGKILL) }
+                throw TestEnvironmentError(
+                    description: "\(self.process.executableURL?.lastPathComponent ?? "process") never printed \(what): \(self.output.text)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Sends `signal` (SIGTERM by default) and waits for the exit status.
+    @discardableResult
+    public func stop(signal: Int32? = nil, timeout: Duration = .seconds(30)) async throws -> Int32 {
+        if self.process.isRunning {
+            kill(self.process.processIdentifier, signal ?? SIGTERM)
+        }
+        return try await self.waitForExit(timeout: timeout)
+    }
+
+    /// Kills the process at once, as a crash would: no graceful shutdown, no cleanup.
+    public func crash() async throws {
+        try await self.stop(signal: SIGKILL)
+    }
+
+    /// Waits for the process to end and returns its exit status.
+    public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while self.process.isRunning {
+            if ContinuousClock.now > deadline {
+                kill(self.process.processIdentifier, SIGKILL)
+                throw TestEnvironmentError(description: "process did not exit within \(timeout): \(self.output.text)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: .milliseconds(50))  // let the pipe handler drain the last bytes
+        return self.process.terminationStatus
+    }
+
+    /// Kills the process if a test left it running.
+    deinit {
+        if self.process.isRunning {
+            kill(self.process.processIdentifier, SIGKILL)
+        }
+    }
+}
+
+/// Collects a child's output from the pipe's handler thread.
+final class OutputBuffer: Sendable {
+    private let data = Mutex(Data())
+
+    func append(_ chunk: Data) {
+        self.data.withLock { $0.append(chunk) }
+    }
+
+    var text: String {
+        self.data.withLock { String(decoding: $0, as: UTF8.self) }
+    }
+}
