@@ -1,0 +1,86 @@
+import Foundation
+import Policy
+import Testing
+
+@Suite("Policy files")
+struct PolicySetTests {
+    static let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("policies").path
+
+    static func directory(permissions: String, roles: String) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("policies-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try permissions.write(to: directory.appendingPathComponent("permissions.yaml"), atomically: true, encoding: .utf8)
+        try roles.write(to: directory.appendingPathComponent("roles.yaml"), atomically: true, encoding: .utf8)
+        return directory.path
+    }
+
+    static let minimalPermissions = """
+        permissions:
+          - {name: all, description: a, restricted: true}
+          - {name: tenant.all, description: t, restricted: true}
+          - {name: flows.read, description: r, tenantGrantable: true}
+          - {name: logs.push, description: p}
+        """
+    static let minimalRoles = """
+        roles:
+          - {name: ADMIN, description: a, permissions: [all]}
+          - {name: TENANT_ADMIN, description: t, permissions: [tenant.all]}
+          - {name: USER, description: u, permissions: [flows.read]}
+          - {name: SERVICE_ACCOUNT, description: s, permissions: [logs.push]}
+        """
+
+    @Test("the shipped policy files load and contain the contract's permissions and roles")
+    func shipped() throws {
+        let policies = try PolicySet.load(directory: Self.shipped)
+        for name in [
+            "all", "tenant.all", "flows.read", "flows.write", "flows.control", "flows.bulk", "logs.read", "logs.push", "webhooks.execute",
+            "queues.consume", "schedules.read", "metrics.read", "iam.token.read", "iam.token.exchange", "iam.token.introspect",
+            "iam.account.create", "tenant.account.create",
+        ] {
+            #expect(policies.catalog.contains(name), "missing \(name)")
+        }
+        #expect(policies.reservedRoleNames == ["ADMIN", "TENANT_ADMIN", "USER", "SERVICE_ACCOUNT"])
+    }
+
+    @Test("all grants everything; tenant.all grants tenant-grantable permissions only; others grant themselves")
+    func grants() throws {
+        let catalog = try PolicySet.load(directory: Self.shipped).catalog
+        #expect(catalog.grants(held: ["all"], "iam.tenant.delete"))
+        #expect(catalog.grants(held: ["tenant.all"], "flows.write"))
+        #expect(catalog.grants(held: ["tenant.all"], "tenant.account.create"))
+        #expect(!catalog.grants(held: ["tenant.all"], "iam.tenant.delete"))
+        #expect(!catalog.grants(held: ["tenant.all"], "logs.push"))
+        #expect(catalog.grants(held: ["flows.read"], "flows.read"))
+        #expect(!catalog.grants(held: ["flows.read"], "flows.write"))
+        #expect(!catalog.grants(held: [], "flows.read"))
+    }
+
+    @Test(
+        "a bad file stops loading with the file and the entry at fault",
+        arguments: [
+            (minimalPermissions, minimalRoles.replacingOccurrences(of: "[flows.read]", with: "[flows.reed]"), "roles.yaml", "role 'USER': unknown permission 'flows.reed'"),
+            (minimalPermissions + "\n  - {name: flows.read, description: again}", minimalRoles, "permissions.yaml", "permission 'flows.read': listed twice"),
+            (minimalPermissions.replacingOccurrences(of: "name: logs.push", with: "name: Logs.Push"), minimalRoles, "permissions.yaml", "permission 'Logs.Push'"),
+            (minimalPermissions, minimalRoles.replacingOccurrences(of: "name: USER", with: "name: PERSON"), "roles.yaml", "the built-in role 'USER' is missing"),
+            (minimalPermissions.replacingOccurrences(of: "name: all,", with: "name: everything,"), minimalRoles, "permissions.yaml", "must define 'all'"),
+            ("permissions: [{name: x}]", minimalRoles, "permissions.yaml", "missing 'description'"),
+            ("permissions: {{{", minimalRoles, "permissions.yaml", "is not valid YAML"),
+        ]
+    )
+    func invalid(permissions: String, roles: String, file: String, expected: String) throws {
+        let directory = try Self.directory(permissions: permissions, roles: roles)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect {
+            try PolicySet.load(directory: directory)
+        } throws: { error in
+            let description = "\(error)"
+            return description.hasPrefix("\(directory)/\(file): ") && description.contains(expected)
+        }
+    }
+
+    @Test("a missing policy directory is reported, not crashed on")
+    func missingDirectory() {
+        #expect(throws: PolicyError.self) { try PolicySet.load(directory: "/nonexistent/policies") }
+    }
+}
