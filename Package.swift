@@ -33,7 +33,8 @@ let package = Package(
         .target(
             name: "PortcullisCore",
             dependencies: [
-                .product(name: "Logging", package: "swift-log")
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: upcomingFeatures
         ),
@@ -91,6 +92,8 @@ let package = Package(
                 "PortcullisCore",
                 "Storage",
                 "Messaging",
+                "Policy",
+                "IAM",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -105,6 +108,8 @@ let package = Package(
                 "PortcullisCore",
                 "Storage",
                 "Messaging",
+                "Policy",
+                "IAM",
                 "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -147,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "PortcullisCore", "Storage", "Messaging", "Gateway", "TestSupport",
+                "PortcullisCore", "Storage", "Messaging", "Policy", "IAM", "Gateway", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: upcomingFeatures

@@ -1,4 +1,6 @@
 public import Hummingbird
+public import IAM
+public import Policy
 public import Logging
 public import PortcullisCore
 public import ServiceLifecycle
@@ -13,35 +15,50 @@ public import ServiceLifecycle
 public struct GatewayBuilder {
     public typealias Context = GatewayRequestContext
 
+    /// What the gateway needs to authenticate and authorize: absent only in tests of the bare pipeline.
+    public struct Security: Sendable {
+        public let verifier: TokenVerifier
+        public let authorizer: Authorizer
+
+        public init(verifier: TokenVerifier, authorizer: Authorizer) {
+            self.verifier = verifier
+            self.authorizer = authorizer
+        }
+    }
+
     public let configuration: GatewayConfiguration
     public let logger: Logger
     public let routes: RouteRegistry
+    let security: Security?
     private let router: Router<Context>
 
-    public init(configuration: GatewayConfiguration, logger: Logger) {
+    public init(configuration: GatewayConfiguration, security: Security?, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        self.security = security
         // HEAD is answered for every GET route, as HTTP clients and load balancers expect.
         let router = Router(context: Context.self, options: .autoGenerateHeadEndpoints)
         let table = RouteTable()
         // Added before any route, so it wraps every endpoint and the router's not-found responder.
         router.add(middleware: RouteErrorMiddleware(table: table))
         self.router = router
-        self.routes = RouteRegistry(router: router, table: table)
+        self.routes = RouteRegistry(router: router, table: table, authorizer: security?.authorizer)
     }
 
-    /// Request id → log → errors → canonical path → body limit → router. Every request takes this path.
+    /// Request id → log → errors → canonical path → body limit → authenticate → router (where each route's
+    /// access is decided before its handler). Every request takes this path.
     public func buildResponder() -> ChainedResponder<Context> {
-        ChainedResponder(
-            middlewares: [
-                RequestIDMiddleware(),
-                RequestLogMiddleware(),
-                ErrorMiddleware(),
-                CanonicalPathMiddleware(),
-                BodyLimitMiddleware(limit: self.configuration.maxBodyBytes),
-            ],
-            final: self.router.buildResponder()
-        )
+        var middlewares: [any RouterMiddleware<Context>] = [
+            RequestIDMiddleware(),
+            RequestLogMiddleware(),
+            ErrorMiddleware(),
+            CanonicalPathMiddleware(),
+            BodyLimitMiddleware(limit: self.configuration.maxBodyBytes),
+        ]
+        if let security = self.security {
+            middlewares.append(AuthenticationMiddleware(verifier: security.verifier))
+        }
+        return ChainedResponder(middlewares: middlewares, final: self.router.buildResponder())
     }
 
     /// The HTTP application, bound to the configured host and port, running `services` alongside the server.

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 /// Builds a ``GatewayConfiguration`` from the environment and command-line flags (flags win).
@@ -17,6 +18,19 @@ public struct ConfigurationLoader: Sendable {
         public static let logLevel = Setting(variable: "PORTCULLIS_LOG_LEVEL", flag: "--log-level")
         public static let logFormat = Setting(variable: "PORTCULLIS_LOG_FORMAT", flag: "--log-format")
         public static let maxBodyBytes = Setting(variable: "PORTCULLIS_MAX_BODY_BYTES", flag: "--max-body-bytes")
+
+        public static let publicURL = Setting(variable: "PORTCULLIS_PUBLIC_URL", flag: "--public-url")
+        public static let tokenAudience = Setting(variable: "PORTCULLIS_TOKEN_AUDIENCE", flag: "--token-audience")
+        public static let accessTokenTTL = Setting(variable: "PORTCULLIS_ACCESS_TOKEN_TTL", flag: "--access-token-ttl")
+        public static let passwordMinLength = Setting(variable: "PORTCULLIS_PASSWORD_MIN_LENGTH", flag: "--password-min-length")
+        // Secrets are read from the environment only: flags show up in process listings.
+        public static let masterKey = Setting(variable: "PORTCULLIS_MASTER_KEY", flag: "")
+        public static let adminUsername = Setting(variable: "PORTCULLIS_ADMIN_USERNAME", flag: "")
+        public static let adminPassword = Setting(variable: "PORTCULLIS_ADMIN_PASSWORD", flag: "")
+        public static let lockoutAccountAttempts = Setting(variable: "PORTCULLIS_LOCKOUT_ACCOUNT_ATTEMPTS", flag: "")
+        public static let lockoutIPAttempts = Setting(variable: "PORTCULLIS_LOCKOUT_IP_ATTEMPTS", flag: "")
+        public static let lockoutWindow = Setting(variable: "PORTCULLIS_LOCKOUT_WINDOW", flag: "")
+        public static let lockoutDuration = Setting(variable: "PORTCULLIS_LOCKOUT_DURATION", flag: "")
 
         public static let all: [Setting] = [.host, .port, .dataDirectory, .databaseURL, .policies, .logLevel, .logFormat, .maxBodyBytes]
     }
@@ -79,12 +93,91 @@ public struct ConfigurationLoader: Sendable {
             }
             configuration.maxBodyBytes = bytes
         }
+        try self.loadIdentitySettings(into: &configuration)
         return configuration
+    }
+
+    private func loadIdentitySettings(into configuration: inout GatewayConfiguration) throws(ConfigurationError) {
+        if let (value, name) = self.value(.publicURL) {
+            guard let url = URLComponents(string: value), ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false,
+                url.query == nil, url.fragment == nil
+            else {
+                throw ConfigurationError(setting: name, problem: "\"\(value)\" is not an http(s) URL without query or fragment")
+            }
+            configuration.publicURL = value.hasSuffix("/") ? String(value.dropLast()) : value
+        }
+        if let (value, _) = self.value(.tokenAudience) {
+            configuration.tokenAudience = value
+        }
+        if let (value, name) = self.value(.accessTokenTTL) {
+            guard let ttl = DurationText.parse(value), ttl >= .seconds(10), ttl <= .seconds(86400) else {
+                throw ConfigurationError(setting: name, problem: "\"\(value)\" is not a duration from 10s to 24h (30s, 15m, 1h)")
+            }
+            configuration.accessTokenTTL = ttl
+        }
+        if let (value, name) = self.value(.passwordMinLength) {
+            guard let length = Int(value), (8...PasswordPolicy.maximumBytes).contains(length) else {
+                throw ConfigurationError(setting: name, problem: "\"\(value)\" is not a length from 8 to \(PasswordPolicy.maximumBytes)")
+            }
+            configuration.passwordPolicy.minimumLength = length
+        }
+        if let (value, name) = self.value(.masterKey) {
+            guard let key = MasterKey(base64: value) else {
+                // Never repeat a secret, not even a malformed one.
+                throw ConfigurationError(setting: name, problem: "must be the base64 encoding of 32 random bytes (openssl rand -base64 32)")
+            }
+            configuration.masterKey = key
+        }
+        switch (self.value(.adminUsername), self.value(.adminPassword)) {
+        case (nil, nil):
+            break
+        case (let (username, _)?, let (password, name)?):
+            if let problem = configuration.passwordPolicy.problem(with: password) {
+                throw ConfigurationError(setting: name, problem: problem)
+            }
+            configuration.bootstrapAdmin = (username, password)
+        case (nil, _):
+            throw ConfigurationError(setting: "PORTCULLIS_ADMIN_USERNAME", problem: "must be set together with PORTCULLIS_ADMIN_PASSWORD")
+        case (_, nil):
+            throw ConfigurationError(setting: "PORTCULLIS_ADMIN_PASSWORD", problem: "must be set together with PORTCULLIS_ADMIN_USERNAME")
+        }
+        if let (value, name) = self.value(.lockoutAccountAttempts) {
+            configuration.lockout.accountAttempts = try Self.count(value, name)
+        }
+        if let (value, name) = self.value(.lockoutIPAttempts) {
+            configuration.lockout.ipAttempts = try Self.count(value, name)
+        }
+        if let (value, name) = self.value(.lockoutWindow) {
+            configuration.lockout.window = try Self.duration(value, name)
+        }
+        if let (value, name) = self.value(.lockoutDuration) {
+            configuration.lockout.duration = try Self.duration(value, name)
+        }
+        if case .postgres = configuration.database, configuration.masterKey == nil {
+            throw ConfigurationError(
+                setting: "PORTCULLIS_MASTER_KEY",
+                problem: "is required with PostgreSQL, because every replica needs the same key (openssl rand -base64 32)"
+            )
+        }
+    }
+
+    private static func count(_ value: String, _ name: String) throws(ConfigurationError) -> Int {
+        guard let count = Int(value), (1...10_000).contains(count) else {
+            throw ConfigurationError(setting: name, problem: "\"\(value)\" is not a count from 1 to 10000")
+        }
+        return count
+    }
+
+    private static func duration(_ value: String, _ name: String) throws(ConfigurationError) -> Duration {
+        guard let duration = DurationText.parse(value) else {
+            throw ConfigurationError(setting: name, problem: "\"\(value)\" is not a duration (30s, 15m, 1h, 1d)")
+        }
+        return duration
     }
 
     /// The value of a setting and the name to blame for it: the flag when given, else the variable.
     private func value(_ setting: Setting) -> (String, String)? {
-        if let flag = self.flags[setting], !flag.isEmpty {
+        if !setting.flag.isEmpty, let flag = self.flags[setting], !flag.isEmpty {
             return (flag, setting.flag)
         }
         if let variable = self.environment[setting.variable], !variable.isEmpty {

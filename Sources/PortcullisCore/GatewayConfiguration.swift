@@ -19,6 +19,18 @@ public struct GatewayConfiguration: Sendable {
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
     public var maxBodyBytes: Int
+    /// The token issuer and base of discovery URLs (`PORTCULLIS_PUBLIC_URL`), never taken from a request.
+    public var publicURL: String
+    /// The `aud` of access tokens (`PORTCULLIS_TOKEN_AUDIENCE`).
+    public var tokenAudience: String
+    /// Lifetime of access tokens (`PORTCULLIS_ACCESS_TOKEN_TTL`).
+    public var accessTokenTTL: Duration
+    /// `PORTCULLIS_MASTER_KEY`, when set; see ``MasterKey``.
+    public var masterKey: MasterKey?
+    /// The first platform admin (`PORTCULLIS_ADMIN_USERNAME` / `PORTCULLIS_ADMIN_PASSWORD`); both or neither.
+    public var bootstrapAdmin: (username: String, password: String)?
+    public var passwordPolicy: PasswordPolicy
+    public var lockout: LockoutPolicy
 
     public static let defaultMaxBodyBytes = 10 * 1024 * 1024
 
@@ -30,7 +42,14 @@ public struct GatewayConfiguration: Sendable {
         policiesDirectory: String = "./policies",
         logLevel: Logger.Level = .info,
         logFormat: LogFormat = .text,
-        maxBodyBytes: Int = GatewayConfiguration.defaultMaxBodyBytes
+        maxBodyBytes: Int = GatewayConfiguration.defaultMaxBodyBytes,
+        publicURL: String = "http://localhost:8080",
+        tokenAudience: String = "portcullis",
+        accessTokenTTL: Duration = .seconds(15 * 60),
+        masterKey: MasterKey? = nil,
+        bootstrapAdmin: (username: String, password: String)? = nil,
+        passwordPolicy: PasswordPolicy = PasswordPolicy(),
+        lockout: LockoutPolicy = LockoutPolicy()
     ) {
         self.host = host
         self.port = port
@@ -40,6 +59,13 @@ public struct GatewayConfiguration: Sendable {
         self.logLevel = logLevel
         self.logFormat = logFormat
         self.maxBodyBytes = maxBodyBytes
+        self.publicURL = publicURL
+        self.tokenAudience = tokenAudience
+        self.accessTokenTTL = accessTokenTTL
+        self.masterKey = masterKey
+        self.bootstrapAdmin = bootstrapAdmin
+        self.passwordPolicy = passwordPolicy
+        self.lockout = lockout
     }
 
     public static func defaultSQLitePath(dataDirectory: String) -> String {
@@ -59,4 +85,40 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
     }
 
     public var description: String { "invalid \(self.setting): \(self.problem)" }
+}
+
+/// What a password must be: long enough, and short enough for bcrypt (which reads 72 bytes).
+public struct PasswordPolicy: Sendable, Equatable {
+    public static let maximumBytes = 72
+    public var minimumLength: Int
+
+    public init(minimumLength: Int = 12) {
+        self.minimumLength = minimumLength
+    }
+
+    /// The problem with `password`, or nil when it is acceptable.
+    public func problem(with password: String) -> String? {
+        if password.count < self.minimumLength {
+            return "Passwords need at least \(self.minimumLength) characters."
+        }
+        if password.utf8.count > Self.maximumBytes {
+            return "Passwords may have at most \(Self.maximumBytes) bytes."
+        }
+        return nil
+    }
+}
+
+/// When repeated failed logins lock an account or a client address (`PORTCULLIS_LOCKOUT_*`).
+public struct LockoutPolicy: Sendable, Equatable {
+    public var accountAttempts: Int
+    public var ipAttempts: Int
+    public var window: Duration
+    public var duration: Duration
+
+    public init(accountAttempts: Int = 5, ipAttempts: Int = 20, window: Duration = .seconds(900), duration: Duration = .seconds(900)) {
+        self.accountAttempts = accountAttempts
+        self.ipAttempts = ipAttempts
+        self.window = window
+        self.duration = duration
+    }
 }

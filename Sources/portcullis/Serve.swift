@@ -1,15 +1,18 @@
 import ArgumentParser
+import Foundation
 import Gateway
 import Hummingbird
+import IAM
 import Logging
 import Messaging
+import Policy
 import PortcullisCore
 import ServiceLifecycle
 import Storage
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the gateway: migrate the database, then serve HTTP until SIGTERM or SIGINT."
+        abstract: "Run the gateway: migrate the database, prepare keys and the first admin, then serve HTTP until SIGTERM or SIGINT."
     )
 
     @OptionGroup var options: ConfigurationOptions
@@ -17,27 +20,51 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let configuration = try self.options.load()
         let logger = LoggingSetup.bootstrap(configuration)
+        let policies = try Startup.loadPolicies(configuration)
+        let masterKey = try Startup.masterKey(configuration)
         logger.info(
             "starting",
             metadata: [
                 "database": .string(configuration.database.redactedDescription),
                 "policies": .string(configuration.policiesDirectory),
+                "issuer": .string(configuration.publicURL),
             ]
         )
         let database = try await Startup.openDatabase(configuration, logger: logger)
         let runner = MigrationRunner(database: database, migrations: Modules.migrations, logger: logger)
         let messaging = Messaging(database: database, logger: logger)
+        let identity = Identity(
+            database: database, configuration: configuration, policies: policies, masterKey: masterKey, bus: messaging.bus, logger: logger
+        )
 
-        let gateway = GatewayBuilder(configuration: configuration, logger: logger)
+        let gateway = GatewayBuilder(
+            configuration: configuration,
+            security: .init(verifier: identity.verifier, authorizer: Authorizer(catalog: policies.catalog)),
+            logger: logger
+        )
         HealthRoutes(checks: [
             DatabaseReadiness(database: database),
             MigrationReadiness(runner: runner),
             BusReadiness(store: messaging.store),
         ]).register(on: gateway.routes)
+        IdentityRoutes(identity: identity, configuration: configuration).register(on: gateway.routes)
+        DeadLetterRoutes(store: messaging.store).register(on: gateway.routes)
 
-        var application = gateway.buildApplication(services: [database, messaging.wakeUps])
+        var application = gateway.buildApplication(services: [database, messaging.wakeUps, identity.changes])
         application.beforeServerStarts {
             try await runner.migrate()
+            switch try await identity.prepare(bootstrapAdmin: configuration.bootstrapAdmin) {
+            case .existing:
+                break
+            case .created(let username):
+                logger.notice("created the first platform admin", metadata: ["username": .string(username)])
+            case .generated(let username, let password):
+                // Shown once, on the console, never in a log line: there is no default password.
+                Console.write(
+                    "portcullis: created the first platform admin '\(username)' with the generated password \(password)"
+                        + " (shown only now; set PORTCULLIS_ADMIN_USERNAME and PORTCULLIS_ADMIN_PASSWORD to choose your own)"
+                )
+            }
         }
         do {
             try await application.runService()

@@ -1,10 +1,34 @@
 import ArgumentParser
 import Logging
+import Policy
 import PortcullisCore
 import Storage
 
 /// Steps shared by the subcommands.
 enum Startup {
+    /// The policy files, or one line naming the file and entry at fault and exit status 2.
+    static func loadPolicies(_ configuration: GatewayConfiguration) throws -> PolicySet {
+        do {
+            return try PolicySet.load(directory: configuration.policiesDirectory)
+        } catch {
+            StandardError.write("portcullis: invalid policies: \(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    /// `PORTCULLIS_MASTER_KEY`, or (SQLite only) the key file in the data directory, created when absent.
+    static func masterKey(_ configuration: GatewayConfiguration) throws -> MasterKey {
+        if let key = configuration.masterKey {
+            return key
+        }
+        do {
+            return try MasterKey.loadOrCreate(dataDirectory: configuration.dataDirectory)
+        } catch {
+            StandardError.write("portcullis: invalid master key file: \(error)")
+            throw ExitCode(2)
+        }
+    }
+
     /// Opens the configured database, or prints why not and exits with status 1.
     static func openDatabase(_ configuration: GatewayConfiguration, logger: Logger) async throws -> any Database {
         do {

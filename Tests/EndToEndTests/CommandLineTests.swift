@@ -27,7 +27,10 @@ struct CommandLineTests {
     func unreachableDatabase() async throws {
         let (status, output) = try await PortcullisProcess.run(
             arguments: ["serve"],
-            environment: ["DATABASE_URL": "postgres://portcullis:pw-not-shown@127.0.0.1:1/none?sslmode=disable"]
+            environment: [
+                "DATABASE_URL": "postgres://portcullis:pw-not-shown@127.0.0.1:1/none?sslmode=disable",
+                "PORTCULLIS_MASTER_KEY": TestDatabases.masterKey,
+            ]
         )
         #expect(status == 1)
         #expect(output.contains("portcullis: database unavailable: cannot connect to postgres://portcullis:***@127.0.0.1:1/none"))

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import Policy
 import PortcullisCore
 import Storage
 import TestSupport
@@ -27,16 +28,17 @@ func withTestGateway<Result: Sendable>(
 ) async throws -> Result {
     let gateway = GatewayBuilder(
         configuration: GatewayConfiguration(maxBodyBytes: maxBodyBytes),
+        security: nil,
         logger: TestDatabases.logger
     )
     HealthRoutes(checks: checks).register(on: gateway.routes)
-    gateway.routes.post("/test/widgets") { request, context in
+    gateway.routes.post("/test/widgets", access: .public) { request, context in
         try await JSONBody.decode(Widget.self, from: request, context: context)
     }
-    gateway.routes.get("/test/widgets/{id}") { _, context in
+    gateway.routes.get("/test/widgets/{id}", access: .public) { _, context in
         Widget(name: context.parameters.get("id") ?? "", count: 1)
     }
-    gateway.routes.get("/test/failure") { _, _ -> Widget in
+    gateway.routes.get("/test/failure", access: .public) { _, _ -> Widget in
         throw UnexpectedFailure()
     }
     let app = Application(responder: gateway.buildResponder(), logger: TestDatabases.logger)

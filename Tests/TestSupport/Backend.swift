@@ -37,6 +37,9 @@ public enum TestDatabases {
         return url
     }
 
+    /// One master key per test run, shared by the replicas a test starts (base64 of 32 random bytes).
+    public static let masterKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+
     public static let logger: Logger = {
         var logger = Logger(label: "portcullis.tests")
         logger.logLevel = .warning
@@ -63,7 +66,10 @@ public enum TestDatabases {
     public static func environment(for location: DatabaseLocation, overTCP: Bool = false) throws -> [String: String] {
         guard case .postgres(let endpoint) = location else { return [:] }
         let admin = overTCP ? try postgresTCPAdminURL() : try postgresAdminURL()
-        return ["DATABASE_URL": admin.replacingOccurrences(of: "/postgres?", with: "/\(endpoint.database)?")]
+        return [
+            "DATABASE_URL": admin.replacingOccurrences(of: "/postgres?", with: "/\(endpoint.database)?"),
+            "PORTCULLIS_MASTER_KEY": Self.masterKey,
+        ]
     }
 
     /// Removes a database made by ``create(_:)``.

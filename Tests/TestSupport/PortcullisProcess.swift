@@ -13,13 +13,32 @@ public struct PortcullisProcess: Sendable {
     /// Everything the process wrote to standard output and standard error so far.
     public var outputText: String { self.child.outputText }
 
+    /// The platform admin every test server starts with (unless a test overrides the variables).
+    public static let adminUsername = "admin"
+    public static let adminPassword = "test-admin-password-\(UUID().uuidString.prefix(8))"
+
+    /// The repository's `policies/`, so that child processes do not depend on the working directory.
+    public static let policiesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("policies").path
+
+    /// `environment` plus the defaults every test process gets unless the test says otherwise.
+    static func withDefaults(_ environment: [String: String]) -> [String: String] {
+        var environment = environment
+        environment["PORTCULLIS_POLICIES"] = environment["PORTCULLIS_POLICIES"] ?? Self.policiesDirectory
+        if environment["PORTCULLIS_ADMIN_USERNAME"] == nil && environment["PORTCULLIS_ADMIN_PASSWORD"] == nil {
+            environment["PORTCULLIS_ADMIN_USERNAME"] = Self.adminUsername
+            environment["PORTCULLIS_ADMIN_PASSWORD"] = Self.adminPassword
+        }
+        return environment
+    }
+
     /// Runs `portcullis <arguments>` to completion and returns its exit status and output.
     public static func run(
         arguments: [String],
         environment: [String: String],
         timeout: Duration = .seconds(60)
     ) async throws -> (status: Int32, output: String) {
-        let child = try ChildProcess("portcullis", arguments: arguments, environment: environment)
+        let child = try ChildProcess("portcullis", arguments: arguments, environment: Self.withDefaults(environment))
         let status = try await child.waitForExit(timeout: timeout)
         return (status, child.outputText)
     }
@@ -30,7 +49,7 @@ public struct PortcullisProcess: Sendable {
         environment: [String: String],
         timeout: Duration = .seconds(60)
     ) async throws -> PortcullisProcess {
-        var environment = environment
+        var environment = Self.withDefaults(environment)
         environment["PORTCULLIS_PORT"] = environment["PORTCULLIS_PORT"] ?? "0"
         environment["PORTCULLIS_LOG_FORMAT"] = "json"
         let child = try ChildProcess("portcullis", arguments: arguments, environment: environment)

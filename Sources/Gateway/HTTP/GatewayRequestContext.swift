@@ -15,6 +15,15 @@ public struct GatewayRequestContext: RequestContext {
     public var maxUploadSize: Int
     /// The peer address of the connection, for client-IP based decisions (lockout, audit).
     public let remoteAddress: SocketAddress?
+    /// The caller, once ``AuthenticationMiddleware`` verified a bearer token; nil for anonymous requests.
+    public var principal: Principal?
+    /// The token as presented, for the few handlers that act on it (logout). Never logged.
+    public var bearerToken: String?
+
+    /// The client's IP address as text, `unknown` when the connection has none (tests).
+    public var clientIP: String {
+        self.remoteAddress?.ipAddress ?? "unknown"
+    }
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

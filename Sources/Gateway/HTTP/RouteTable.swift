@@ -1,4 +1,5 @@
 public import HTTPTypes
+public import Policy
 import Synchronization
 
 /// Every route the gateway serves, as `(method, path template)`.
@@ -10,6 +11,7 @@ public final class RouteTable: Sendable {
     public struct Route: Sendable, Hashable {
         public let method: HTTPRequest.Method
         public let template: String
+        public let access: RouteAccess
 
         /// Whether `path` (already canonical) fits this template.
         public func matches(path: String) -> Bool {

@@ -1,4 +1,5 @@
 public import Hummingbird
+import Policy
 public import PortcullisCore
 
 /// `{"status":"pass"|"fail","details":{"database":"pass",...}}`: OIH's healthcheck shape. A check with
@@ -25,13 +26,13 @@ public struct HealthRoutes: Sendable {
     }
 
     public func register(on routes: RouteRegistry) {
-        routes.get("/health/live") { _, _ in
+        routes.get("/health/live", access: .public) { _, _ in
             HealthReport(status: "pass", details: [:])
         }
-        routes.get("/health/ready") { _, _ in
+        routes.get("/health/ready", access: .public) { _, _ in
             try await self.readiness()
         }
-        routes.get("/healthcheck") { _, _ in
+        routes.get("/healthcheck", access: .public) { _, _ in
             try await self.readiness()
         }
     }

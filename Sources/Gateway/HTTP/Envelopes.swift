@@ -1,0 +1,63 @@
+public import Hummingbird
+public import PortcullisCore
+
+/// `{"data":{...},"meta":{}}`: a single object (API.md §0).
+public struct DataEnvelope<Value: Encodable & Sendable>: ResponseEncodable, Sendable {
+    public let data: Value
+    public let meta: [String: Int]
+
+    public init(_ data: Value) {
+        self.data = data
+        self.meta = [:]
+    }
+}
+
+/// `{"data":[...],"meta":{"total","page","perPage","totalPages"}}`: one page of a collection.
+public struct PageEnvelope<Value: Encodable & Sendable>: ResponseEncodable, Sendable {
+    public struct Meta: Encodable, Sendable {
+        public let total: Int
+        public let page: Int
+        public let perPage: Int
+        public let totalPages: Int
+    }
+
+    public let data: [Value]
+    public let meta: Meta
+
+    public init(_ data: [Value], total: Int, page: Pagination) {
+        self.data = data
+        self.meta = Meta(total: total, page: page.number, perPage: page.size, totalPages: total == 0 ? 0 : (total + page.size - 1) / page.size)
+    }
+}
+
+/// `page[size]` (1...100, default 10) and `page[number]` (from 1, default 1); anything else is a 400.
+public struct Pagination: Sendable, Equatable {
+    public let size: Int
+    public let number: Int
+
+    public var offset: Int { (self.number - 1) * self.size }
+
+    public init(size: Int = 10, number: Int = 1) {
+        self.size = size
+        self.number = number
+    }
+
+    public init(_ request: Request) throws(APIError) {
+        let query = request.uri.queryParameters
+        var problems: [(reason: String, message: String)] = []
+        var size = 10
+        var number = 1
+        if let text = query["page[size]"] {
+            if let value = Int(text), (1...100).contains(value) { size = value } else {
+                problems.append(("INVALID_PAGE", "page[size] must be an integer from 1 to 100."))
+            }
+        }
+        if let text = query["page[number]"] {
+            if let value = Int(text), value >= 1, value <= 1_000_000 { number = value } else {
+                problems.append(("INVALID_PAGE", "page[number] must be a positive integer."))
+            }
+        }
+        guard problems.isEmpty else { throw APIError.validation(problems) }
+        self.init(size: size, number: number)
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import HTTPTypes
+import Logging
+public import Hummingbird
+public import IAM
+import PortcullisCore
+
+/// Verifies the bearer token, when there is one, and puts the principal on the context.
+///
+/// No `Authorization` header: the request goes on anonymously and each route decides. A header that is not
+/// `Bearer <token>`, or a token that does not verify: 401 at once. Key ring or database down: 503 (fail
+/// closed, never a 401 for an outage).
+public struct AuthenticationMiddleware: RouterMiddleware {
+    public typealias Context = GatewayRequestContext
+
+    let verifier: TokenVerifier
+
+    public init(verifier: TokenVerifier) {
+        self.verifier = verifier
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization] else {
+            return try await next(request, context)
+        }
+        guard let token = Self.bearerToken(header) else {
+            throw APIError.unauthorized("INVALID_TOKEN", "The Authorization header must be 'Bearer <token>'.")
+        }
+        var context = context
+        do {
+            context.principal = try await self.verifier.verify(token)
+            context.bearerToken = token
+        } catch .unavailable(let reason) {
+            context.logger.error("authentication unavailable", metadata: ["error": .string(reason)])
+            throw APIError.serviceUnavailable("AUTHENTICATION_UNAVAILABLE", "Tokens cannot be checked right now; try again later.")
+        } catch .accountDisabled {
+            throw APIError.unauthorized("ACCOUNT_DISABLED", "The account is disabled.")
+        } catch {
+            throw APIError.unauthorized("INVALID_TOKEN", "The token is invalid, expired or revoked.")
+        }
+        return try await next(request, context)
+    }
+
+    /// The token of `Bearer <token>` (scheme case-insensitive); nil for other schemes or an empty token.
+    static func bearerToken(_ header: String) -> String? {
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import PortcullisCore
+public import Storage
+
+/// Creates the first platform admin when there is none: from `PORTCULLIS_ADMIN_USERNAME`/`_PASSWORD`, or
+/// with a generated password that is shown once. There is no default password anywhere.
+public struct AdminBootstrap: Sendable {
+    /// What happened, for the start-up output.
+    public enum Outcome: Sendable, Equatable {
+        case existing
+        case created(username: String)
+        /// The password is in here so the caller can print it once; it is never logged.
+        case generated(username: String, password: String)
+    }
+
+    let database: any Database
+    let hasher: any PasswordHasher
+
+    public init(database: any Database, hasher: any PasswordHasher) {
+        self.database = database
+        self.hasher = hasher
+    }
+
+    public func ensureAdmin(configured: (username: String, password: String)?) async throws -> Outcome {
+        let accounts = AccountStore(database: self.database)
+        if try await accounts.platformAdminExists() {
+            return .existing
+        }
+        let username = Username.canonical(configured?.username ?? "admin")
+        let password = configured?.password ?? Identifiers.opaqueToken(prefix: "").prefix(24).description
+        let hash = try await self.hasher.hash(password)
+        let now = Date()
+        let account = Account(
+            id: Identifiers.objectID(), username: username, firstname: nil, lastname: nil, tenant: nil, status: .active, type: .user,
+            roles: [RoleStore.builtInID("ADMIN")], permissions: [], createdAt: now, updatedAt: now
+        )
+        try await self.database.transaction { connection in
+            try await accounts.insert(account, passwordHash: hash, on: connection)
+        }
+        return configured == nil ? .generated(username: username, password: password) : .created(username: username)
+    }
+}

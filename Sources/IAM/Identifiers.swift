@@ -1,0 +1,41 @@
+import Crypto
+import Foundation
+
+/// Ids and secrets made by the identity module.
+enum Identifiers {
+    /// A 24-hex-character id, the shape of OIH's (MongoDB) ids.
+    static func objectID() -> String {
+        hex(randomBytes(12))
+    }
+
+    /// An opaque token of 256 random bits with a prefix that secret scanners can recognise:
+    /// `pcs_` (persistent service token), `pcr_` (refresh token), `pcc_` (client secret).
+    static func opaqueToken(prefix: String) -> String {
+        prefix + base64URL(randomBytes(32))
+    }
+
+    /// The stored form of an opaque token: SHA-256, hex.
+    static func tokenHash(_ token: String) -> String {
+        hex(Array(SHA256.hash(data: Data(token.utf8))))
+    }
+
+    static func randomBytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
+
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+    }
+
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to length: Int) -> String {
+        self.count >= length ? self : String(repeating: "0", count: length - self.count) + self
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+public import Logging
+public import Messaging
+public import Policy
+public import PortcullisCore
+import ServiceLifecycle
+public import Storage
+
+/// The identity module assembled over one database: key ring, verifier, issuer, login, stores, and the
+/// cache-invalidation service that must run next to them.
+public struct Identity: Sendable {
+    public let policies: PolicySet
+    public let keyRing: KeyRing
+    public let cache: PrincipalCache
+    public let verifier: TokenVerifier
+    public let issuer: TokenIssuer
+    public let login: LoginService
+    public let accounts: AccountStore
+    public let roles: RoleStore
+    public let tokens: TokenStore
+    public let hasher: any PasswordHasher
+    public let changes: IdentityChanges
+    let database: any Database
+
+    public init(
+        database: any Database,
+        configuration: GatewayConfiguration,
+        policies: PolicySet,
+        masterKey: MasterKey,
+        bus: any EventBus,
+        hasher: any PasswordHasher = BcryptPasswordHasher(),
+        logger: Logger
+    ) {
+        let keyRing = KeyRing(database: database, masterKey: masterKey, tokenLifetime: configuration.accessTokenTTL, logger: logger)
+        let cache = PrincipalCache()
+        let issuer = TokenIssuer(
+            keyRing: keyRing, database: database, issuer: configuration.publicURL, audience: configuration.tokenAudience,
+            accessTokenTTL: configuration.accessTokenTTL
+        )
+        self.database = database
+        self.policies = policies
+        self.keyRing = keyRing
+        self.cache = cache
+        self.verifier = TokenVerifier(
+            keyRing: keyRing, database: database, cache: cache, issuer: configuration.publicURL, audience: configuration.tokenAudience
+        )
+        self.issuer = issuer
+        self.hasher = hasher
+        self.login = LoginService(
+            database: database, hasher: hasher, throttle: LoginThrottle(database: database, policy: configuration.lockout), issuer: issuer,
+            bus: bus, logger: logger
+        )
+        self.accounts = AccountStore(database: database)
+        self.roles = RoleStore(database: database)
+        self.tokens = TokenStore(database: database)
+        self.changes = IdentityChanges(database: database, cache: cache)
+    }
+
+    /// Run after migrations: built-in roles from the policy files, the signing keys, the first admin.
+    public func prepare(bootstrapAdmin: (username: String, password: String)?) async throws -> AdminBootstrap.Outcome {
+        try await self.roles.syncBuiltIns(self.policies.builtInRoles)
+        try await self.keyRing.start()
+        return try await AdminBootstrap(database: self.database, hasher: self.hasher).ensureAdmin(configured: bootstrapAdmin)
+    }
+
+    /// Revokes one token everywhere: marks it revoked and purges it from every replica's cache on commit.
+    /// Returns false when it was unknown or revoked already.
+    @discardableResult
+    public func revoke(tokenID: String) async throws -> Bool {
+        try await self.database.transaction { connection in
+            let revoked = try await self.tokens.revoke(id: tokenID, on: connection)
+            if revoked {
+                try await IdentityChanges.announce("token:\(tokenID)", database: self.database, on: connection)
+            }
+            return revoked
+        }
+    }
+}

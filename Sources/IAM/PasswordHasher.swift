@@ -1,0 +1,37 @@
+import HummingbirdBcrypt
+import NIOPosix
+
+/// Hashes and checks passwords. Implementations must be slow on purpose and run off the event loops.
+public protocol PasswordHasher: Sendable {
+    func hash(_ password: String) async throws -> String
+    func verify(_ password: String, against hash: String) async throws -> Bool
+    /// Whether `hash` was made with weaker parameters than the current ones (rehash on the next login).
+    func needsRehash(_ hash: String) -> Bool
+}
+
+/// bcrypt (from hummingbird-auth) at a configurable cost, on NIO's thread pool so that the ~0.2 s of CPU
+/// per hash never blocks an event loop or the cooperative pool. The hash string carries its version and
+/// cost (`$2b$12$...`), so raising the cost rehashes old passwords as their owners log in.
+public struct BcryptPasswordHasher: PasswordHasher {
+    public let cost: UInt8
+
+    public init(cost: UInt8 = 12) {
+        self.cost = cost
+    }
+
+    public func hash(_ password: String) async throws -> String {
+        let cost = self.cost
+        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+    }
+
+    public func verify(_ password: String, against hash: String) async throws -> Bool {
+        try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+    }
+
+    public func needsRehash(_ hash: String) -> Bool {
+        // "$2b$12$..." → cost 12.
+        let parts = hash.split(separator: "$")
+        guard parts.count >= 3, let cost = UInt8(parts[1]) else { return true }
+        return cost < self.cost
+    }
+}

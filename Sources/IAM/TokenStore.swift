@@ -1,0 +1,101 @@
+import Foundation
+import PortcullisCore
+public import Storage
+
+/// SQL for issued tokens. Every token gets a row keyed by its id (`jti`): JWTs so that they can be listed
+/// and revoked, opaque tokens with the SHA-256 of the secret (never the secret itself).
+public struct TokenStore: Sendable {
+    let database: any Database
+
+    public init(database: any Database) {
+        self.database = database
+    }
+
+    /// A stored token with what verification needs.
+    struct Entry: Sendable {
+        let record: TokenRecord
+        let act: Principal.Actor?
+        let familyID: String?
+    }
+
+    static let columns: SQLQuery = "id, account_id, kind, description, scope, act, family_id, created_at, expires_at, revoked_at"
+
+    func insert(_ record: TokenRecord, hash: String?, act: Principal.Actor?, familyID: String?, on connection: (any DatabaseConnection)? = nil)
+        async throws
+    {
+        let scope = try record.scope.map { try JSONCoding.string($0) }
+        let act = try act.map { try JSONCoding.string($0) }
+        let query: SQLQuery = """
+            INSERT INTO iam_tokens (id, account_id, kind, token_hash, description, scope, act, family_id, created_at, expires_at, revoked_at)
+            VALUES (\(record.id), \(record.accountId), \(record.kind.rawValue), \(hash), \(record.description), \(scope), \(act), \(familyID),
+                    \(Timestamp.milliseconds(record.createdAt)), \(record.expiresAt.map(Timestamp.milliseconds)), \(SQLValue.null))
+            """
+        if let connection {
+            try await connection.execute(query)
+        } else {
+            try await self.database.execute(query)
+        }
+    }
+
+    func find(id: String) async throws -> Entry? {
+        try await self.database.first("SELECT \(Self.columns) FROM iam_tokens WHERE id = \(id)").map(Self.entry)
+    }
+
+    func find(hash: String) async throws -> Entry? {
+        try await self.database.first("SELECT \(Self.columns) FROM iam_tokens WHERE token_hash = \(hash)").map(Self.entry)
+    }
+
+    /// Marks a token revoked; returns false when it was unknown or revoked already.
+    func revoke(id: String, on connection: any DatabaseConnection) async throws -> Bool {
+        let now = Timestamp.milliseconds(Date())
+        return try await connection.first("UPDATE iam_tokens SET revoked_at = \(now) WHERE id = \(id) AND revoked_at IS NULL RETURNING id") != nil
+    }
+
+    /// Revokes every live token of an account, except `keeping`; returns the ids revoked.
+    func revokeAll(accountID: String, keeping: String? = nil, on connection: any DatabaseConnection) async throws -> [String] {
+        let now = Timestamp.milliseconds(Date())
+        let rows = try await connection.query(
+            """
+            UPDATE iam_tokens SET revoked_at = \(now)
+            WHERE account_id = \(accountID) AND revoked_at IS NULL AND id <> \(keeping ?? "")
+            RETURNING id
+            """
+        )
+        return try rows.map { try $0.string("id") }
+    }
+
+    /// Revokes every token of a refresh family (reuse detection); returns the ids revoked.
+    func revokeFamily(_ familyID: String, on connection: any DatabaseConnection) async throws -> [String] {
+        let now = Timestamp.milliseconds(Date())
+        let rows = try await connection.query(
+            "UPDATE iam_tokens SET revoked_at = \(now) WHERE family_id = \(familyID) AND revoked_at IS NULL RETURNING id"
+        )
+        return try rows.map { try $0.string("id") }
+    }
+
+    public func list(accountID: String?, offset: Int, limit: Int) async throws -> (items: [TokenRecord], total: Int) {
+        let filter: SQLQuery = accountID.map { " WHERE account_id = \($0)" } ?? ""
+        let total = try await self.database.first("SELECT COUNT(*) AS n FROM iam_tokens\(filter)")?.int("n") ?? 0
+        let rows = try await self.database.query(
+            "SELECT \(Self.columns) FROM iam_tokens\(filter) ORDER BY created_at DESC, id LIMIT \(limit) OFFSET \(offset)"
+        )
+        return (try rows.map { try Self.entry($0).record }, Int(total))
+    }
+
+    static func entry(_ row: SQLRow) throws -> Entry {
+        Entry(
+            record: TokenRecord(
+                id: try row.string("id"),
+                accountId: try row.string("account_id"),
+                kind: TokenRecord.Kind(rawValue: try row.string("kind")) ?? .access,
+                description: try row.optionalString("description"),
+                scope: try row.optionalString("scope").map { try JSONCoding.decode([String].self, from: $0) },
+                createdAt: Timestamp.date(milliseconds: try row.int("created_at")),
+                expiresAt: try row.optionalInt("expires_at").map(Timestamp.date(milliseconds:)),
+                revokedAt: try row.optionalInt("revoked_at").map(Timestamp.date(milliseconds:))
+            ),
+            act: try row.optionalString("act").map { try JSONCoding.decode(Principal.Actor.self, from: $0) },
+            familyID: try row.optionalString("family_id")
+        )
+    }
+}

@@ -1,0 +1,156 @@
+public import Foundation
+import JWTKit
+import Logging
+public import PortcullisCore
+public import Storage
+
+/// The one place tokens are verified; the gateway calls it for every request with a bearer token.
+///
+/// JWT access tokens: the header must name `ES256` (the only algorithm accepted) and a `kid` that the key
+/// ring holds, with `typ: at+jwt`; then the signature, `iss`, `aud`, `exp` and `nbf` (with leeway), the
+/// token's own row (not revoked) and the account (exists, active). Opaque persistent tokens are looked up by
+/// SHA-256. Permissions are resolved live from the account and its roles, narrowed by the token's scope.
+public struct TokenVerifier: Sendable {
+    public let keyRing: KeyRing
+    let tokens: TokenStore
+    let accounts: AccountStore
+    let roles: RoleStore
+    let cache: PrincipalCache
+    let issuer: String
+    let audience: String
+    let leeway: TimeInterval
+    let now: @Sendable () -> Date
+
+    public init(
+        keyRing: KeyRing,
+        database: any Database,
+        cache: PrincipalCache,
+        issuer: String,
+        audience: String,
+        leeway: TimeInterval = 60,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.keyRing = keyRing
+        self.tokens = TokenStore(database: database)
+        self.accounts = AccountStore(database: database)
+        self.roles = RoleStore(database: database)
+        self.cache = cache
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway = leeway
+        self.now = now
+    }
+
+    /// The principal behind `token`, or why not.
+    public func verify(_ token: String) async throws(AuthenticationError) -> Principal {
+        let now = self.now()
+        let hash = Identifiers.tokenHash(token)
+        if let cached = self.cache.get(hash, now: now) {
+            return cached
+        }
+        let principal: Principal
+        do {
+            if token.hasPrefix(TokenIssuer.persistentPrefix) {
+                principal = try await self.verifyOpaque(token, hash: hash, now: now)
+            } else if token.split(separator: ".", omittingEmptySubsequences: false).count == 3 {
+                principal = try await self.verifyJWT(token, now: now)
+            } else {
+                throw AuthenticationError.invalidToken("not a token Portcullis issues for bearer use")
+            }
+        } catch let error as AuthenticationError {
+            throw error
+        } catch let error as StorageError {
+            throw .unavailable("\(error)")
+        } catch let error as KeyRingError {
+            throw .unavailable("\(error)")
+        } catch {
+            throw .invalidToken("unreadable")
+        }
+        self.cache.put(principal, tokenHash: hash, now: now)
+        return principal
+    }
+
+    private func verifyJWT(_ token: String, now: Date) async throws -> Principal {
+        let header = try Self.header(of: token)
+        guard header.alg == KeyRing.algorithm else { throw AuthenticationError.invalidToken("algorithm not allowed") }
+        guard let kid = header.kid, !kid.isEmpty else { throw AuthenticationError.invalidToken("no key id") }
+        guard header.typ?.lowercased() == "at+jwt" || header.typ?.lowercased() == "application/at+jwt" else {
+            throw AuthenticationError.invalidToken("not an access token")
+        }
+        guard await self.keyRing.knows(kid: kid) else { throw AuthenticationError.invalidToken("unknown key id") }
+        let claims: AccessTokenClaims
+        do {
+            claims = try await self.keyRing.verifySignature(token)
+        } catch {
+            throw AuthenticationError.invalidToken("bad signature")
+        }
+        guard claims.iss.value == self.issuer else { throw AuthenticationError.invalidToken("wrong issuer") }
+        guard claims.aud.value.contains(self.audience) else { throw AuthenticationError.invalidToken("wrong audience") }
+        guard claims.exp.value.addingTimeInterval(self.leeway) > now else { throw AuthenticationError.invalidToken("expired") }
+        guard claims.nbf.value <= now.addingTimeInterval(self.leeway) else { throw AuthenticationError.invalidToken("not yet valid") }
+        guard let entry = try await self.tokens.find(id: claims.jti.value), entry.record.kind == .access,
+            entry.record.accountId == claims.sub.value
+        else {
+            throw AuthenticationError.invalidToken("unknown token")
+        }
+        guard entry.record.revokedAt == nil else { throw AuthenticationError.invalidToken("revoked") }
+        return try await self.principal(for: entry, expiresAt: claims.exp.value, tokenType: "access_token")
+    }
+
+    private func verifyOpaque(_ token: String, hash: String, now: Date) async throws -> Principal {
+        guard let entry = try await self.tokens.find(hash: hash), entry.record.kind == .persistent else {
+            throw AuthenticationError.invalidToken("unknown token")
+        }
+        guard entry.record.revokedAt == nil else { throw AuthenticationError.invalidToken("revoked") }
+        if let expiresAt = entry.record.expiresAt, expiresAt <= now {
+            throw AuthenticationError.invalidToken("expired")
+        }
+        return try await self.principal(for: entry, expiresAt: entry.record.expiresAt, tokenType: "persistent")
+    }
+
+    private func principal(for entry: TokenStore.Entry, expiresAt: Date?, tokenType: String) async throws -> Principal {
+        guard let account = try await self.accounts.find(id: entry.record.accountId) else {
+            throw AuthenticationError.invalidToken("account gone")
+        }
+        guard account.status == .active else { throw AuthenticationError.accountDisabled }
+        let granted = Set(account.permissions).union(try await self.roles.permissions(of: account.roles))
+        return Principal(
+            accountID: account.id,
+            username: account.username,
+            tenant: account.tenant,
+            type: account.type,
+            roles: account.roles,
+            granted: granted,
+            scope: entry.record.scope.map(Set.init),
+            tokenID: entry.record.id,
+            tokenType: tokenType,
+            expiresAt: expiresAt,
+            actor: entry.act
+        )
+    }
+
+    /// The JOSE header, decoded without trusting anything in it yet.
+    struct Header: Decodable {
+        let alg: String?
+        let kid: String?
+        let typ: String?
+    }
+
+    static func header(of token: String) throws -> Header {
+        guard let encoded = token.split(separator: ".", omittingEmptySubsequences: false).first,
+            let data = Data(base64URL: String(encoded)),
+            let header = try? JSONDecoder().decode(Header.self, from: data)
+        else {
+            throw AuthenticationError.invalidToken("unreadable header")
+        }
+        return header
+    }
+}
+
+extension Data {
+    init?(base64URL: String) {
+        var base64 = base64URL.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        self.init(base64Encoded: base64)
+    }
+}
