@@ -34,9 +34,28 @@ public struct AdminBootstrap: Sendable {
             id: Identifiers.objectID(), username: username, firstname: nil, lastname: nil, tenant: nil, status: .active, type: .user,
             roles: [RoleStore.builtInID("ADMIN")], permissions: [], createdAt: now, updatedAt: now
         )
-        try await self.database.transaction { connection in
-            try await accounts.insert(account, passwordHash: hash, on: connection)
+        do {
+            try await self.database.transaction { connection in
+                try await accounts.insert(account, passwordHash: hash, on: connection)
+            }
+        } catch StorageError.uniqueViolation {
+            // Another replica starting at the same moment created the admin first.
+            if try await accounts.platformAdminExists() { return .existing }
+            throw AdminBootstrapError.usernameTaken(username)
         }
         return configured == nil ? .generated(username: username, password: password) : .created(username: username)
+    }
+}
+
+/// The first admin cannot be created.
+public enum AdminBootstrapError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The chosen username belongs to an account that is not a platform admin.
+    case usernameTaken(String)
+
+    public var description: String {
+        switch self {
+        case .usernameTaken(let name):
+            "cannot create the first platform admin: the username '\(name)' belongs to another account; set PORTCULLIS_ADMIN_USERNAME"
+        }
     }
 }

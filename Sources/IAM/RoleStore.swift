@@ -23,18 +23,15 @@ public struct RoleStore: Sendable {
             for role in roles {
                 let id = Self.builtInID(role.name)
                 let permissions = try JSONCoding.string(role.permissions)
-                if try await connection.first("SELECT id FROM iam_roles WHERE id = \(id)") != nil {
-                    try await connection.execute(
-                        "UPDATE iam_roles SET description = \(role.description), permissions = \(permissions), updated_at = \(now) WHERE id = \(id)"
-                    )
-                } else {
-                    try await connection.execute(
-                        """
-                        INSERT INTO iam_roles (id, name, tenant_id, description, permissions, built_in, created_at, updated_at)
-                        VALUES (\(id), \(role.name), \(SQLValue.null), \(role.description), \(permissions), \(true), \(now), \(now))
-                        """
-                    )
-                }
+                // An upsert: replicas starting together both run this.
+                try await connection.execute(
+                    """
+                    INSERT INTO iam_roles (id, name, tenant_id, description, permissions, built_in, created_at, updated_at)
+                    VALUES (\(id), \(role.name), \(SQLValue.null), \(role.description), \(permissions), \(true), \(now), \(now))
+                    ON CONFLICT (id) DO UPDATE SET description = excluded.description, permissions = excluded.permissions,
+                        updated_at = excluded.updated_at
+                    """
+                )
             }
         }
     }

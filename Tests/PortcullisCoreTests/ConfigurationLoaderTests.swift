@@ -56,7 +56,10 @@ struct ConfigurationLoaderTests {
 
     @Test("DATABASE_URL switches to PostgreSQL")
     func postgres() throws {
-        let configuration = try ConfigurationLoader(environment: ["DATABASE_URL": "postgres://app:secret@db:6543/portcullis"]).load()
+        let configuration = try ConfigurationLoader(environment: [
+            "DATABASE_URL": "postgres://app:secret@db:6543/portcullis",
+            "PORTCULLIS_MASTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        ]).load()
         guard case .postgres(let endpoint) = configuration.database else {
             Issue.record("expected PostgreSQL, got \(configuration.database)")
             return
