@@ -150,6 +150,16 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
+            name: "IAMTests",
+            dependencies: [
+                "PortcullisCore", "Storage", "Messaging", "Policy", "IAM", "Gateway", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
             name: "GatewayTests",
             dependencies: [
                 "PortcullisCore", "Storage", "Messaging", "Policy", "IAM", "Gateway", "TestSupport",

@@ -1,7 +1,7 @@
 public import Hummingbird
 public import IAM
-public import Policy
 public import Logging
+public import Policy
 public import PortcullisCore
 public import ServiceLifecycle
 

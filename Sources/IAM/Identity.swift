@@ -63,16 +63,32 @@ public struct Identity: Sendable {
         return try await AdminBootstrap(database: self.database, hasher: self.hasher).ensureAdmin(configured: bootstrapAdmin)
     }
 
+    /// Enables or disables an account. Its tokens stop (or start again) working on every replica at once:
+    /// they are not revoked, the account status is checked at verification and the caches are purged.
+    public func setStatus(_ status: AccountStatus, accountID: String) async throws {
+        try await self.database.transaction { connection in
+            guard var account = try await self.accounts.find(id: accountID, on: connection) else { return }
+            account.status = status
+            account.updatedAt = Date()
+            try await self.accounts.update(account, on: connection)
+            try await IdentityChanges.announce("account:\(accountID)", database: self.database, on: connection)
+        }
+        // This replica forgets at once; the others as soon as the notification arrives.
+        self.cache.purge("account:\(accountID)")
+    }
+
     /// Revokes one token everywhere: marks it revoked and purges it from every replica's cache on commit.
     /// Returns false when it was unknown or revoked already.
     @discardableResult
     public func revoke(tokenID: String) async throws -> Bool {
-        try await self.database.transaction { connection in
+        let revoked = try await self.database.transaction { connection in
             let revoked = try await self.tokens.revoke(id: tokenID, on: connection)
             if revoked {
                 try await IdentityChanges.announce("token:\(tokenID)", database: self.database, on: connection)
             }
             return revoked
         }
+        self.cache.purge("token:\(tokenID)")
+        return revoked
     }
 }

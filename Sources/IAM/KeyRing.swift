@@ -15,6 +15,8 @@ public actor KeyRing {
     struct SigningKey: Sendable {
         let kid: String
         let privateKey: ES256PrivateKey
+        /// The same key as swift-crypto holds it.
+        let rawKey: P256.Signing.PrivateKey
         let x: String
         let y: String
         let activatesAt: Date
@@ -33,7 +35,9 @@ public actor KeyRing {
     private var collection = JWTKeyCollection()
     private var lastRefresh = Date.distantPast
 
-    public init(database: any Database, masterKey: MasterKey, tokenLifetime: Duration, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        database: any Database, masterKey: MasterKey, tokenLifetime: Duration, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.database = database
         self.sealingKey = masterKey.derived(for: "signing-keys")
         self.tokenLifetime = tokenLifetime
@@ -63,16 +67,18 @@ public actor KeyRing {
         for row in rows {
             let kid = try row.string("kid")
             let privateKey: ES256PrivateKey
+            let rawKey: P256.Signing.PrivateKey
             do {
                 let box = try AES.GCM.SealedBox(combined: try row.bytes("sealed_private_key"))
                 let raw = try AES.GCM.open(box, using: self.sealingKey, authenticating: Data(kid.utf8))
-                privateKey = try ES256PrivateKey(backing: try P256.Signing.PrivateKey(rawRepresentation: raw))
+                rawKey = try P256.Signing.PrivateKey(rawRepresentation: raw)
+                privateKey = try ES256PrivateKey(backing: rawKey)
             } catch {
                 // A key sealed under another master key is useless here; fail closed rather than sign with nothing.
                 throw KeyRingError.unsealable(kid: kid)
             }
             keys[kid] = SigningKey(
-                kid: kid, privateKey: privateKey, x: try row.string("public_x"), y: try row.string("public_y"),
+                kid: kid, privateKey: privateKey, rawKey: rawKey, x: try row.string("public_x"), y: try row.string("public_y"),
                 activatesAt: Timestamp.date(milliseconds: try row.int("activates_at")),
                 expiresAt: try row.optionalInt("expires_at").map(Timestamp.date(milliseconds:))
             )
@@ -155,7 +161,10 @@ public actor KeyRing {
     /// The public keys that can still verify a live token, upcoming keys included (RFC 7517 JWKS).
     public func jwks() -> JSONValue {
         let keys = self.keys.values.sorted { $0.activatesAt < $1.activatesAt }.map { key -> JSONValue in
-            ["kty": "EC", "crv": "P-256", "alg": .string(Self.algorithm), "use": "sig", "kid": .string(key.kid), "x": .string(key.x), "y": .string(key.y)]
+            [
+                "kty": "EC", "crv": "P-256", "alg": .string(Self.algorithm), "use": "sig", "kid": .string(key.kid), "x": .string(key.x),
+                "y": .string(key.y),
+            ]
         }
         return ["keys": .array(keys)]
     }

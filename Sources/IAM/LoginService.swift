@@ -66,12 +66,14 @@ public struct LoginService: Sendable {
             try await self.accounts.setPasswordHash(try await self.hasher.hash(password), accountID: account.id)
         }
         let issued = try await self.issuer.accessToken(for: account)
-        try await self.audit(outcome: "allow", reason: "LOGIN", accountID: account.id, clientIP: clientIP, requestID: requestID, tokenID: issued.record.id)
+        try await self.audit(
+            outcome: "allow", reason: "LOGIN", accountID: account.id, clientIP: clientIP, requestID: requestID, tokenID: issued.record.id)
         return issued
     }
 
     /// `audit.iam.login`: who, from where, with what outcome; never the password or the token.
-    private func audit(outcome: String, reason: String, accountID: String?, clientIP: String, requestID: String?, tokenID: String? = nil) async throws {
+    private func audit(outcome: String, reason: String, accountID: String?, clientIP: String, requestID: String?, tokenID: String? = nil) async throws
+    {
         var payload: [String: JSONValue] = ["outcome": .string(outcome), "reason": .string(reason), "clientIp": .string(clientIP)]
         if let accountID { payload["accountId"] = .string(accountID) }
         if let tokenID { payload["tokenId"] = .string(tokenID) }

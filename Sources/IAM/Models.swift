@@ -25,6 +25,23 @@ public struct Account: Sendable, Codable, Hashable {
     public var permissions: [String]
     public var createdAt: Date
     public var updatedAt: Date
+
+    public init(
+        id: String, username: String, firstname: String?, lastname: String?, tenant: String?, status: AccountStatus,
+        type: Principal.AccountType, roles: [String], permissions: [String], createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.username = username
+        self.firstname = firstname
+        self.lastname = lastname
+        self.tenant = tenant
+        self.status = status
+        self.type = type
+        self.roles = roles
+        self.permissions = permissions
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }
 
 /// A tenant: `{id, name, status, createdAt, updatedAt}`.

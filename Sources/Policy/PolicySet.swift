@@ -105,7 +105,8 @@ public struct PolicySet: Sendable {
             keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
         }
         switch error {
-        case .keyNotFound(let key, let context): return "missing '\(key.stringValue)' at \(path(context.codingPath).isEmpty ? "top level" : path(context.codingPath))"
+        case .keyNotFound(let key, let context):
+            return "missing '\(key.stringValue)' at \(path(context.codingPath).isEmpty ? "top level" : path(context.codingPath))"
         case .typeMismatch(_, let context), .valueNotFound(_, let context): return "wrong type at '\(path(context.codingPath))'"
         case .dataCorrupted(let context) where context.codingPath.isEmpty: return "is not valid YAML"
         case .dataCorrupted(let context): return "invalid content at '\(path(context.codingPath))': \(context.debugDescription)"

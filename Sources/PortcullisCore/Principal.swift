@@ -31,7 +31,9 @@ public struct Principal: Sendable, Hashable {
         case actor(sub: String, act: Actor?)
 
         public var sub: String {
-            switch self { case .actor(let sub, _): sub }
+            switch self {
+            case .actor(let sub, _): sub
+            }
         }
     }
 

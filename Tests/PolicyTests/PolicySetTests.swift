@@ -59,11 +59,26 @@ struct PolicySetTests {
     @Test(
         "a bad file stops loading with the file and the entry at fault",
         arguments: [
-            (minimalPermissions, minimalRoles.replacingOccurrences(of: "[flows.read]", with: "[flows.reed]"), "roles.yaml", "role 'USER': unknown permission 'flows.reed'"),
-            (minimalPermissions + "\n  - {name: flows.read, description: again}", minimalRoles, "permissions.yaml", "permission 'flows.read': listed twice"),
-            (minimalPermissions.replacingOccurrences(of: "name: logs.push", with: "name: Logs.Push"), minimalRoles, "permissions.yaml", "permission 'Logs.Push'"),
-            (minimalPermissions, minimalRoles.replacingOccurrences(of: "name: USER", with: "name: PERSON"), "roles.yaml", "the built-in role 'USER' is missing"),
-            (minimalPermissions.replacingOccurrences(of: "name: all,", with: "name: everything,"), minimalRoles, "permissions.yaml", "must define 'all'"),
+            (
+                minimalPermissions, minimalRoles.replacingOccurrences(of: "[flows.read]", with: "[flows.reed]"), "roles.yaml",
+                "role 'USER': unknown permission 'flows.reed'"
+            ),
+            (
+                minimalPermissions + "\n  - {name: flows.read, description: again}", minimalRoles, "permissions.yaml",
+                "permission 'flows.read': listed twice"
+            ),
+            (
+                minimalPermissions.replacingOccurrences(of: "name: logs.push", with: "name: Logs.Push"), minimalRoles, "permissions.yaml",
+                "permission 'Logs.Push'"
+            ),
+            (
+                minimalPermissions, minimalRoles.replacingOccurrences(of: "name: USER", with: "name: PERSON"), "roles.yaml",
+                "the built-in role 'USER' is missing"
+            ),
+            (
+                minimalPermissions.replacingOccurrences(of: "name: all,", with: "name: everything,"), minimalRoles, "permissions.yaml",
+                "must define 'all'"
+            ),
             ("permissions: [{name: x}]", minimalRoles, "permissions.yaml", "missing 'description'"),
             ("permissions: {{{", minimalRoles, "permissions.yaml", "is not valid YAML"),
         ]

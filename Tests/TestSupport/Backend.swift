@@ -14,6 +14,10 @@ public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
 /// Why a test could not get its database. PostgreSQL tests fail with this, never skip.
 public struct TestEnvironmentError: Error, CustomStringConvertible {
     public let description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }
 
 /// Fresh, isolated databases for tests: a new SQLite file, or a new database in the throwaway cluster

@@ -48,12 +48,16 @@ public struct Pagination: Sendable, Equatable {
         var size = 10
         var number = 1
         if let text = query["page[size]"] {
-            if let value = Int(text), (1...100).contains(value) { size = value } else {
+            if let value = Int(text), (1...100).contains(value) {
+                size = value
+            } else {
                 problems.append(("INVALID_PAGE", "page[size] must be an integer from 1 to 100."))
             }
         }
         if let text = query["page[number]"] {
-            if let value = Int(text), value >= 1, value <= 1_000_000 { number = value } else {
+            if let value = Int(text), value >= 1, value <= 1_000_000 {
+                number = value
+            } else {
                 problems.append(("INVALID_PAGE", "page[number] must be a positive integer."))
             }
         }

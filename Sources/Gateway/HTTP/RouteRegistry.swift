@@ -35,19 +35,27 @@ public struct RouteRegistry {
         }
     }
 
-    public func get(_ template: String, access: RouteAccess, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator) {
+    public func get(
+        _ template: String, access: RouteAccess, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator
+    ) {
         self.on(template, method: .get, access: access, use: handler)
     }
 
-    public func post(_ template: String, access: RouteAccess, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator) {
+    public func post(
+        _ template: String, access: RouteAccess, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator
+    ) {
         self.on(template, method: .post, access: access, use: handler)
     }
 
-    public func patch(_ template: String, access: RouteAccess, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator) {
+    public func patch(
+        _ template: String, access: RouteAccess, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator
+    ) {
         self.on(template, method: .patch, access: access, use: handler)
     }
 
-    public func delete(_ template: String, access: RouteAccess, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator) {
+    public func delete(
+        _ template: String, access: RouteAccess, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator
+    ) {
         self.on(template, method: .delete, access: access, use: handler)
     }
 

@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
-import Logging
 public import Hummingbird
 public import IAM
+import Logging
 import PortcullisCore
 
 /// Verifies the bearer token, when there is one, and puts the principal on the context.

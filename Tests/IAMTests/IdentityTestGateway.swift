@@ -1,0 +1,114 @@
+import Foundation
+import Gateway
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import IAM
+import Messaging
+import NIOCore
+import Policy
+import PortcullisCore
+import Storage
+import TestSupport
+
+/// Everything a test of the identity module needs: the running gateway and its parts.
+struct IdentityEnvironment: Sendable {
+    let client: any TestClientProtocol
+    let database: any Database
+    let identity: Identity
+    let messaging: Messaging
+    let configuration: GatewayConfiguration
+
+    static let adminPassword = "admin-password-for-tests"
+
+    /// Logs in and returns the token, failing the test when login fails.
+    func login(_ username: String, _ password: String) async throws -> String {
+        let response = try await self.post("/login", json: ["username": .string(username), "password": .string(password)])
+        guard response.status == .ok, let token = response.json?["token"]?.stringValue else {
+            throw TestEnvironmentError(description: "login failed: \(response.status) \(String(buffer: response.body))")
+        }
+        return token
+    }
+
+    func adminToken() async throws -> String {
+        try await self.login("admin", Self.adminPassword)
+    }
+
+    func post(_ uri: String, json: JSONValue, token: String? = nil) async throws -> TestResponse {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        return try await self.client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: try JSONEncoder().encode(json)))
+    }
+
+    func get(_ uri: String, token: String? = nil, authorization: String? = nil) async throws -> TestResponse {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if let authorization { headers[.authorization] = authorization }
+        return try await self.client.execute(uri: uri, method: .get, headers: headers)
+    }
+
+    /// An account made directly in the store, with `roles` (built-in role names) and `permissions`.
+    func makeAccount(_ username: String, password: String, roles: [String] = ["USER"], permissions: [String] = [], tenant: String? = nil)
+        async throws -> Account
+    {
+        let now = Date()
+        let account = Account(
+            id: UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(24).description, username: username,
+            firstname: nil, lastname: nil, tenant: tenant, status: .active, type: .user, roles: roles.map(RoleStore.builtInID),
+            permissions: permissions, createdAt: now, updatedAt: now
+        )
+        let hash = try await self.identity.hasher.hash(password)
+        try await self.database.transaction { connection in
+            try await self.identity.accounts.insert(account, passwordHash: hash, on: connection)
+        }
+        return account
+    }
+}
+
+extension TestResponse {
+    var json: JSONValue? {
+        try? JSONDecoder().decode(JSONValue.self, from: Data(self.body.readableBytesView))
+    }
+
+    var errorReason: String? {
+        self.json?["errors"].flatMap { if case .array(let errors) = $0 { return errors.first?["reason"]?.stringValue } else { return nil } }
+    }
+}
+
+/// The gateway as `serve` composes it (identity, dead letters, health), on a fresh database of `backend`.
+func withIdentityGateway(
+    _ backend: Backend,
+    lockout: LockoutPolicy = LockoutPolicy(),
+    accessTokenTTL: Duration = .seconds(900),
+    _ body: @Sendable (IdentityEnvironment) async throws -> Void
+) async throws {
+    try await TestDatabases.withDatabase(backend) { database in
+        try await MigrationRunner(database: database, migrations: MessagingMigrations.all + IAMMigrations.all, logger: TestDatabases.logger)
+            .migrate()
+        let configuration = GatewayConfiguration(
+            publicURL: "http://portcullis.test", tokenAudience: "portcullis", accessTokenTTL: accessTokenTTL, lockout: lockout
+        )
+        let policies = try PolicySet.load(directory: PortcullisProcess.policiesDirectory)
+        let messaging = Messaging(database: database, logger: TestDatabases.logger)
+        let identity = Identity(
+            database: database, configuration: configuration, policies: policies, masterKey: MasterKey(base64: TestDatabases.masterKey)!,
+            bus: messaging.bus, hasher: BcryptPasswordHasher(cost: 4), logger: TestDatabases.logger
+        )
+        _ = try await identity.prepare(bootstrapAdmin: ("admin", IdentityEnvironment.adminPassword))
+        let gateway = GatewayBuilder(
+            configuration: configuration,
+            security: .init(verifier: identity.verifier, authorizer: Authorizer(catalog: policies.catalog)),
+            logger: TestDatabases.logger
+        )
+        HealthRoutes(checks: [DatabaseReadiness(database: database)]).register(on: gateway.routes)
+        IdentityRoutes(identity: identity, configuration: configuration).register(on: gateway.routes)
+        DeadLetterRoutes(store: messaging.store).register(on: gateway.routes)
+        let app = Application(responder: gateway.buildResponder(), logger: TestDatabases.logger)
+        try await withServices([identity.changes]) {
+            try await app.test(.router) { client in
+                try await body(
+                    IdentityEnvironment(client: client, database: database, identity: identity, messaging: messaging, configuration: configuration))
+            }
+        }
+    }
+}
