@@ -11,9 +11,9 @@ public struct AccountStore: Sendable {
     }
 
     /// An account with its stored password hash, for login.
-    struct Credentials: Sendable {
-        let account: Account
-        let passwordHash: String?
+    public struct Credentials: Sendable {
+        public let account: Account
+        public let passwordHash: String?
     }
 
     static let columns: SQLQuery = "id, username, firstname, lastname, tenant_id, status, type, permissions, created_at, updated_at"
@@ -25,7 +25,7 @@ public struct AccountStore: Sendable {
         }
     }
 
-    func credentials(username: String) async throws -> Credentials? {
+    public func credentials(username: String) async throws -> Credentials? {
         let canonical = Username.canonical(username)
         return try await self.database.withConnection { connection in
             guard let row = try await connection.first("SELECT \(Self.columns), password_hash FROM iam_accounts WHERE username = \(canonical)")

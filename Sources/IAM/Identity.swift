@@ -77,6 +77,29 @@ public struct Identity: Sendable {
         self.cache.purge("account:\(accountID)")
     }
 
+    /// Changes an account's names (the caller's own profile).
+    public func updateProfile(accountID: String, firstname: String?, lastname: String?) async throws -> Account? {
+        try await self.database.transaction { connection in
+            guard var account = try await self.accounts.find(id: accountID, on: connection) else { return nil }
+            account.firstname = firstname ?? account.firstname
+            account.lastname = lastname ?? account.lastname
+            account.updatedAt = Date()
+            try await self.accounts.update(account, on: connection)
+            return account
+        }
+    }
+
+    /// Sets a new password and revokes every token of the account but `keeping` (the one in use).
+    public func changePassword(accountID: String, to password: String, keeping: String?) async throws {
+        let hash = try await self.hasher.hash(password)
+        try await self.database.transaction { connection in
+            try await self.accounts.setPasswordHash(hash, accountID: accountID, on: connection)
+            _ = try await self.tokens.revokeAll(accountID: accountID, keeping: keeping, on: connection)
+            try await IdentityChanges.announce("account:\(accountID)", database: self.database, on: connection)
+        }
+        self.cache.purge("account:\(accountID)")
+    }
+
     /// Revokes one token everywhere: marks it revoked and purges it from every replica's cache on commit.
     /// Returns false when it was unknown or revoked already.
     @discardableResult

@@ -48,6 +48,12 @@ struct Serve: AsyncParsableCommand {
             BusReadiness(store: messaging.store),
         ]).register(on: gateway.routes)
         IdentityRoutes(identity: identity, configuration: configuration).register(on: gateway.routes)
+        AccountRoutes(
+            administration: AccountAdministration(identity: identity, passwordPolicy: configuration.passwordPolicy, bus: messaging.bus),
+            identity: identity
+        ).register(on: gateway.routes)
+        TenantAndRoleRoutes(tenants: TenantAdministration(identity: identity, bus: messaging.bus), roles: RoleAdministration(identity: identity))
+            .register(on: gateway.routes)
         DeadLetterRoutes(store: messaging.store).register(on: gateway.routes)
 
         var application = gateway.buildApplication(services: [database, messaging.wakeUps, identity.changes])

@@ -29,7 +29,8 @@ struct DeadLetterRoutesTests {
             let tenantAdmin = try await env.makeAccount("tadmin", password: "tadmin-password-1", roles: ["TENANT_ADMIN"], tenant: "t1")
             _ = tenantAdmin
             let tenantToken = try await env.login("tadmin", "tadmin-password-1")
-            #expect(try await env.get("/api/v1/bus/dead-letters", token: tenantToken).status == .forbidden, "restricted: tenant admins do not hold it")
+            #expect(
+                try await env.get("/api/v1/bus/dead-letters", token: tenantToken).status == .forbidden, "restricted: tenant admins do not hold it")
         }
     }
 

@@ -102,6 +102,12 @@ func withIdentityGateway(
         )
         HealthRoutes(checks: [DatabaseReadiness(database: database)]).register(on: gateway.routes)
         IdentityRoutes(identity: identity, configuration: configuration).register(on: gateway.routes)
+        AccountRoutes(
+            administration: AccountAdministration(identity: identity, passwordPolicy: configuration.passwordPolicy, bus: messaging.bus),
+            identity: identity
+        ).register(on: gateway.routes)
+        TenantAndRoleRoutes(tenants: TenantAdministration(identity: identity, bus: messaging.bus), roles: RoleAdministration(identity: identity))
+            .register(on: gateway.routes)
         DeadLetterRoutes(store: messaging.store).register(on: gateway.routes)
         let app = Application(responder: gateway.buildResponder(), logger: TestDatabases.logger)
         try await withServices([identity.changes]) {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 public import Hummingbird
+import IAM
 public import Logging
 import NIOCore
 public import PortcullisCore
@@ -41,12 +42,26 @@ public enum ErrorResponse {
             return self.apiError(for: error)
         case let error as DecodingError:
             return JSONBody.apiError(for: error)
+        case let error as IAMError:
+            return self.apiError(for: error)
+        case let error as KeyRingError:
+            logger.error("key ring unavailable", metadata: ["error": "\(error)"])
+            return .serviceUnavailable("KEY_RING_UNAVAILABLE", "Tokens cannot be issued right now; try again later.")
         case StorageError.unavailable(let reason):
             logger.error("database unavailable", metadata: ["error": "\(reason)"])
             return .serviceUnavailable("DATABASE_UNAVAILABLE", "The database is unavailable; try again later.")
         default:
             logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return .internalError
+        }
+    }
+
+    static func apiError(for error: IAMError) -> APIError {
+        switch error {
+        case .invalid(let problems): .validation(problems.map { (reason: $0.0, message: $0.1) })
+        case .forbidden(let message): .forbidden("FORBIDDEN", message)
+        case .notFound(let message): .notFound(message)
+        case .conflict(let reason, let message): .conflict(reason, message)
         }
     }
 

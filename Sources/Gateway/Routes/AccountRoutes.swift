@@ -1,0 +1,106 @@
+import Foundation
+import Hummingbird
+public import IAM
+import Policy
+import PortcullisCore
+
+/// `/api/v1/users`: accounts, confined to the caller's tenant unless it holds the platform permissions.
+public struct AccountRoutes: Sendable {
+    let administration: AccountAdministration
+    let identity: Identity
+
+    public init(administration: AccountAdministration, identity: Identity) {
+        self.administration = administration
+        self.identity = identity
+    }
+
+    /// The writable account fields; each optional, each with a fixed JSON type.
+    struct Body: Decodable {
+        let username: String?
+        let password: String?
+        let firstname: String?
+        let lastname: String?
+        let tenant: String?
+        let status: String?
+        let type: String?
+        let roles: [String]?
+        let permissions: [String]?
+
+        var changes: AccountAdministration.Changes {
+            .init(
+                username: self.username, password: self.password, firstname: self.firstname, lastname: self.lastname, tenant: self.tenant,
+                status: self.status, type: self.type, roles: self.roles, permissions: self.permissions
+            )
+        }
+    }
+
+    struct OwnBody: Decodable {
+        let firstname: String?
+        let lastname: String?
+        let password: String?
+        let currentPassword: String?
+    }
+
+    public func register(on routes: RouteRegistry) {
+        routes.get("/api/v1/users", access: .anyOf(["iam.account.read", "tenant.account.read"])) { request, context in
+            let page = try Pagination(request)
+            let (items, total) = try await self.administration.list(by: try context.requirePrincipal(), offset: page.offset, limit: page.size)
+            return PageEnvelope(items, total: total, page: page)
+        }
+        routes.post("/api/v1/users", access: .anyOf(["iam.account.create", "tenant.account.create"])) { request, context in
+            let body = try await JSONBody.decode(Body.self, from: request, context: context)
+            let account = try await self.administration.create(body.changes, by: try context.requirePrincipal(), requestID: context.requestID.value)
+            return EditedResponse(status: .created, response: DataEnvelope(account))
+        }
+        routes.patch("/api/v1/users/me", access: .authenticated) { request, context in
+            let body = try await JSONBody.decode(OwnBody.self, from: request, context: context)
+            return DataEnvelope(try await self.updateOwn(body, context: context))
+        }
+        routes.get("/api/v1/users/{id}", access: .anyOf(["iam.account.read", "tenant.account.read"])) { _, context in
+            DataEnvelope(try await self.administration.get(try Self.id(context), by: try context.requirePrincipal()))
+        }
+        routes.patch("/api/v1/users/{id}", access: .anyOf(["iam.account.update", "tenant.account.update"])) { request, context in
+            let body = try await JSONBody.decode(Body.self, from: request, context: context)
+            let id = try Self.id(context)
+            return DataEnvelope(
+                try await self.administration.update(id, body.changes, by: try context.requirePrincipal(), requestID: context.requestID.value))
+        }
+        routes.delete("/api/v1/users/{id}", access: .anyOf(["iam.account.delete", "tenant.account.delete"])) { _, context in
+            try await self.administration.delete(try Self.id(context), by: try context.requirePrincipal(), requestID: context.requestID.value)
+            return HTTPResponse.Status.noContent
+        }
+        routes.get("/api/v1/permissions", access: .authenticated) { _, _ in
+            PageEnvelope(
+                self.identity.policies.catalog.permissions, total: self.identity.policies.catalog.permissions.count,
+                page: Pagination(size: max(1, self.identity.policies.catalog.permissions.count), number: 1))
+        }
+    }
+
+    /// `PATCH /api/v1/users/me`: names freely; the password only with the current one, and then every
+    /// other token of the account is revoked.
+    private func updateOwn(_ body: OwnBody, context: GatewayRequestContext) async throws -> Account {
+        let principal = try context.requirePrincipal()
+        if let password = body.password {
+            guard let current = body.currentPassword,
+                let credentials = try await self.identity.accounts.credentials(username: principal.username),
+                let hash = credentials.passwordHash, try await self.identity.hasher.verify(current, against: hash)
+            else {
+                throw APIError.forbidden("INVALID_CURRENT_PASSWORD", "Changing the password needs the correct currentPassword.")
+            }
+            if let problem = self.administration.passwordPolicy.problem(with: password) {
+                throw APIError.badRequest("WEAK_PASSWORD", problem)
+            }
+            try await self.identity.changePassword(accountID: principal.accountID, to: password, keeping: principal.tokenID)
+        }
+        guard let account = try await self.identity.updateProfile(accountID: principal.accountID, firstname: body.firstname, lastname: body.lastname)
+        else { throw APIError.notFound("Account not found.") }
+        return account
+    }
+
+    /// Ids are opaque; anything that cannot be one is simply not found.
+    static func id(_ context: GatewayRequestContext) throws -> String {
+        guard let id = context.parameters.get("id"), (1...64).contains(id.count), id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" })
+        else { throw APIError.notFound("Not found.") }
+        return id
+    }
+}

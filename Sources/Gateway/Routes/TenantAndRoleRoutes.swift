@@ -1,0 +1,86 @@
+import Foundation
+import Hummingbird
+public import IAM
+import Policy
+import PortcullisCore
+
+/// `/api/v1/tenants` and `/api/v1/roles`.
+public struct TenantAndRoleRoutes: Sendable {
+    let tenants: TenantAdministration
+    let roles: RoleAdministration
+
+    public init(tenants: TenantAdministration, roles: RoleAdministration) {
+        self.tenants = tenants
+        self.roles = roles
+    }
+
+    struct TenantBody: Decodable {
+        let name: String?
+        let status: String?
+    }
+
+    struct RoleBody: Decodable {
+        let name: String?
+        let description: String?
+        let permissions: [String]?
+        let tenant: String?
+    }
+
+    public func register(on routes: RouteRegistry) {
+        routes.get("/api/v1/tenants", access: .anyOf(["iam.tenant.read", "tenant.profile.read"])) { request, context in
+            let page = try Pagination(request)
+            let (items, total) = try await self.tenants.list(by: try context.requirePrincipal(), offset: page.offset, limit: page.size)
+            return PageEnvelope(items, total: total, page: page)
+        }
+        routes.post("/api/v1/tenants", access: .allOf(["iam.tenant.create"])) { request, context in
+            let body = try await JSONBody.decode(TenantBody.self, from: request, context: context)
+            let tenant = try await self.tenants.create(
+                name: body.name, status: body.status, by: try context.requirePrincipal(), requestID: context.requestID.value)
+            return EditedResponse(status: .created, response: DataEnvelope(tenant))
+        }
+        routes.get("/api/v1/tenants/{id}", access: .anyOf(["iam.tenant.read", "tenant.profile.read"])) { _, context in
+            DataEnvelope(try await self.tenants.get(try AccountRoutes.id(context), by: try context.requirePrincipal()))
+        }
+        routes.patch("/api/v1/tenants/{id}", access: .anyOf(["iam.tenant.update", "tenant.profile.update"])) { request, context in
+            let body = try await JSONBody.decode(TenantBody.self, from: request, context: context)
+            return DataEnvelope(
+                try await self.tenants.update(
+                    try AccountRoutes.id(context), name: body.name, status: body.status, by: try context.requirePrincipal(),
+                    requestID: context.requestID.value
+                )
+            )
+        }
+        routes.delete("/api/v1/tenants/{id}", access: .allOf(["iam.tenant.delete"])) { _, context in
+            try await self.tenants.delete(try AccountRoutes.id(context), by: try context.requirePrincipal(), requestID: context.requestID.value)
+            return HTTPResponse.Status.noContent
+        }
+
+        routes.get("/api/v1/roles", access: .anyOf(["tenant.roles.read"])) { _, context in
+            let roles = try await self.roles.list(by: try context.requirePrincipal())
+            return PageEnvelope(roles, total: roles.count, page: Pagination(size: max(1, roles.count), number: 1))
+        }
+        routes.post("/api/v1/roles", access: .anyOf(["tenant.roles.create"])) { request, context in
+            let body = try await JSONBody.decode(RoleBody.self, from: request, context: context)
+            let role = try await self.roles.create(
+                name: body.name, description: body.description, permissions: body.permissions, tenant: body.tenant, by: try context.requirePrincipal()
+            )
+            return EditedResponse(status: .created, response: DataEnvelope(role))
+        }
+        routes.get("/api/v1/roles/{id}", access: .anyOf(["tenant.roles.read"])) { _, context in
+            DataEnvelope(try await self.roles.get(try AccountRoutes.id(context), by: try context.requirePrincipal()))
+        }
+        routes.patch("/api/v1/roles/{id}", access: .anyOf(["tenant.roles.update"])) { request, context in
+            let body = try await JSONBody.decode(RoleBody.self, from: request, context: context)
+            return DataEnvelope(
+                try await self.roles.update(
+                    try AccountRoutes.id(context), name: body.name, description: body.description, permissions: body.permissions,
+                    by: try context.requirePrincipal()
+                )
+            )
+        }
+        routes.delete("/api/v1/roles/{id}", access: .anyOf(["tenant.roles.delete"])) { _, context in
+            try await self.roles.delete(try AccountRoutes.id(context), by: try context.requirePrincipal())
+            return HTTPResponse.Status.noContent
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Policy
+public import PortcullisCore
+import Storage
+
+/// Roles: built-ins are read-only and their names reserved; platform admins manage every role; a tenant
+/// admin (`tenant.roles.*`) the roles of its own tenant. Changing or deleting a role changes the live
+/// permissions of every account holding it, on every replica, at once.
+public struct RoleAdministration: Sendable {
+    let identity: Identity
+    let authorizer: Authorizer
+
+    public init(identity: Identity) {
+        self.identity = identity
+        self.authorizer = Authorizer(catalog: identity.policies.catalog)
+    }
+
+    func scope(of caller: Principal, action: String) -> CallerScope {
+        CallerScope.of(caller, platform: PermissionCatalog.all, tenant: "tenant.roles.\(action)", authorizer: self.authorizer)
+    }
+
+    /// Built-in roles and the roles the caller's scope sees.
+    public func list(by caller: Principal) async throws -> [Role] {
+        let scope = self.scope(of: caller, action: "read")
+        let rows = try await self.identity.database.query(
+            "SELECT id, name, description, permissions, tenant_id, built_in FROM iam_roles ORDER BY built_in DESC, name, id"
+        )
+        return try rows.map(RoleStore.role).filter { $0.builtIn || ($0.tenant.map { scope.sees($0) } ?? (scope == .platform)) }
+    }
+
+    public func get(_ id: String, by caller: Principal) async throws -> Role {
+        guard let role = try await self.identity.roles.find(id: id), self.visible(role, to: self.scope(of: caller, action: "read")) else {
+            throw IAMError.notFound("Role not found.")
+        }
+        return role
+    }
+
+    public func create(name: String?, description: String?, permissions: [String]?, tenant: String?, by caller: Principal) async throws -> Role {
+        let scope = self.scope(of: caller, action: "create")
+        let owner: String?
+        switch scope {
+        case .platform: owner = tenant
+        case .tenant(let own):
+            guard tenant == nil || tenant == own else { throw IAMError.forbidden("Roles can only be created in your own tenant.") }
+            owner = own
+        case .none: throw IAMError.forbidden("Missing permission tenant.roles.create")
+        }
+        let name = (name ?? "").trimmingCharacters(in: .whitespaces)
+        var problems: [(String, String)] = []
+        if name.isEmpty || name.count > 100 { problems.append(("INVALID_NAME", "name must have 1-100 characters.")) }
+        try self.checkPermissions(permissions ?? [], by: caller, problems: &problems)
+        guard problems.isEmpty else { throw IAMError.invalid(problems) }
+        guard !self.identity.policies.reservedRoleNames.contains(name.uppercased()) else {
+            throw IAMError.forbidden("The role name \(name) is reserved.")
+        }
+        let now = Timestamp.milliseconds(Date())
+        let role = Role(
+            id: Identifiers.objectID(), name: name, description: description ?? "", permissions: permissions ?? [], tenant: owner, builtIn: false)
+        do {
+            try await self.identity.database.execute(
+                """
+                INSERT INTO iam_roles (id, name, tenant_id, description, permissions, built_in, created_at, updated_at)
+                VALUES (\(role.id), \(role.name), \(role.tenant), \(role.description), \(try JSONCoding.string(role.permissions)), \(false), \(now), \(now))
+                """
+            )
+        } catch StorageError.uniqueViolation {
+            throw IAMError.conflict("NAME_TAKEN", "A role with this name exists.")
+        }
+        return role
+    }
+
+    public func update(_ id: String, name: String?, description: String?, permissions: [String]?, by caller: Principal) async throws -> Role {
+        var role = try await self.writable(id, by: caller, action: "update")
+        var problems: [(String, String)] = []
+        if let name {
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.count > 100 { problems.append(("INVALID_NAME", "name must have 1-100 characters.")) }
+            if self.identity.policies.reservedRoleNames.contains(trimmed.uppercased()) {
+                throw IAMError.forbidden("The role name \(trimmed) is reserved.")
+            }
+            role.name = trimmed
+        }
+        if let permissions {
+            try self.checkPermissions(permissions, by: caller, problems: &problems)
+            role.permissions = permissions
+        }
+        if let description { role.description = description }
+        guard problems.isEmpty else { throw IAMError.invalid(problems) }
+        let updated = role
+        let database = self.identity.database
+        do {
+            try await database.transaction { connection in
+                try await connection.execute(
+                    """
+                    UPDATE iam_roles SET name = \(updated.name), description = \(updated.description),
+                        permissions = \(try JSONCoding.string(updated.permissions)), updated_at = \(Timestamp.milliseconds(Date()))
+                    WHERE id = \(id)
+                    """
+                )
+                try await IdentityChanges.announce("*", database: database, on: connection)
+            }
+        } catch StorageError.uniqueViolation {
+            throw IAMError.conflict("NAME_TAKEN", "A role with this name exists.")
+        }
+        self.identity.cache.purge("*")
+        return updated
+    }
+
+    public func delete(_ id: String, by caller: Principal) async throws {
+        _ = try await self.writable(id, by: caller, action: "delete")
+        let database = self.identity.database
+        try await database.transaction { connection in
+            try await connection.execute("DELETE FROM iam_account_roles WHERE role_id = \(id)")
+            try await connection.execute("DELETE FROM iam_roles WHERE id = \(id)")
+            try await IdentityChanges.announce("*", database: database, on: connection)
+        }
+        self.identity.cache.purge("*")
+    }
+
+    private func visible(_ role: Role, to scope: CallerScope) -> Bool {
+        role.builtIn || (role.tenant.map { scope.sees($0) } ?? (scope == .platform))
+    }
+
+    /// A role the caller may change: visible to it (else 404) and not built-in (403).
+    private func writable(_ id: String, by caller: Principal, action: String) async throws -> Role {
+        guard let role = try await self.identity.roles.find(id: id), self.visible(role, to: self.scope(of: caller, action: action)) else {
+            throw IAMError.notFound("Role not found.")
+        }
+        guard !role.builtIn else { throw IAMError.forbidden("Built-in roles cannot be changed.") }
+        return role
+    }
+
+    private func checkPermissions(_ permissions: [String], by caller: Principal, problems: inout [(String, String)]) throws {
+        let catalog = self.identity.policies.catalog
+        for permission in permissions where !catalog.contains(permission) {
+            problems.append(("UNKNOWN_PERMISSION", "Unknown permission \(permission)."))
+        }
+        for permission in permissions where catalog[permission]?.restricted == true && !self.authorizer.holds(caller, PermissionCatalog.all) {
+            throw IAMError.forbidden("Only platform admins may grant \(permission).")
+        }
+    }
+}

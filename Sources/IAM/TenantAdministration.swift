@@ -1,0 +1,116 @@
+import Foundation
+public import Messaging
+import Policy
+public import PortcullisCore
+import Storage
+
+/// Tenants: platform admins manage all (`iam.tenant.*`); a tenant admin reads and updates its own
+/// (`tenant.profile.*`). Deleting a tenant disables its accounts and revokes their tokens at once.
+public struct TenantAdministration: Sendable {
+    let identity: Identity
+    let authorizer: Authorizer
+    let store: TenantStore
+    let bus: any EventBus
+
+    public init(identity: Identity, bus: any EventBus) {
+        self.identity = identity
+        self.authorizer = Authorizer(catalog: identity.policies.catalog)
+        self.store = TenantStore(database: identity.database)
+        self.bus = bus
+    }
+
+    func scope(of caller: Principal, platform: String, own: String) -> CallerScope {
+        CallerScope.of(caller, platform: platform, tenant: own, authorizer: self.authorizer)
+    }
+
+    public func list(by caller: Principal, offset: Int, limit: Int) async throws -> (items: [Tenant], total: Int) {
+        guard let filter = self.scope(of: caller, platform: "iam.tenant.read", own: "tenant.profile.read").listFilter else {
+            throw IAMError.forbidden("Missing permission iam.tenant.read")
+        }
+        return try await self.store.list(only: filter, offset: offset, limit: limit)
+    }
+
+    public func get(_ id: String, by caller: Principal) async throws -> Tenant {
+        guard let tenant = try await self.store.find(id: id),
+            self.scope(of: caller, platform: "iam.tenant.read", own: "tenant.profile.read").sees(tenant.id)
+        else { throw IAMError.notFound("Tenant not found.") }
+        return tenant
+    }
+
+    public func create(name: String?, status: String?, by caller: Principal, requestID: String?) async throws -> Tenant {
+        guard self.authorizer.holds(caller, "iam.tenant.create") else { throw IAMError.forbidden("Missing permission iam.tenant.create") }
+        let tenantStatus = try Self.validate(name: name, status: status, requireName: true)
+        let now = Date()
+        let tenant = Tenant(id: Identifiers.objectID(), name: name ?? "", status: tenantStatus ?? .active, createdAt: now, updatedAt: now)
+        try await self.write("iam.tenant.created", tenant: tenant, requestID: requestID) { connection in
+            try await self.store.insert(tenant, on: connection)
+        }
+        return tenant
+    }
+
+    public func update(_ id: String, name: String?, status: String?, by caller: Principal, requestID: String?) async throws -> Tenant {
+        guard var tenant = try await self.store.find(id: id),
+            self.scope(of: caller, platform: "iam.tenant.update", own: "tenant.profile.update").sees(tenant.id)
+        else { throw IAMError.notFound("Tenant not found.") }
+        if let status = try Self.validate(name: name, status: status, requireName: false) { tenant.status = status }
+        if let name { tenant.name = name }
+        tenant.updatedAt = Date()
+        let updated = tenant
+        try await self.write("iam.tenant.modified", tenant: updated, requestID: requestID) { connection in
+            try await self.store.update(updated, on: connection)
+        }
+        return updated
+    }
+
+    public func delete(_ id: String, by caller: Principal, requestID: String?) async throws {
+        guard self.authorizer.holds(caller, "iam.tenant.delete"), let tenant = try await self.store.find(id: id) else {
+            throw IAMError.notFound("Tenant not found.")
+        }
+        let database = self.identity.database
+        try await self.write("iam.tenant.deleted", tenant: tenant, requestID: requestID) { connection in
+            let members = try await connection.query("SELECT id FROM iam_accounts WHERE tenant_id = \(id)").map { try $0.string("id") }
+            let now = Timestamp.milliseconds(Date())
+            try await connection.execute("UPDATE iam_accounts SET status = 'DISABLED', updated_at = \(now) WHERE tenant_id = \(id)")
+            for member in members {
+                _ = try await self.identity.tokens.revokeAll(accountID: member, on: connection)
+            }
+            try await self.store.delete(id: id, on: connection)
+            try await IdentityChanges.announce("*", database: database, on: connection)
+        }
+        self.identity.cache.purge("*")
+    }
+
+    /// Name 1-200 characters; status ACTIVE or DISABLED (any case).
+    static func validate(name: String?, status: String?, requireName: Bool) throws -> AccountStatus? {
+        var problems: [(String, String)] = []
+        if let name {
+            if name.trimmingCharacters(in: .whitespaces).isEmpty || name.count > 200 {
+                problems.append(("INVALID_NAME", "name must have 1-200 characters."))
+            }
+        } else if requireName {
+            problems.append(("MISSING_FIELD", "name is required."))
+        }
+        var parsed: AccountStatus?
+        if let status {
+            parsed = AccountStatus(caseInsensitive: status)
+            if parsed == nil { problems.append(("INVALID_STATUS", "status must be ACTIVE or DISABLED.")) }
+        }
+        guard problems.isEmpty else { throw IAMError.invalid(problems) }
+        return parsed
+    }
+
+    private func write(
+        _ event: String, tenant: Tenant, requestID: String?, _ body: @Sendable @escaping (any DatabaseConnection) async throws -> Void
+    ) async throws {
+        do {
+            try await self.identity.database.transaction { connection in
+                try await body(connection)
+                let payload: JSONValue = ["id": .string(tenant.id), "name": .string(tenant.name), "status": .string(tenant.status.rawValue)]
+                try await self.bus.publish(
+                    try Event(name: event, serviceName: "iam", payload: payload, requestId: requestID, tenant: tenant.id), on: connection)
+            }
+        } catch StorageError.uniqueViolation {
+            throw IAMError.conflict("NAME_TAKEN", "A tenant with this name exists.")
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import PortcullisCore
+public import Storage
+
+/// SQL for tenants.
+public struct TenantStore: Sendable {
+    let database: any Database
+
+    public init(database: any Database) {
+        self.database = database
+    }
+
+    public func find(id: String, on connection: (any DatabaseConnection)? = nil) async throws -> Tenant? {
+        let query: SQLQuery = "SELECT id, name, status, created_at, updated_at FROM iam_tenants WHERE id = \(id)"
+        let row = try await (connection != nil ? connection!.first(query) : self.database.first(query))
+        return try row.map(Self.tenant)
+    }
+
+    public func list(only id: String?, offset: Int, limit: Int) async throws -> (items: [Tenant], total: Int) {
+        let filter: SQLQuery = id.map { " WHERE id = \($0)" } ?? ""
+        let total = try await self.database.first("SELECT COUNT(*) AS n FROM iam_tenants\(filter)")?.int("n") ?? 0
+        let rows = try await self.database.query(
+            "SELECT id, name, status, created_at, updated_at FROM iam_tenants\(filter) ORDER BY created_at, id LIMIT \(limit) OFFSET \(offset)"
+        )
+        return (try rows.map(Self.tenant), Int(total))
+    }
+
+    func insert(_ tenant: Tenant, on connection: any DatabaseConnection) async throws {
+        try await connection.execute(
+            """
+            INSERT INTO iam_tenants (id, name, status, created_at, updated_at) VALUES (\(tenant.id), \(tenant.name), \(tenant.status.rawValue),
+                \(Timestamp.milliseconds(tenant.createdAt)), \(Timestamp.milliseconds(tenant.updatedAt)))
+            """
+        )
+    }
+
+    func update(_ tenant: Tenant, on connection: any DatabaseConnection) async throws {
+        try await connection.execute(
+            """
+            UPDATE iam_tenants SET name = \(tenant.name), status = \(tenant.status.rawValue), updated_at = \(Timestamp.milliseconds(tenant.updatedAt))
+            WHERE id = \(tenant.id)
+            """
+        )
+    }
+
+    func delete(id: String, on connection: any DatabaseConnection) async throws {
+        try await connection.execute("DELETE FROM iam_tenants WHERE id = \(id)")
+    }
+
+    static func tenant(_ row: SQLRow) throws -> Tenant {
+        Tenant(
+            id: try row.string("id"), name: try row.string("name"), status: AccountStatus(rawValue: try row.string("status")) ?? .disabled,
+            createdAt: Timestamp.date(milliseconds: try row.int("created_at")), updatedAt: Timestamp.date(milliseconds: try row.int("updated_at"))
+        )
+    }
+}
