@@ -104,7 +104,8 @@ public final class PostgresBackend: Database {
 
     public func ping() async throws {
         do {
-            try await withTimeout(.seconds(2)) {
+            // Generous enough for a cold pool that must open and authenticate a connection first.
+            try await withTimeout(.seconds(5)) {
                 try await self.execute("SELECT 1")
             }
         } catch let error as StorageError {

@@ -55,3 +55,14 @@ public actor Recorder<Element: Sendable> {
 public func testEvent(_ name: String, _ number: Int = 0) throws -> Event {
     try Event(name: name, serviceName: "tests", payload: ["n": number])
 }
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held. For effects that follow a
+/// handler's return (an ack, a purge) and so cannot be awaited directly.
+public func eventually(timeout: Duration = .seconds(30), _ condition: @Sendable () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return try await condition()
+}
