@@ -125,6 +125,7 @@ public struct TokenVerifier: Sendable {
             tokenID: entry.record.id,
             tokenType: tokenType,
             expiresAt: expiresAt,
+            issuedAt: entry.record.createdAt,
             actor: entry.act
         )
     }

@@ -23,6 +23,7 @@ public struct Principal: Sendable, Hashable {
     /// `access_token` (JWT) or `persistent` (opaque service token).
     public let tokenType: String
     public let expiresAt: Date?
+    public let issuedAt: Date?
     /// The delegation chain of an exchanged token: `act.sub` is the actor's account id.
     public let actor: Actor?
 
@@ -48,6 +49,7 @@ public struct Principal: Sendable, Hashable {
         tokenID: String,
         tokenType: String,
         expiresAt: Date?,
+        issuedAt: Date? = nil,
         actor: Actor?
     ) {
         self.accountID = accountID
@@ -60,6 +62,7 @@ public struct Principal: Sendable, Hashable {
         self.tokenID = tokenID
         self.tokenType = tokenType
         self.expiresAt = expiresAt
+        self.issuedAt = issuedAt
         self.actor = actor
     }
 }

@@ -54,6 +54,8 @@ struct Serve: AsyncParsableCommand {
         ).register(on: gateway.routes)
         TenantAndRoleRoutes(tenants: TenantAdministration(identity: identity, bus: messaging.bus), roles: RoleAdministration(identity: identity))
             .register(on: gateway.routes)
+        TokenRoutes(tokens: TokenAdministration(identity: identity, bus: messaging.bus), accessTokenTTL: configuration.accessTokenTTL)
+            .register(on: gateway.routes)
         DeadLetterRoutes(store: messaging.store).register(on: gateway.routes)
 
         var application = gateway.buildApplication(services: [database, messaging.wakeUps, identity.changes])

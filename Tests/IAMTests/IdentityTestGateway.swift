@@ -108,6 +108,8 @@ func withIdentityGateway(
         ).register(on: gateway.routes)
         TenantAndRoleRoutes(tenants: TenantAdministration(identity: identity, bus: messaging.bus), roles: RoleAdministration(identity: identity))
             .register(on: gateway.routes)
+        TokenRoutes(tokens: TokenAdministration(identity: identity, bus: messaging.bus), accessTokenTTL: configuration.accessTokenTTL)
+            .register(on: gateway.routes)
         DeadLetterRoutes(store: messaging.store).register(on: gateway.routes)
         let app = Application(responder: gateway.buildResponder(), logger: TestDatabases.logger)
         try await withServices([identity.changes]) {

@@ -44,6 +44,9 @@ public enum ErrorResponse {
             return JSONBody.apiError(for: error)
         case let error as IAMError:
             return self.apiError(for: error)
+        case AuthenticationError.unavailable(let reason):
+            logger.error("authentication unavailable", metadata: ["error": "\(reason)"])
+            return .serviceUnavailable("AUTHENTICATION_UNAVAILABLE", "Tokens cannot be checked right now; try again later.")
         case let error as KeyRingError:
             logger.error("key ring unavailable", metadata: ["error": "\(error)"])
             return .serviceUnavailable("KEY_RING_UNAVAILABLE", "Tokens cannot be issued right now; try again later.")
