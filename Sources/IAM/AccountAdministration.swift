@@ -65,13 +65,15 @@ public struct AccountAdministration: Sendable {
         return account
     }
 
-    public func create(_ changes: Changes, by caller: Principal, requestID: String?) async throws -> Account {
+    public func create(_ changes: Changes, by caller: Principal, requestID: String?, requirePassword: Bool = true) async throws -> Account {
         let scope = self.scope(of: caller, action: "create")
         var problems: [(String, String)] = []
         let username = changes.username.map(Username.canonical) ?? ""
         if !Username.isValid(username) { problems.append(("INVALID_USERNAME", "username is required: 1-256 characters, no control characters.")) }
-        if let problem = changes.password.map({ self.passwordPolicy.problem(with: $0) }) ?? "password is required." {
-            problems.append(("WEAK_PASSWORD", problem))
+        if let password = changes.password {
+            if let problem = self.passwordPolicy.problem(with: password) { problems.append(("WEAK_PASSWORD", problem)) }
+        } else if requirePassword {
+            problems.append(("WEAK_PASSWORD", "password is required."))
         }
         let status = try self.status(changes.status, problems: &problems) ?? .active
         let type = changes.type.map { Principal.AccountType(rawValue: $0.lowercased()) } ?? .user
@@ -95,7 +97,7 @@ public struct AccountAdministration: Sendable {
             id: Identifiers.objectID(), username: username, firstname: changes.firstname, lastname: changes.lastname, tenant: tenant,
             status: status, type: type ?? .user, roles: changes.roles ?? [], permissions: changes.permissions ?? [], createdAt: now, updatedAt: now
         )
-        let hash = try await self.identity.hasher.hash(changes.password ?? "")
+        let hash = try await changes.password.asyncMap { try await self.identity.hasher.hash($0) }
         do {
             try await self.identity.database.transaction { connection in
                 try await self.identity.accounts.insert(account, passwordHash: hash, on: connection)

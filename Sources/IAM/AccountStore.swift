@@ -1,5 +1,5 @@
 import Foundation
-import PortcullisCore
+public import PortcullisCore
 public import Storage
 
 /// SQL for accounts and their roles. Every read and write of `iam_accounts` goes through here.
@@ -73,8 +73,10 @@ public struct AccountStore: Sendable {
     }
 
     /// Accounts, optionally of one tenant, in creation order, with the total count.
-    public func list(tenant: String?, offset: Int, limit: Int) async throws -> (items: [Account], total: Int) {
-        let filter: SQLQuery = tenant.map { " WHERE tenant_id = \($0)" } ?? ""
+    public func list(tenant: String?, type: Principal.AccountType? = nil, offset: Int, limit: Int) async throws -> (items: [Account], total: Int) {
+        var filter: SQLQuery = " WHERE 1 = 1"
+        if let tenant { filter.append(" AND tenant_id = \(tenant)") }
+        if let type { filter.append(" AND type = \(type.rawValue)") }
         return try await self.database.withConnection { connection in
             let total = try await connection.first("SELECT COUNT(*) AS n FROM iam_accounts\(filter)")?.int("n") ?? 0
             let rows = try await connection.query(

@@ -100,6 +100,15 @@ public struct Identity: Sendable {
         self.cache.purge("account:\(accountID)")
     }
 
+    /// Revokes every token of a refresh family (reuse detection), everywhere.
+    public func revokeFamily(_ familyID: String) async throws {
+        try await self.database.transaction { connection in
+            _ = try await self.tokens.revokeFamily(familyID, on: connection)
+            try await IdentityChanges.announce("*", database: self.database, on: connection)
+        }
+        self.cache.purge("*")
+    }
+
     /// Revokes one token everywhere: marks it revoked and purges it from every replica's cache on commit.
     /// Returns false when it was unknown or revoked already.
     @discardableResult

@@ -46,6 +46,7 @@ public struct TokenIssuer: Sendable {
         scope: [String]? = nil,
         actor: Principal.Actor? = nil,
         description: String? = nil,
+        familyID: String? = nil,
         on connection: (any DatabaseConnection)? = nil
     ) async throws -> Issued {
         let now = self.now()
@@ -68,7 +69,22 @@ public struct TokenIssuer: Sendable {
             act: actor
         )
         let token = try await self.keyRing.sign(claims)
-        try await self.tokens.insert(record, hash: nil, act: actor, familyID: nil, on: connection)
+        try await self.tokens.insert(record, hash: nil, act: actor, familyID: familyID, on: connection)
+        return Issued(token: token, record: record)
+    }
+
+    /// An opaque refresh token of `familyID` (one family per login; reuse of a retired member revokes it).
+    public func refreshToken(
+        for account: Account, familyID: String, scope: [String]?, ttl: Duration = .seconds(30 * 86400),
+        on connection: (any DatabaseConnection)? = nil
+    ) async throws -> Issued {
+        let now = self.now()
+        let token = Identifiers.opaqueToken(prefix: Self.refreshPrefix)
+        let record = TokenRecord(
+            id: Identifiers.objectID(), accountId: account.id, kind: .refresh, description: nil, scope: scope, createdAt: now,
+            expiresAt: now.addingTimeInterval(TimeInterval(ttl.components.seconds)), revokedAt: nil
+        )
+        try await self.tokens.insert(record, hash: Identifiers.tokenHash(token), act: nil, familyID: familyID, on: connection)
         return Issued(token: token, record: record)
     }
 

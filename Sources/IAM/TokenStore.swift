@@ -64,6 +64,11 @@ public struct TokenStore: Sendable {
         return try rows.map { try $0.string("id") }
     }
 
+    /// Makes `tokenID` a member of a refresh family.
+    func setFamily(_ familyID: String, tokenID: String) async throws {
+        try await self.database.execute("UPDATE iam_tokens SET family_id = \(familyID) WHERE id = \(tokenID)")
+    }
+
     /// Revokes every token of a refresh family (reuse detection); returns the ids revoked.
     func revokeFamily(_ familyID: String, on connection: any DatabaseConnection) async throws -> [String] {
         let now = Timestamp.milliseconds(Date())

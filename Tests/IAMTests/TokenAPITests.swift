@@ -14,7 +14,8 @@ struct TokenAPITests {
         try await withIdentityGateway(backend) { env in
             let admin = try await env.adminToken()
             let service = try await env.makeAccount("svc", password: "svc-password-123", roles: ["SERVICE_ACCOUNT"])
-            let created = try await env.post("/api/v1/tokens", json: ["accountId": .string(service.id), "expiresIn": -1, "description": "ci"], token: admin)
+            let created = try await env.post(
+                "/api/v1/tokens", json: ["accountId": .string(service.id), "expiresIn": -1, "description": "ci"], token: admin)
             #expect(created.status == .created)
             let token = try #require(created.json?["data"]?["token"]?.stringValue)
             let id = try #require(created.json?["data"]?["id"]?.stringValue)
@@ -38,7 +39,8 @@ struct TokenAPITests {
     func customPermissions(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in
             let admin = try await env.adminToken()
-            let account = try await env.makeAccount("narrow", password: "narrow-password-1", permissions: ["iam.account.read", "bus.deadletters.manage"])
+            let account = try await env.makeAccount(
+                "narrow", password: "narrow-password-1", permissions: ["iam.account.read", "bus.deadletters.manage"])
             let created = try await env.post(
                 "/api/v1/tokens", json: ["accountId": .string(account.id), "expiresIn": "5m", "customPermissions": ["iam.account.read"]], token: admin
             )
@@ -109,11 +111,13 @@ struct TokenAPITests {
             let alice = try await env.login("alice", "alice-password-1")
             let aliceOther = try await env.login("alice", "alice-password-1")
             let bob = try await env.login("bob", "bob-password-123")
-            let introspected = try await env.post("/api/v1/tokens/introspect", json: ["token": .string(aliceOther)], token: try await env.adminToken())
+            let introspected = try await env.post(
+                "/api/v1/tokens/introspect", json: ["token": .string(aliceOther)], token: try await env.adminToken())
             let otherID = try #require(introspected.json?["jti"]?.stringValue)
             let byBob = try await env.client.execute(uri: "/api/v1/tokens/\(otherID)", method: .delete, headers: [.authorization: "Bearer \(bob)"])
             #expect(byBob.status == .notFound)
-            let byAlice = try await env.client.execute(uri: "/api/v1/tokens/\(otherID)", method: .delete, headers: [.authorization: "Bearer \(alice)"])
+            let byAlice = try await env.client.execute(
+                uri: "/api/v1/tokens/\(otherID)", method: .delete, headers: [.authorization: "Bearer \(alice)"])
             #expect(byAlice.status == .noContent)
             #expect(try await env.get("/api/v1/users/me", token: aliceOther).status == .unauthorized)
             #expect(try await env.get("/api/v1/tokens", token: alice).status == .forbidden)

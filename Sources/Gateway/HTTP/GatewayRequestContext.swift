@@ -19,6 +19,8 @@ public struct GatewayRequestContext: RequestContext {
     public var principal: Principal?
     /// The token as presented, for the few handlers that act on it (logout). Never logged.
     public var bearerToken: String?
+    /// Why the request's credentials are not a bearer token, when it sent others; protected routes answer it.
+    public var credentialProblem: APIError?
 
     /// The client's IP address as text, `unknown` when the connection has none (tests).
     public var clientIP: String {

@@ -63,6 +63,9 @@ public struct RouteRegistry {
     /// built without IAM) only public routes can be reached.
     static func enforce(_ access: RouteAccess, context: Context, authorizer: Authorizer?) throws {
         if access == .public { return }
+        if context.principal == nil, let problem = context.credentialProblem {
+            throw problem
+        }
         guard let authorizer else {
             throw APIError.unauthorized("UNAUTHENTICATED", "Authentication is required.")
         }

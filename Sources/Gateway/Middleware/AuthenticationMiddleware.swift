@@ -7,8 +7,8 @@ import PortcullisCore
 
 /// Verifies the bearer token, when there is one, and puts the principal on the context.
 ///
-/// No `Authorization` header: the request goes on anonymously and each route decides. A header that is not
-/// `Bearer <token>`, or a token that does not verify: 401 at once. Key ring or database down: 503 (fail
+/// No `Authorization` header: the request goes on anonymously and each route decides. A bearer token that
+/// does not verify: 401 at once. Another scheme: anonymous, and 401 on every route that is not public. Key ring or database down: 503 (fail
 /// closed, never a 401 for an outage).
 public struct AuthenticationMiddleware: RouterMiddleware {
     public typealias Context = GatewayRequestContext
@@ -23,10 +23,13 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         guard let header = request.headers[.authorization] else {
             return try await next(request, context)
         }
-        guard let token = Self.bearerToken(header) else {
-            throw APIError.unauthorized("INVALID_TOKEN", "The Authorization header must be 'Bearer <token>'.")
-        }
         var context = context
+        guard let token = Self.bearerToken(header) else {
+            // Another scheme (Basic, for the OAuth endpoints' client authentication) is no bearer token:
+            // public routes may read it themselves, every other route refuses with this.
+            context.credentialProblem = APIError.unauthorized("INVALID_TOKEN", "The Authorization header must be 'Bearer <token>'.")
+            return try await next(request, context)
+        }
         do {
             context.principal = try await self.verifier.verify(token)
             context.bearerToken = token

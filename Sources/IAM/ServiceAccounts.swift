@@ -1,0 +1,112 @@
+import Crypto
+import Foundation
+import Messaging
+import Policy
+public import PortcullisCore
+import Storage
+
+/// Service accounts: accounts of type `service` with a client id and a secret for the `client_credentials`
+/// grant. The secret is shown once and stored as an HMAC-SHA256 under a key derived from the master key,
+/// so a copy of the database alone does not allow offline guessing.
+public struct ServiceAccounts: Sendable {
+    /// What the caller sees once, at creation or rotation.
+    public struct Credentials: Sendable, Encodable {
+        public let id: String
+        public let clientId: String
+        public let clientSecret: String
+    }
+
+    let identity: Identity
+    let administration: AccountAdministration
+    let secretKey: SymmetricKey
+
+    public init(identity: Identity, administration: AccountAdministration, masterKey: MasterKey) {
+        self.identity = identity
+        self.administration = administration
+        self.secretKey = masterKey.derived(for: "client-secrets")
+    }
+
+    public func create(
+        name: String?, tenant: String?, roles: [String]?, permissions: [String]?, by caller: Principal, requestID: String?
+    ) async throws -> Credentials {
+        var changes = AccountAdministration.Changes(
+            username: name, tenant: tenant, type: "service", roles: roles ?? [RoleStore.builtInID("SERVICE_ACCOUNT")], permissions: permissions
+        )
+        changes.password = nil
+        let account = try await self.administration.create(changes, by: caller, requestID: requestID, requirePassword: false)
+        return try await self.issueSecret(for: account.id, creating: true)
+    }
+
+    /// A new secret for the service account; the old one stops working at once.
+    public func rotate(_ id: String, by caller: Principal) async throws -> Credentials {
+        let account = try await self.administration.get(id, by: caller)
+        guard account.type == .service else { throw IAMError.notFound("Service account not found.") }
+        return try await self.issueSecret(for: account.id, creating: false)
+    }
+
+    public func list(by caller: Principal, offset: Int, limit: Int) async throws -> (items: [Account], total: Int) {
+        guard let filter = self.administration.scope(of: caller, action: "read").listFilter else {
+            throw IAMError.forbidden("Missing permission iam.account.read")
+        }
+        return try await self.identity.accounts.list(tenant: filter, type: .service, offset: offset, limit: limit)
+    }
+
+    public func get(_ id: String, by caller: Principal) async throws -> Account {
+        let account = try await self.administration.get(id, by: caller)
+        guard account.type == .service else { throw IAMError.notFound("Service account not found.") }
+        return account
+    }
+
+    public func delete(_ id: String, by caller: Principal, requestID: String?) async throws {
+        _ = try await self.get(id, by: caller)
+        try await self.identity.database.execute("DELETE FROM iam_service_clients WHERE account_id = \(id)")
+        try await self.administration.delete(id, by: caller, requestID: requestID)
+    }
+
+    /// The account of `clientID` when `secret` is its current secret (compared in constant time).
+    public func authenticate(clientID: String, secret: String) async throws -> Account? {
+        guard
+            let row = try await self.identity.database.first("SELECT account_id, secret_hash FROM iam_service_clients WHERE client_id = \(clientID)")
+        else { return nil }
+        let expected = try row.string("secret_hash")
+        guard Self.constantTimeEquals(self.hash(secret), expected) else { return nil }
+        guard let account = try await self.identity.accounts.find(id: try row.string("account_id")), account.status == .active else { return nil }
+        return account
+    }
+
+    private func issueSecret(for accountID: String, creating: Bool) async throws -> Credentials {
+        let secret = Identifiers.opaqueToken(prefix: "pcc_")
+        let now = Timestamp.milliseconds(Date())
+        let clientID: String
+        if creating {
+            clientID = "sa_" + Identifiers.objectID()
+            try await self.identity.database.execute(
+                """
+                INSERT INTO iam_service_clients (client_id, account_id, secret_hash, created_at, rotated_at)
+                VALUES (\(clientID), \(accountID), \(self.hash(secret)), \(now), \(now))
+                """
+            )
+        } else {
+            guard
+                let row = try await self.identity.database.first(
+                    "UPDATE iam_service_clients SET secret_hash = \(self.hash(secret)), rotated_at = \(now) WHERE account_id = \(accountID) RETURNING client_id"
+                )
+            else { throw IAMError.notFound("Service account not found.") }
+            clientID = try row.string("client_id")
+        }
+        return Credentials(id: accountID, clientId: clientID, clientSecret: secret)
+    }
+
+    func hash(_ secret: String) -> String {
+        Identifiers.hex(Array(HMAC<SHA256>.authenticationCode(for: Data(secret.utf8), using: self.secretKey)))
+    }
+
+    static func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
+        let a = Array(lhs.utf8)
+        let b = Array(rhs.utf8)
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+}
