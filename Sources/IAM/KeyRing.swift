@@ -126,6 +126,16 @@ public actor KeyRing {
         return kid
     }
 
+    /// When the most recently made key (active or upcoming) was made.
+    public func newestKeyCreatedAt() -> Date? {
+        self.keys.values.map(\.activatesAt).max()
+    }
+
+    /// The ids of the keys in the ring, oldest first.
+    public func keyIDs() -> [String] {
+        self.keys.values.sorted { $0.activatesAt < $1.activatesAt }.map(\.kid)
+    }
+
     /// The newest key that may sign now.
     func signingKey() -> SigningKey? {
         let now = self.now()

@@ -1,5 +1,5 @@
 import Foundation
-import Messaging
+public import Messaging
 import Policy
 import PortcullisCore
 import Storage
@@ -38,10 +38,12 @@ public struct OAuthService: Sendable {
     let identity: Identity
     let serviceAccounts: ServiceAccounts
     let authorizer: Authorizer
+    let bus: any EventBus
 
-    public init(identity: Identity, serviceAccounts: ServiceAccounts) {
+    public init(identity: Identity, serviceAccounts: ServiceAccounts, bus: any EventBus) {
         self.identity = identity
         self.serviceAccounts = serviceAccounts
+        self.bus = bus
         self.authorizer = Authorizer(catalog: identity.policies.catalog)
     }
 
@@ -156,6 +158,12 @@ public struct OAuthService: Sendable {
         }
         let act = Principal.Actor.actor(sub: actor.accountID, act: subject.actor)
         let issued = try await self.identity.issuer.accessToken(for: account, scope: scope, actor: act, description: "token exchange")
+        let audit: JSONValue = [
+            "tokenId": .string(issued.record.id), "subject": .string(account.id), "actor": .string(actor.accountID),
+            "scope": .array(scope.map(JSONValue.string)),
+        ]
+        try await self.bus.publish(
+            try Event(name: "audit.iam.token.exchanged", serviceName: "iam", payload: audit, requestId: requestID, tenant: account.tenant))
         return TokenResponse(
             access_token: issued.token, token_type: "Bearer", expires_in: self.expiresIn(issued), refresh_token: nil,
             scope: scope.joined(separator: " "), issued_token_type: Self.accessTokenType

@@ -31,6 +31,7 @@ public struct ConfigurationLoader: Sendable {
         public static let lockoutIPAttempts = Setting(variable: "PORTCULLIS_LOCKOUT_IP_ATTEMPTS", flag: "")
         public static let lockoutWindow = Setting(variable: "PORTCULLIS_LOCKOUT_WINDOW", flag: "")
         public static let lockoutDuration = Setting(variable: "PORTCULLIS_LOCKOUT_DURATION", flag: "")
+        public static let keyRotationInterval = Setting(variable: "PORTCULLIS_KEY_ROTATION_INTERVAL", flag: "")
 
         public static let all: [Setting] = [.host, .port, .dataDirectory, .databaseURL, .policies, .logLevel, .logFormat, .maxBodyBytes]
     }
@@ -152,6 +153,13 @@ public struct ConfigurationLoader: Sendable {
         }
         if let (value, name) = self.value(.lockoutDuration) {
             configuration.lockout.duration = try Self.duration(value, name)
+        }
+        if let (value, name) = self.value(.keyRotationInterval) {
+            let interval = try Self.duration(value, name)
+            guard interval >= .seconds(3600) else {
+                throw ConfigurationError(setting: name, problem: "\"\(value)\" is shorter than 1h")
+            }
+            configuration.keyRotationInterval = interval
         }
         if case .postgres = configuration.database, configuration.masterKey == nil {
             throw ConfigurationError(

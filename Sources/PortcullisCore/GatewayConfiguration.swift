@@ -31,6 +31,8 @@ public struct GatewayConfiguration: Sendable {
     public var bootstrapAdmin: (username: String, password: String)?
     public var passwordPolicy: PasswordPolicy
     public var lockout: LockoutPolicy
+    /// How old the newest signing key may get before a new one is made (`PORTCULLIS_KEY_ROTATION_INTERVAL`).
+    public var keyRotationInterval: Duration = .seconds(30 * 86400)
 
     public static let defaultMaxBodyBytes = 10 * 1024 * 1024
 

@@ -53,15 +53,19 @@ struct Serve: AsyncParsableCommand {
         let serviceAccounts = ServiceAccounts(identity: identity, administration: accountAdministration, masterKey: masterKey)
         AccountRoutes(administration: accountAdministration, identity: identity).register(on: gateway.routes)
         ServiceAccountRoutes(serviceAccounts: serviceAccounts).register(on: gateway.routes)
-        OAuthRoutes(oauth: OAuthService(identity: identity, serviceAccounts: serviceAccounts), tokens: tokenAdministration, identity: identity)
-            .register(on: gateway.routes)
+        OAuthRoutes(
+            oauth: OAuthService(identity: identity, serviceAccounts: serviceAccounts, bus: messaging.bus), tokens: tokenAdministration,
+            identity: identity
+        )
+        .register(on: gateway.routes)
         TenantAndRoleRoutes(tenants: TenantAdministration(identity: identity, bus: messaging.bus), roles: RoleAdministration(identity: identity))
             .register(on: gateway.routes)
         TokenRoutes(tokens: tokenAdministration, accessTokenTTL: configuration.accessTokenTTL)
             .register(on: gateway.routes)
         DeadLetterRoutes(store: messaging.store).register(on: gateway.routes)
 
-        var application = gateway.buildApplication(services: [database, messaging.wakeUps, identity.changes])
+        let rotation = KeyRotation(keyRing: identity.keyRing, interval: configuration.keyRotationInterval, logger: logger)
+        var application = gateway.buildApplication(services: [database, messaging.wakeUps, identity.changes, rotation])
         application.beforeServerStarts {
             try await runner.migrate()
             switch try await identity.prepare(bootstrapAdmin: configuration.bootstrapAdmin) {

@@ -108,8 +108,11 @@ func withIdentityGateway(
             identity: identity, administration: accountAdministration, masterKey: MasterKey(base64: TestDatabases.masterKey)!)
         AccountRoutes(administration: accountAdministration, identity: identity).register(on: gateway.routes)
         ServiceAccountRoutes(serviceAccounts: serviceAccounts).register(on: gateway.routes)
-        OAuthRoutes(oauth: OAuthService(identity: identity, serviceAccounts: serviceAccounts), tokens: tokenAdministration, identity: identity)
-            .register(on: gateway.routes)
+        OAuthRoutes(
+            oauth: OAuthService(identity: identity, serviceAccounts: serviceAccounts, bus: messaging.bus), tokens: tokenAdministration,
+            identity: identity
+        )
+        .register(on: gateway.routes)
         TenantAndRoleRoutes(tenants: TenantAdministration(identity: identity, bus: messaging.bus), roles: RoleAdministration(identity: identity))
             .register(on: gateway.routes)
         TokenRoutes(tokens: tokenAdministration, accessTokenTTL: configuration.accessTokenTTL)

@@ -1,0 +1,86 @@
+import Crypto
+import Foundation
+import PortcullisCore
+import Storage
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import IAM
+
+@Suite("Key ring")
+struct KeyRingTests {
+    final class ManualClock: Sendable {
+        private let date = Mutex(Date())
+        var now: Date { self.date.withLock { $0 } }
+        func advance(_ seconds: TimeInterval) { self.date.withLock { $0 = $0.addingTimeInterval(seconds) } }
+    }
+
+    static func account() -> Account {
+        Account(
+            id: "acc", username: "u", firstname: nil, lastname: nil, tenant: nil, status: .active, type: .user, roles: [], permissions: [],
+            createdAt: Date(), updatedAt: Date()
+        )
+    }
+
+    static func kids(_ ring: KeyRing) async -> [String] {
+        guard case .array(let keys)? = await ring.jwks()["keys"] else { return [] }
+        return keys.compactMap { $0["kid"]?.stringValue }
+    }
+
+    static func kid(of token: String) throws -> String? {
+        try JWTParts(token).header["kid"]?.stringValue
+    }
+
+    @Test("rotation publishes the next key ahead; it signs only once active; old tokens keep verifying", arguments: Backend.allCases)
+    func rotation(backend: Backend) async throws {
+        try await TestDatabases.withDatabase(backend) { database in
+            try await MigrationRunner(database: database, migrations: IAMMigrations.all, logger: TestDatabases.logger).migrate()
+            let clock = ManualClock()
+            let ring = KeyRing(
+                database: database, masterKey: MasterKey(base64: TestDatabases.masterKey)!, tokenLifetime: .seconds(900),
+                logger: TestDatabases.logger,
+                now: { clock.now }
+            )
+            try await ring.start()
+            let first = try #require(await ring.keyIDs().first)
+            let issuer = TokenIssuer(keyRing: ring, database: database, issuer: "i", audience: "a", accessTokenTTL: .seconds(900), now: { clock.now })
+            let before = try await issuer.accessToken(for: Self.account())
+
+            let next = try await ring.rotate(publishAhead: .seconds(3600))
+            #expect(await Self.kids(ring) == [first, next], "the next key is published before it signs")
+            #expect(try Self.kid(of: try await issuer.accessToken(for: Self.account()).token) == first)
+
+            clock.advance(3601)
+            #expect(try Self.kid(of: try await issuer.accessToken(for: Self.account()).token) == next, "signs once active")
+            _ = try await ring.verifySignature(before.token)
+
+            // Once every token of the old key has expired (lifetime + leeway), the old key leaves the ring.
+            clock.advance(900 + 121)
+            try await ring.refresh()
+            #expect(await Self.kids(ring) == [next])
+            #expect(await ring.knows(kid: first) == false)
+        }
+    }
+
+    @Test("a ring opened with another master key fails closed instead of signing", arguments: Backend.allCases)
+    func wrongMasterKey(backend: Backend) async throws {
+        try await TestDatabases.withDatabase(backend) { database in
+            try await MigrationRunner(database: database, migrations: IAMMigrations.all, logger: TestDatabases.logger).migrate()
+            let right = KeyRing(
+                database: database, masterKey: MasterKey(base64: TestDatabases.masterKey)!, tokenLifetime: .seconds(900), logger: TestDatabases.logger
+            )
+            try await right.start()
+            let other = MasterKey(key: SymmetricKey(size: .bits256))
+            let wrong = KeyRing(database: database, masterKey: other, tokenLifetime: .seconds(900), logger: TestDatabases.logger)
+            await #expect {
+                try await wrong.start()
+            } throws: { error in
+                if case KeyRingError.unsealable = error { return true }
+                return false
+            }
+            let sealed = try #require(try await database.first("SELECT sealed_private_key FROM iam_signing_keys"))
+            #expect(try sealed.bytes("sealed_private_key").count > 32 + 12, "stored sealed (nonce + ciphertext + tag), not raw")
+        }
+    }
+}
