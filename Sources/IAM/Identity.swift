@@ -21,6 +21,7 @@ public struct Identity: Sendable {
     public let hasher: any PasswordHasher
     public let changes: IdentityChanges
     let database: any Database
+    let bus: any EventBus
 
     public init(
         database: any Database,
@@ -38,6 +39,7 @@ public struct Identity: Sendable {
             accessTokenTTL: configuration.accessTokenTTL
         )
         self.database = database
+        self.bus = bus
         self.policies = policies
         self.keyRing = keyRing
         self.cache = cache
@@ -114,11 +116,13 @@ public struct Identity: Sendable {
     @discardableResult
     public func revoke(tokenID: String) async throws -> Bool {
         let revoked = try await self.database.transaction { connection in
-            let revoked = try await self.tokens.revoke(id: tokenID, on: connection)
-            if revoked {
-                try await IdentityChanges.announce("token:\(tokenID)", database: self.database, on: connection)
-            }
-            return revoked
+            guard let entry = try await self.tokens.find(id: tokenID, on: connection), try await self.tokens.revoke(id: tokenID, on: connection)
+            else { return false }
+            try await IdentityChanges.announce("token:\(tokenID)", database: self.database, on: connection)
+            // In the same transaction: the event exists exactly when the revocation does.
+            let payload: JSONValue = ["id": .string(tokenID), "accountId": .string(entry.record.accountId)]
+            try await self.bus.publish(try Event(name: "iam.token.revoked", serviceName: "iam", payload: payload), on: connection)
+            return true
         }
         self.cache.purge("token:\(tokenID)")
         return revoked

@@ -102,7 +102,10 @@ public actor KeyRing {
         guard let combined = sealed.combined else { throw KeyRingError.unsealable(kid: kid) }
         let publicKey = try ES256PublicKey(backing: privateKey.publicKey)
         guard let (x, y) = publicKey.parameters else { throw KeyRingError.unsealable(kid: kid) }
-        let activatesAt = now.addingTimeInterval(publishAhead.seconds)
+        // Rounded down to the millisecond it is stored with: rounded to the nearest, a key meant to sign
+        // "now" could read back as activating half a millisecond in the future.
+        let activatesAt = Timestamp.date(
+            milliseconds: Int64((now.addingTimeInterval(publishAhead.seconds).timeIntervalSince1970 * 1000).rounded(.down)))
         // The keys in use now verify tokens until the last token they sign (just before the new key
         // activates) has expired, plus the verification leeway.
         let retiredKeysExpireAt = activatesAt.addingTimeInterval(self.tokenLifetime.seconds + 120)

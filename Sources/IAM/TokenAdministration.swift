@@ -71,8 +71,6 @@ public struct TokenAdministration: Sendable {
             entry.record.accountId == caller.accountID || self.authorizer.holds(caller, "iam.token.delete")
         else { throw IAMError.notFound("Token not found.") }
         try await self.identity.revoke(tokenID: id)
-        let payload: JSONValue = ["id": .string(id), "accountId": .string(entry.record.accountId)]
-        try await self.bus.publish(try Event(name: "iam.token.revoked", serviceName: "iam", payload: payload, requestId: requestID))
         try await self.publishAudit("audit.iam.token.revoked", record: entry.record, caller: caller, requestID: requestID)
     }
 

@@ -37,8 +37,12 @@ public struct TokenStore: Sendable {
         }
     }
 
-    func find(id: String) async throws -> Entry? {
-        try await self.database.first("SELECT \(Self.columns) FROM iam_tokens WHERE id = \(id)").map(Self.entry)
+    func find(id: String, on connection: (any DatabaseConnection)? = nil) async throws -> Entry? {
+        let query: SQLQuery = "SELECT \(Self.columns) FROM iam_tokens WHERE id = \(id)"
+        if let connection {
+            return try await connection.first(query).map(Self.entry)
+        }
+        return try await self.database.first(query).map(Self.entry)
     }
 
     func find(hash: String) async throws -> Entry? {

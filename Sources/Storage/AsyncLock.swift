@@ -22,10 +22,20 @@ actor AsyncLock {
         }
     }
 
+    /// The lock the current task holds, if any: taking it again would wait for itself forever.
+    @TaskLocal static var held: ObjectIdentifier?
+
+    /// Runs `body` holding the lock.
+    ///
+    /// - Throws: ``StorageError/queryFailed(_:)`` when the calling task already holds this lock (a database
+    ///   call nested inside a transaction), which would otherwise deadlock.
     nonisolated func withLock<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
+        guard Self.held != ObjectIdentifier(self) else {
+            throw StorageError.queryFailed("nested use of the database inside a transaction: use the connection the transaction provides")
+        }
         await self.lock()
         do {
-            let result = try await body()
+            let result = try await Self.$held.withValue(ObjectIdentifier(self)) { try await body() }
             await self.unlock()
             return result
         } catch {

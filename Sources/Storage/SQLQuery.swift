@@ -41,6 +41,11 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
             self.fragments.append(.bind(value.sqlValue))
         }
 
+        /// Binds `value`, or SQL NULL when it is nil.
+        public mutating func appendInterpolation<Value: SQLBindable>(_ value: Value?) {
+            self.fragments.append(.bind(value?.sqlValue ?? .null))
+        }
+
         /// Inserts SQL text the program wrote itself (a table name, a fixed ORDER BY).
         public mutating func appendInterpolation(unsafe sql: String) {
             self.fragments.append(.sql(sql))

@@ -47,22 +47,7 @@ struct Serve: AsyncParsableCommand {
             MigrationReadiness(runner: runner),
             BusReadiness(store: messaging.store),
         ]).register(on: gateway.routes)
-        IdentityRoutes(identity: identity, configuration: configuration).register(on: gateway.routes)
-        let accountAdministration = AccountAdministration(identity: identity, passwordPolicy: configuration.passwordPolicy, bus: messaging.bus)
-        let tokenAdministration = TokenAdministration(identity: identity, bus: messaging.bus)
-        let serviceAccounts = ServiceAccounts(identity: identity, administration: accountAdministration, masterKey: masterKey)
-        AccountRoutes(administration: accountAdministration, identity: identity).register(on: gateway.routes)
-        ServiceAccountRoutes(serviceAccounts: serviceAccounts).register(on: gateway.routes)
-        OAuthRoutes(
-            oauth: OAuthService(identity: identity, serviceAccounts: serviceAccounts, bus: messaging.bus), tokens: tokenAdministration,
-            identity: identity
-        )
-        .register(on: gateway.routes)
-        TenantAndRoleRoutes(tenants: TenantAdministration(identity: identity, bus: messaging.bus), roles: RoleAdministration(identity: identity))
-            .register(on: gateway.routes)
-        TokenRoutes(tokens: tokenAdministration, accessTokenTTL: configuration.accessTokenTTL)
-            .register(on: gateway.routes)
-        DeadLetterRoutes(store: messaging.store).register(on: gateway.routes)
+        ModuleRoutes.register(on: gateway.routes, configuration: configuration, identity: identity, messaging: messaging, masterKey: masterKey)
 
         let rotation = KeyRotation(keyRing: identity.keyRing, interval: configuration.keyRotationInterval, logger: logger)
         var application = gateway.buildApplication(services: [database, messaging.wakeUps, identity.changes, rotation])

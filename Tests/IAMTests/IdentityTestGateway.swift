@@ -101,23 +101,10 @@ func withIdentityGateway(
             logger: TestDatabases.logger
         )
         HealthRoutes(checks: [DatabaseReadiness(database: database)]).register(on: gateway.routes)
-        IdentityRoutes(identity: identity, configuration: configuration).register(on: gateway.routes)
-        let accountAdministration = AccountAdministration(identity: identity, passwordPolicy: configuration.passwordPolicy, bus: messaging.bus)
-        let tokenAdministration = TokenAdministration(identity: identity, bus: messaging.bus)
-        let serviceAccounts = ServiceAccounts(
-            identity: identity, administration: accountAdministration, masterKey: MasterKey(base64: TestDatabases.masterKey)!)
-        AccountRoutes(administration: accountAdministration, identity: identity).register(on: gateway.routes)
-        ServiceAccountRoutes(serviceAccounts: serviceAccounts).register(on: gateway.routes)
-        OAuthRoutes(
-            oauth: OAuthService(identity: identity, serviceAccounts: serviceAccounts, bus: messaging.bus), tokens: tokenAdministration,
-            identity: identity
+        ModuleRoutes.register(
+            on: gateway.routes, configuration: configuration, identity: identity, messaging: messaging,
+            masterKey: MasterKey(base64: TestDatabases.masterKey)!
         )
-        .register(on: gateway.routes)
-        TenantAndRoleRoutes(tenants: TenantAdministration(identity: identity, bus: messaging.bus), roles: RoleAdministration(identity: identity))
-            .register(on: gateway.routes)
-        TokenRoutes(tokens: tokenAdministration, accessTokenTTL: configuration.accessTokenTTL)
-            .register(on: gateway.routes)
-        DeadLetterRoutes(store: messaging.store).register(on: gateway.routes)
         let app = Application(responder: gateway.buildResponder(), logger: TestDatabases.logger)
         try await withServices([identity.changes]) {
             try await app.test(.router) { client in

@@ -155,3 +155,22 @@ struct StorageConformanceTests {
         }
     }
 }
+
+@Suite("Misuse is an error, not a hang")
+struct NestedUseTests {
+    @Test("using the database instead of the transaction's connection inside a transaction fails at once on SQLite")
+    func nestedUse() async throws {
+        try await TestDatabases.withDatabase(.sqlite) { database in
+            await #expect {
+                try await database.transaction { _ in
+                    try await database.execute("SELECT 1")
+                }
+            } throws: { error in
+                guard case StorageError.queryFailed(let message) = error else { return false }
+                return message.contains("nested use")
+            }
+            // The database is usable afterwards.
+            try await database.execute("SELECT 1")
+        }
+    }
+}
