@@ -117,6 +117,27 @@ struct OAuthTests {
         }
     }
 
+    @Test("service accounts are listed, read and deleted in scope; deletion stops their clients", arguments: Backend.allCases)
+    func serviceAccountLifecycle(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let admin = try await env.adminToken()
+            let service = try await Self.serviceAccount(env, name: "lifecycle")
+            _ = try await env.makeAccount("person", password: "person-password-1")
+            let listed = try await env.get("/api/v1/service-accounts", token: admin)
+            #expect(listed.json?["meta"]?["total"] == 1, "people are not service accounts")
+            #expect(listed.json?["data"]?.arrayValue?.first?["type"] == "service")
+            #expect(try await env.get("/api/v1/service-accounts/\(service.id)", token: admin).json?["data"]?["username"] == "lifecycle")
+            let person = try #require(try await env.identity.accounts.credentials(username: "person")?.account.id)
+            #expect(try await env.get("/api/v1/service-accounts/\(person)", token: admin).status == .notFound)
+            let deleted = try await env.client.execute(
+                uri: "/api/v1/service-accounts/\(service.id)", method: .delete, headers: [.authorization: "Bearer \(admin)"]
+            )
+            #expect(deleted.status == .noContent)
+            #expect(try await Self.form(env, "/oauth2/token", [("grant_type", "client_credentials")], headers: Self.basic(service.clientID, service.secret)).status == .unauthorized)
+            #expect(try await env.get("/api/v1/service-accounts/\(service.id)", token: admin).status == .notFound)
+        }
+    }
+
     @Test("token exchange narrows the scope, records the actor in act, and nests chains", arguments: Backend.allCases)
     func exchange(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in
