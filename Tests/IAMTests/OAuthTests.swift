@@ -133,7 +133,10 @@ struct OAuthTests {
                 uri: "/api/v1/service-accounts/\(service.id)", method: .delete, headers: [.authorization: "Bearer \(admin)"]
             )
             #expect(deleted.status == .noContent)
-            #expect(try await Self.form(env, "/oauth2/token", [("grant_type", "client_credentials")], headers: Self.basic(service.clientID, service.secret)).status == .unauthorized)
+            #expect(
+                try await Self.form(
+                    env, "/oauth2/token", [("grant_type", "client_credentials")], headers: Self.basic(service.clientID, service.secret)
+                ).status == .unauthorized)
             #expect(try await env.get("/api/v1/service-accounts/\(service.id)", token: admin).status == .notFound)
         }
     }
