@@ -67,6 +67,7 @@ let package = Package(
             dependencies: [
                 "PortcullisCore",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: upcomingFeatures
         ),

@@ -5,23 +5,30 @@ import Yams
 public struct PolicySet: Sendable {
     public let catalog: PermissionCatalog
     public let builtInRoles: [RoleDefinition]
+    public let routes: RoutePolicy
+    /// A hash of the policy files, reported with every decision and in `/health/ready`.
+    public let revision: String
 
-    public init(catalog: PermissionCatalog, builtInRoles: [RoleDefinition]) {
+    public init(catalog: PermissionCatalog, builtInRoles: [RoleDefinition], routes: RoutePolicy, revision: String) {
         self.catalog = catalog
         self.builtInRoles = builtInRoles
+        self.routes = routes
+        self.revision = revision
     }
 
     /// The built-in role names, which no tenant may use for a role of its own.
     public var reservedRoleNames: Set<String> { Set(self.builtInRoles.map(\.name)) }
 
-    /// Reads and validates `permissions.yaml` and `roles.yaml` in `directory`.
+    /// Reads and validates `permissions.yaml`, `roles.yaml` and `routes.yaml` in `directory`.
     ///
     /// - Throws: ``PolicyError`` naming the file and the entry at fault.
     public static func load(directory: String) throws(PolicyError) -> PolicySet {
         let base = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
-        let catalog = try loadCatalog(file: "\(base)/permissions.yaml")
-        let roles = try loadRoles(file: "\(base)/roles.yaml", catalog: catalog)
-        return PolicySet(catalog: catalog, builtInRoles: roles)
+        let files = ["\(base)/permissions.yaml", "\(base)/roles.yaml", "\(base)/routes.yaml"]
+        let catalog = try loadCatalog(file: files[0])
+        let roles = try loadRoles(file: files[1], catalog: catalog)
+        let routes = try RoutePolicy.load(file: files[2], catalog: catalog)
+        return PolicySet(catalog: catalog, builtInRoles: roles, routes: routes, revision: RoutePolicy.revision(of: files))
     }
 
     private struct CatalogFile: Decodable {

@@ -46,6 +46,7 @@ struct Serve: AsyncParsableCommand {
             DatabaseReadiness(database: database),
             MigrationReadiness(runner: runner),
             BusReadiness(store: messaging.store),
+            PolicyReadiness(revision: policies.revision),
         ]).register(on: gateway.routes)
         ModuleRoutes.register(on: gateway.routes, configuration: configuration, identity: identity, messaging: messaging, masterKey: masterKey)
 

@@ -29,6 +29,8 @@ struct ServeEndToEndTests {
         let ready = try await HTTP.request(.GET, "\(server.baseURL)/health/ready")
         #expect(ready.status == 200)
         #expect(ready.json?["status"] as? String == "pass")
+        let revision = ((ready.json?["details"] as? [String: Any])?["policies"] as? [String: Any])?["revision"] as? String
+        #expect(revision?.count == 16, "the policy revision is reported")
 
         let missing = try await HTTP.request(.GET, "\(server.baseURL)/nope")
         #expect(missing.status == 404)

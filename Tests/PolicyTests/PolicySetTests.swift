@@ -7,11 +7,18 @@ struct PolicySetTests {
     static let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("policies").path
 
-    static func directory(permissions: String, roles: String) throws -> String {
+    static let minimalRoutes = """
+        rules:
+          - {id: health, methods: [GET], path: /health/live, auth: public, module: gateway}
+          - {id: flow, methods: [GET], path: "/flows/{id}", require: {allOf: [flows.read]}, module: flows}
+        """
+
+    static func directory(permissions: String, roles: String, routes: String = minimalRoutes) throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("policies-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try permissions.write(to: directory.appendingPathComponent("permissions.yaml"), atomically: true, encoding: .utf8)
         try roles.write(to: directory.appendingPathComponent("roles.yaml"), atomically: true, encoding: .utf8)
+        try routes.write(to: directory.appendingPathComponent("routes.yaml"), atomically: true, encoding: .utf8)
         return directory.path
     }
 

@@ -57,3 +57,18 @@ public struct MigrationReadiness: ReadinessCheck {
         }
     }
 }
+
+/// The policy set in force: always ready once loaded; reports its revision so operators can tell which
+/// policy files every replica runs.
+public struct PolicyReadiness: ReadinessCheck {
+    public let name = "policies"
+    let revision: String
+
+    public init(revision: String) {
+        self.revision = revision
+    }
+
+    public func check() async -> ReadinessResult {
+        ReadinessResult(ready: true, info: ["revision": .string(self.revision)])
+    }
+}

@@ -1,0 +1,145 @@
+import Crypto
+import Foundation
+import Yams
+
+/// One rule of `policies/routes.yaml`.
+public struct RouteRule: Sendable, Hashable {
+    public let id: String
+    public let methods: Set<String>
+    /// The template, `{name}` for a path parameter.
+    public let path: String
+    public let access: RouteAccess
+    public let module: String
+    /// Where the rule stands in its file, for error messages.
+    public let line: Int
+
+    var segments: [Substring] { self.path.split(separator: "/", omittingEmptySubsequences: true) }
+
+    /// Whether this rule matches `method` and the canonical `path`.
+    public func matches(method: String, path: String) -> Bool {
+        guard self.methods.contains(method.uppercased()) else { return false }
+        let requested = path.split(separator: "/", omittingEmptySubsequences: true)
+        let template = self.segments
+        guard requested.count == template.count else { return false }
+        return zip(template, requested).allSatisfy { Self.isParameter($0) || $0 == $1 }
+    }
+
+    /// Whether every request this rule's `other` matches is matched by this rule first.
+    func shadows(_ other: RouteRule) -> Bool {
+        guard other.methods.isSubset(of: self.methods), self.segments.count == other.segments.count else { return false }
+        return zip(self.segments, other.segments).allSatisfy { mine, theirs in
+            Self.isParameter(mine) || (!Self.isParameter(theirs) && mine == theirs)
+        }
+    }
+
+    static func isParameter(_ segment: Substring) -> Bool {
+        segment.hasPrefix("{") && segment.hasSuffix("}") && segment.count > 2
+    }
+}
+
+/// The ordered route rules, validated against the permission catalog, with the revision of the policy files.
+public struct RoutePolicy: Sendable {
+    public let rules: [RouteRule]
+
+    /// The first rule matching `method` and `path`; nil means no route (404, a recorded deny).
+    public func match(method: String, path: String) -> RouteRule? {
+        self.rules.first { $0.matches(method: method, path: path) }
+    }
+
+    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+    private struct RawRule: Decodable {
+        struct Requirement: Decodable {
+            let allOf: [String]?
+            let anyOf: [String]?
+        }
+        let id: String
+        let methods: [String]
+        let path: String
+        let auth: String?
+        let require: Requirement?
+        let module: String
+    }
+
+    /// Reads and validates `file`: unknown permissions, duplicate ids, malformed rules and rules that an
+    /// earlier rule makes unreachable are refused with the file, the line and the reason.
+    static func load(file: String, catalog: PermissionCatalog) throws(PolicyError) -> RoutePolicy {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw PolicyError(file: file, reason: "cannot be read (does the policy directory exist?)")
+        }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw PolicyError(file: file, reason: "is not valid YAML")
+        }
+        guard let sequence = root?["rules"]?.sequence else {
+            throw PolicyError(file: file, reason: "needs a list under 'rules'")
+        }
+        var rules: [RouteRule] = []
+        var ids = Set<String>()
+        for node in sequence {
+            let line = (node.mark?.line ?? 0)
+            let raw: RawRule
+            do {
+                raw = try YAMLDecoder().decode(RawRule.self, from: node)
+            } catch let error as DecodingError {
+                throw PolicyError(file: file, line: line, reason: PolicySet.describe(error))
+            } catch {
+                throw PolicyError(file: file, line: line, reason: "cannot be decoded")
+            }
+            let rule = try Self.rule(raw, line: line, file: file, catalog: catalog)
+            guard ids.insert(rule.id).inserted else {
+                throw PolicyError(file: file, line: line, entry: "rule '\(rule.id)'", reason: "the id is used twice")
+            }
+            if let earlier = rules.first(where: { $0.shadows(rule) }) {
+                throw PolicyError(
+                    file: file, line: line, entry: "rule '\(rule.id)'",
+                    reason: "unreachable: rule '\(earlier.id)' (line \(earlier.line)) matches every request it would"
+                )
+            }
+            rules.append(rule)
+        }
+        return RoutePolicy(rules: rules)
+    }
+
+    private static func rule(_ raw: RawRule, line: Int, file: String, catalog: PermissionCatalog) throws(PolicyError) -> RouteRule {
+        let entry = "rule '\(raw.id)'"
+        func fail(_ reason: String) -> PolicyError { PolicyError(file: file, line: line, entry: entry, reason: reason) }
+        guard !raw.id.isEmpty else { throw fail("a rule needs an id") }
+        let methods = Set(raw.methods.map { $0.uppercased() })
+        guard !methods.isEmpty, methods.isSubset(of: knownMethods) else { throw fail("methods must be HTTP methods (GET, POST, ...)") }
+        guard raw.path.hasPrefix("/"), !raw.path.contains("//"), !raw.path.contains("?") else {
+            throw fail("path must be a template like /flows/{id}")
+        }
+        let access: RouteAccess
+        switch (raw.auth, raw.require) {
+        case ("public"?, nil): access = .public
+        case ("public"?, _?): throw fail("a public rule cannot require permissions")
+        case ("authenticated"?, nil), (nil, nil): access = .authenticated
+        case (nil, let requirement?), ("authenticated"?, let requirement?):
+            switch (requirement.allOf, requirement.anyOf) {
+            case (let all?, nil) where !all.isEmpty: access = .allOf(all)
+            case (nil, let any?) where !any.isEmpty: access = .anyOf(any)
+            default: throw fail("require needs exactly one non-empty allOf or anyOf")
+            }
+            for permission in requirement.allOf ?? requirement.anyOf ?? [] where !catalog.contains(permission) {
+                throw fail("unknown permission '\(permission)'")
+            }
+        case (let other?, _): throw fail("auth must be public or authenticated, not '\(other)'")
+        }
+        return RouteRule(id: raw.id, methods: methods, path: raw.path, access: access, module: raw.module, line: line)
+    }
+
+    /// A short, stable hash of the policy files' contents: changes whenever any of them changes.
+    static func revision(of files: [String]) -> String {
+        var hasher = SHA256()
+        for file in files {
+            hasher.update(data: (try? Data(contentsOf: URL(fileURLWithPath: file))) ?? Data())
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined().prefix(16).description
+    }
+}
