@@ -56,9 +56,13 @@ public struct TenantAdministration: Sendable {
         if let name { tenant.name = name }
         tenant.updatedAt = Date()
         let updated = tenant
+        let database = self.identity.database
         try await self.write("iam.tenant.modified", tenant: updated, requestID: requestID) { connection in
             try await self.store.update(updated, on: connection)
+            // A tenant's status decides whether its accounts' tokens work: every replica re-checks them.
+            try await IdentityChanges.announce("*", database: database, on: connection)
         }
+        self.identity.cache.purge("*")
         return updated
     }
 

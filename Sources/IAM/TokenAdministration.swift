@@ -84,7 +84,16 @@ public struct TokenAdministration: Sendable {
         } catch {
             return ["active": false]
         }
-        return self.introspection(of: principal)
+        var body = self.introspection(of: principal)
+        // Service accounts are OAuth clients: RFC 7662 names the client the token was issued to.
+        if principal.type == .service,
+            let row = try await self.identity.database.first("SELECT client_id FROM iam_service_clients WHERE account_id = \(principal.accountID)"),
+            case .object(var fields) = body
+        {
+            fields["client_id"] = .string(try row.string("client_id"))
+            body = .object(fields)
+        }
+        return body
     }
 
     func introspection(of principal: Principal) -> JSONValue {

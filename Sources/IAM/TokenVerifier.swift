@@ -113,6 +113,9 @@ public struct TokenVerifier: Sendable {
             throw AuthenticationError.invalidToken("account gone")
         }
         guard account.status == .active else { throw AuthenticationError.accountDisabled }
+        if let tenant = account.tenant, try await TenantStore(database: self.tokens.database).find(id: tenant)?.status == .disabled {
+            throw AuthenticationError.accountDisabled
+        }
         let granted = Set(account.permissions).union(try await self.roles.permissions(of: account.roles))
         return Principal(
             accountID: account.id,

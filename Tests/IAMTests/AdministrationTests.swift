@@ -187,6 +187,22 @@ struct AdministrationTests {
         }
     }
 
+    @Test("disabling a tenant stops its accounts' tokens and logins at once; enabling it restores them", arguments: Backend.allCases)
+    func disabledTenant(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let (admin, tenants, admins) = try await Self.twoTenants(env)
+            #expect(try await Self.patch(env, "/api/v1/tenants/\(tenants[0])", ["status": "disabled"], token: admin).status == .ok)
+            let refused = try await env.get("/api/v1/users/me", token: admins[0])
+            #expect(refused.status == .unauthorized)
+            #expect(refused.errorReason == "ACCOUNT_DISABLED")
+            #expect(
+                try await env.post("/login", json: ["username": "acme-admin", "password": "tenant-admin-pass-1"]).errorReason == "ACCOUNT_DISABLED")
+            #expect(try await env.get("/api/v1/users/me", token: admins[1]).status == .ok, "the other tenant is untouched")
+            #expect(try await Self.patch(env, "/api/v1/tenants/\(tenants[0])", ["status": "ACTIVE"], token: admin).status == .ok)
+            #expect(try await env.get("/api/v1/users/me", token: admins[0]).status == .ok)
+        }
+    }
+
     @Test("a tenant admin reads and updates its own tenant only", arguments: Backend.allCases)
     func tenantProfile(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in

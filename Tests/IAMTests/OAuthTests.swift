@@ -204,6 +204,13 @@ struct OAuthTests {
                 env, "/oauth2/introspect", [("token", token)], headers: Self.basic(service.clientID, service.secret))
             #expect(introspected.json?["active"] == true)
             #expect(introspected.json?["username"] == "admin")
+            #expect(introspected.json?["client_id"] == nil, "a person's token names no client")
+            let clientResponse = try await Self.form(
+                env, "/oauth2/token", [("grant_type", "client_credentials")], headers: Self.basic(service.clientID, service.secret))
+            let clientToken = try #require(clientResponse.json?["access_token"]?.stringValue)
+            let ofClient = try await Self.form(
+                env, "/oauth2/introspect", [("token", clientToken)], headers: Self.basic(service.clientID, service.secret))
+            #expect(ofClient.json?["client_id"]?.stringValue == service.clientID)
 
             let revoked = try await Self.form(env, "/oauth2/revoke", [("token", token)], headers: [.authorization: "Bearer \(token)"])
             #expect(revoked.status == .ok)
