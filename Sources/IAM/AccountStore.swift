@@ -90,6 +90,13 @@ public struct AccountStore: Sendable {
         }
     }
 
+    /// Whether `account` may act: it is active and so is its tenant, if it has one.
+    public func isEnabled(_ account: Account) async throws -> Bool {
+        guard account.status == .active else { return false }
+        guard let tenant = account.tenant else { return true }
+        return try await TenantStore(database: self.database).find(id: tenant)?.status != .disabled
+    }
+
     /// Whether any active account holds `all` directly or through a role.
     public func platformAdminExists() async throws -> Bool {
         let rows = try await self.database.query(

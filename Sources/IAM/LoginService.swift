@@ -57,9 +57,7 @@ public struct LoginService: Sendable {
             try await self.audit(outcome: "deny", reason: "INVALID_CREDENTIALS", accountID: nil, clientIP: clientIP, requestID: requestID)
             throw Failure.invalidCredentials
         }
-        let tenantDisabled =
-            try await account.tenant.asyncMap { try await TenantStore(database: self.accounts.database).find(id: $0)?.status == .disabled } ?? false
-        guard account.status == .active, !tenantDisabled else {
+        guard try await self.accounts.isEnabled(account) else {
             try await self.audit(outcome: "deny", reason: "ACCOUNT_DISABLED", accountID: account.id, clientIP: clientIP, requestID: requestID)
             throw Failure.accountDisabled
         }

@@ -112,10 +112,7 @@ public struct TokenVerifier: Sendable {
         guard let account = try await self.accounts.find(id: entry.record.accountId) else {
             throw AuthenticationError.invalidToken("account gone")
         }
-        guard account.status == .active else { throw AuthenticationError.accountDisabled }
-        if let tenant = account.tenant, try await TenantStore(database: self.tokens.database).find(id: tenant)?.status == .disabled {
-            throw AuthenticationError.accountDisabled
-        }
+        guard try await self.accounts.isEnabled(account) else { throw AuthenticationError.accountDisabled }
         let granted = Set(account.permissions).union(try await self.roles.permissions(of: account.roles))
         return Principal(
             accountID: account.id,

@@ -17,8 +17,6 @@ public struct GatewayRequestContext: RequestContext {
     public let remoteAddress: SocketAddress?
     /// The caller, once ``AuthenticationMiddleware`` verified a bearer token; nil for anonymous requests.
     public var principal: Principal?
-    /// The token as presented, for the few handlers that act on it (logout). Never logged.
-    public var bearerToken: String?
     /// Why the request's credentials are not a bearer token, when it sent others; protected routes answer it.
     public var credentialProblem: APIError?
 

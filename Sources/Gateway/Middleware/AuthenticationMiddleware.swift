@@ -32,7 +32,6 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         }
         do {
             context.principal = try await self.verifier.verify(token)
-            context.bearerToken = token
         } catch .unavailable(let reason) {
             context.logger.error("authentication unavailable", metadata: ["error": .string(reason)])
             throw APIError.serviceUnavailable("AUTHENTICATION_UNAVAILABLE", "Tokens cannot be checked right now; try again later.")
