@@ -88,6 +88,18 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         .target(
+            name: "AuditLog",
+            dependencies: [
+                "PortcullisCore",
+                "Storage",
+                "Messaging",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
+        .target(
             name: "Gateway",
             dependencies: [
                 "PortcullisCore",
@@ -95,6 +107,7 @@ let package = Package(
                 "Messaging",
                 "Policy",
                 "IAM",
+                "AuditLog",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -111,11 +124,13 @@ let package = Package(
                 "Messaging",
                 "Policy",
                 "IAM",
+                "AuditLog",
                 "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: upcomingFeatures
         ),
@@ -153,7 +168,7 @@ let package = Package(
         .testTarget(
             name: "IAMTests",
             dependencies: [
-                "PortcullisCore", "Storage", "Messaging", "Policy", "IAM", "Gateway", "TestSupport",
+                "PortcullisCore", "Storage", "Messaging", "Policy", "IAM", "AuditLog", "Gateway", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -163,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "PortcullisCore", "Storage", "Messaging", "Policy", "IAM", "Gateway", "TestSupport",
+                "PortcullisCore", "Storage", "Messaging", "Policy", "IAM", "AuditLog", "Gateway", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: upcomingFeatures

@@ -15,14 +15,17 @@ public import ServiceLifecycle
 public struct GatewayBuilder {
     public typealias Context = GatewayRequestContext
 
-    /// What the gateway needs to authenticate and authorize: absent only in tests of the bare pipeline.
+    /// What the gateway needs to authenticate, decide and record. `serve` always has it; it is absent only
+    /// in tests of the bare HTTP pipeline (path, body and error handling), which serve test routes.
     public struct Security: Sendable {
         public let verifier: TokenVerifier
-        public let authorizer: Authorizer
+        public let policies: PolicyStore
+        public let journal: DecisionJournal
 
-        public init(verifier: TokenVerifier, authorizer: Authorizer) {
+        public init(verifier: TokenVerifier, policies: PolicyStore, journal: DecisionJournal) {
             self.verifier = verifier
-            self.authorizer = authorizer
+            self.policies = policies
+            self.journal = journal
         }
     }
 
@@ -42,22 +45,23 @@ public struct GatewayBuilder {
         // Added before any route, so it wraps every endpoint and the router's not-found responder.
         router.add(middleware: RouteErrorMiddleware(table: table))
         self.router = router
-        self.routes = RouteRegistry(router: router, table: table, authorizer: security?.authorizer)
+        self.routes = RouteRegistry(router: router, table: table)
     }
 
-    /// Request id → log → errors → canonical path → body limit → authenticate → router (where each route's
-    /// access is decided before its handler). Every request takes this path.
+    /// Request id → log → errors → canonical path → authenticate → match rule, decide, record → body limit →
+    /// router. Every request takes this path; nothing reaches a handler undecided or unrecorded.
     public func buildResponder() -> ChainedResponder<Context> {
         var middlewares: [any RouterMiddleware<Context>] = [
             RequestIDMiddleware(),
             RequestLogMiddleware(),
             ErrorMiddleware(),
-            CanonicalPathMiddleware(),
-            BodyLimitMiddleware(limit: self.configuration.maxBodyBytes),
+            CanonicalPathMiddleware(deferRefusal: self.security != nil),
         ]
         if let security = self.security {
             middlewares.append(AuthenticationMiddleware(verifier: security.verifier))
+            middlewares.append(AuthorizationMiddleware(policies: security.policies, journal: security.journal))
         }
+        middlewares.append(BodyLimitMiddleware(limit: self.configuration.maxBodyBytes))
         return ChainedResponder(middlewares: middlewares, final: self.router.buildResponder())
     }
 

@@ -1,4 +1,6 @@
+public import AuditLog
 public import IAM
+public import Policy
 public import Messaging
 public import PortcullisCore
 
@@ -9,6 +11,8 @@ public enum ModuleRoutes {
         configuration: GatewayConfiguration,
         identity: Identity,
         messaging: Messaging,
+        audit: AuditLog,
+        policies: PolicyStore,
         masterKey: MasterKey
     ) {
         let accounts = AccountAdministration(identity: identity, passwordPolicy: configuration.passwordPolicy, bus: messaging.bus)
@@ -23,5 +27,6 @@ public enum ModuleRoutes {
         OAuthRoutes(oauth: OAuthService(identity: identity, serviceAccounts: serviceAccounts, bus: messaging.bus), tokens: tokens, identity: identity)
             .register(on: routes)
         DeadLetterRoutes(store: messaging.store).register(on: routes)
+        AuditRoutes(chain: audit.chain, policies: policies).register(on: routes)
     }
 }

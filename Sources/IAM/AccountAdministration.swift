@@ -44,7 +44,7 @@ public struct AccountAdministration: Sendable {
 
     public init(identity: Identity, passwordPolicy: PasswordPolicy, bus: any EventBus) {
         self.identity = identity
-        self.authorizer = Authorizer(catalog: identity.policies.catalog)
+        self.authorizer = identity.policies.authorizer
         self.passwordPolicy = passwordPolicy
         self.bus = bus
     }
@@ -53,13 +53,22 @@ public struct AccountAdministration: Sendable {
         CallerScope.of(caller, platform: "iam.account.\(action)", tenant: "tenant.account.\(action)", authorizer: self.authorizer)
     }
 
+    /// The resource-level decision on `action` over `account`, recorded for the request: a tenant admin
+    /// reaches only accounts of its own tenant.
+    func check(_ caller: Principal, _ action: String, _ account: Account) async throws -> Bool {
+        try await self.authorizer.check(
+            caller, ResourceAction(platform: "iam.account.\(action)", tenant: "tenant.account.\(action)"),
+            on: ResourceRef(type: account.type == .service ? "service-account" : "account", id: account.id, tenant: account.tenant)
+        )
+    }
+
     public func list(by caller: Principal, offset: Int, limit: Int) async throws -> (items: [Account], total: Int) {
         guard let filter = self.scope(of: caller, action: "read").listFilter else { throw IAMError.forbidden("Missing permission iam.account.read") }
         return try await self.identity.accounts.list(tenant: filter, offset: offset, limit: limit)
     }
 
     public func get(_ id: String, by caller: Principal) async throws -> Account {
-        guard let account = try await self.identity.accounts.find(id: id), self.scope(of: caller, action: "read").sees(account.tenant) else {
+        guard let account = try await self.identity.accounts.find(id: id), try await self.check(caller, "read", account) else {
             throw IAMError.notFound("Account not found.")
         }
         return account
@@ -111,7 +120,7 @@ public struct AccountAdministration: Sendable {
 
     public func update(_ id: String, _ changes: Changes, by caller: Principal, requestID: String?) async throws -> Account {
         let scope = self.scope(of: caller, action: "update")
-        guard var account = try await self.identity.accounts.find(id: id), scope.sees(account.tenant) else {
+        guard var account = try await self.identity.accounts.find(id: id), try await self.check(caller, "update", account) else {
             throw IAMError.notFound("Account not found.")
         }
         var problems: [(String, String)] = []
@@ -156,7 +165,7 @@ public struct AccountAdministration: Sendable {
     }
 
     public func delete(_ id: String, by caller: Principal, requestID: String?) async throws {
-        guard let account = try await self.identity.accounts.find(id: id), self.scope(of: caller, action: "delete").sees(account.tenant) else {
+        guard let account = try await self.identity.accounts.find(id: id), try await self.check(caller, "delete", account) else {
             throw IAMError.notFound("Account not found.")
         }
         guard account.id != caller.accountID else { throw IAMError.conflict("SELF_DELETE", "You cannot delete your own account.") }

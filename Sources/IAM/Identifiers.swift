@@ -1,3 +1,4 @@
+import PortcullisCore
 import Crypto
 import Foundation
 
@@ -25,17 +26,11 @@ enum Identifiers {
     }
 
     static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        Hex.encode(bytes)
     }
 
     static func base64URL(_ bytes: [UInt8]) -> String {
         Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to length: Int) -> String {
-        self.count >= length ? self : String(repeating: "0", count: length - self.count) + self
     }
 }

@@ -44,7 +44,7 @@ public struct OAuthService: Sendable {
         self.identity = identity
         self.serviceAccounts = serviceAccounts
         self.bus = bus
-        self.authorizer = Authorizer(catalog: identity.policies.catalog)
+        self.authorizer = identity.policies.authorizer
     }
 
     /// The client's account, from HTTP Basic or form credentials; nil when none were sent.

@@ -12,7 +12,7 @@ public struct RoleAdministration: Sendable {
 
     public init(identity: Identity) {
         self.identity = identity
-        self.authorizer = Authorizer(catalog: identity.policies.catalog)
+        self.authorizer = identity.policies.authorizer
     }
 
     func scope(of caller: Principal, action: String) -> CallerScope {

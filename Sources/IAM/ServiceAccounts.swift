@@ -69,7 +69,7 @@ public struct ServiceAccounts: Sendable {
             let row = try await self.identity.database.first("SELECT account_id, secret_hash FROM iam_service_clients WHERE client_id = \(clientID)")
         else { return nil }
         let expected = try row.string("secret_hash")
-        guard Self.constantTimeEquals(self.hash(secret), expected) else { return nil }
+        guard Hex.constantTimeEquals(self.hash(secret), expected) else { return nil }
         guard let account = try await self.identity.accounts.find(id: try row.string("account_id")), account.status == .active else { return nil }
         return account
     }
@@ -99,14 +99,5 @@ public struct ServiceAccounts: Sendable {
 
     func hash(_ secret: String) -> String {
         Identifiers.hex(Array(HMAC<SHA256>.authenticationCode(for: Data(secret.utf8), using: self.secretKey)))
-    }
-
-    static func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
-        let a = Array(lhs.utf8)
-        let b = Array(rhs.utf8)
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
     }
 }

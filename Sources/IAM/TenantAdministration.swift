@@ -14,13 +14,19 @@ public struct TenantAdministration: Sendable {
 
     public init(identity: Identity, bus: any EventBus) {
         self.identity = identity
-        self.authorizer = Authorizer(catalog: identity.policies.catalog)
+        self.authorizer = identity.policies.authorizer
         self.store = TenantStore(database: identity.database)
         self.bus = bus
     }
 
     func scope(of caller: Principal, platform: String, own: String) -> CallerScope {
         CallerScope.of(caller, platform: platform, tenant: own, authorizer: self.authorizer)
+    }
+
+    /// The resource-level decision on `iam.tenant.<action>` (any tenant) or `own` (the caller's tenant only).
+    func check(_ caller: Principal, _ action: String, own: String, _ tenant: Tenant) async throws -> Bool {
+        try await self.authorizer.check(
+            caller, ResourceAction(platform: "iam.tenant.\(action)", tenant: own), on: ResourceRef(type: "tenant", id: tenant.id, tenant: tenant.id))
     }
 
     public func list(by caller: Principal, offset: Int, limit: Int) async throws -> (items: [Tenant], total: Int) {
@@ -31,8 +37,7 @@ public struct TenantAdministration: Sendable {
     }
 
     public func get(_ id: String, by caller: Principal) async throws -> Tenant {
-        guard let tenant = try await self.store.find(id: id),
-            self.scope(of: caller, platform: "iam.tenant.read", own: "tenant.profile.read").sees(tenant.id)
+        guard let tenant = try await self.store.find(id: id), try await self.check(caller, "read", own: "tenant.profile.read", tenant)
         else { throw IAMError.notFound("Tenant not found.") }
         return tenant
     }
@@ -49,8 +54,7 @@ public struct TenantAdministration: Sendable {
     }
 
     public func update(_ id: String, name: String?, status: String?, by caller: Principal, requestID: String?) async throws -> Tenant {
-        guard var tenant = try await self.store.find(id: id),
-            self.scope(of: caller, platform: "iam.tenant.update", own: "tenant.profile.update").sees(tenant.id)
+        guard var tenant = try await self.store.find(id: id), try await self.check(caller, "update", own: "tenant.profile.update", tenant)
         else { throw IAMError.notFound("Tenant not found.") }
         if let status = try Self.validate(name: name, status: status, requireName: false) { tenant.status = status }
         if let name { tenant.name = name }

@@ -20,7 +20,7 @@ public struct TokenAdministration: Sendable {
 
     public init(identity: Identity, bus: any EventBus) {
         self.identity = identity
-        self.authorizer = Authorizer(catalog: identity.policies.catalog)
+        self.authorizer = identity.policies.authorizer
         self.bus = bus
     }
 
@@ -68,7 +68,9 @@ public struct TokenAdministration: Sendable {
     /// Revokes a token of the caller's own, or any token with `iam.token.delete`; other tokens are "not found".
     public func revoke(_ id: String, by caller: Principal, requestID: String?) async throws {
         guard let entry = try await self.identity.tokens.find(id: id),
-            entry.record.accountId == caller.accountID || self.authorizer.holds(caller, "iam.token.delete")
+            try await self.authorizer.check(
+                caller, ResourceAction(platform: "iam.token.delete", ownerMay: true),
+                on: ResourceRef(type: "token", id: id, tenant: nil, owner: entry.record.accountId))
         else { throw IAMError.notFound("Token not found.") }
         try await self.identity.revoke(tokenID: id)
         try await self.publishAudit("audit.iam.token.revoked", record: entry.record, caller: caller, requestID: requestID)

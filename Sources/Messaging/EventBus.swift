@@ -39,23 +39,30 @@ public struct DatabaseEventBus: EventBus {
     public static func queueName(group: String) -> String { "bus:\(group)" }
 
     public func publish(_ event: Event, on connection: (any DatabaseConnection)? = nil) async throws {
-        guard TopicPattern.isValidTopic(event.name) else {
+        try await self.publish(contentsOf: [event], on: connection)
+    }
+
+    /// Publishes `events` together: one transaction (or the caller's) for all of them, with the bindings read
+    /// once. This is what group commit builds on.
+    public func publish(contentsOf events: [Event], on connection: (any DatabaseConnection)? = nil) async throws {
+        for event in events where !TopicPattern.isValidTopic(event.name) {
             throw MessagingError.invalidTopic(event.name)
         }
-        let body = try JSONCoding.string(event)
+        let bodies = try events.map { try JSONCoding.string($0) }
         let deliver: @Sendable (any DatabaseConnection) async throws -> Void = { connection in
             // Read in the publishing transaction, so a group sees every event published after its
             // subscription committed.
-            let bindings = try await connection.query("SELECT group_name, pattern FROM bus_subscriptions")
-            var groups = Set<String>()
-            for binding in bindings {
-                let group = try binding.string("group_name")
-                if !groups.contains(group), (try? TopicPattern(try binding.string("pattern")))?.matches(event.name) == true {
-                    groups.insert(group)
+            var bindings: [(group: String, pattern: TopicPattern)] = []
+            for binding in try await connection.query("SELECT group_name, pattern FROM bus_subscriptions ORDER BY group_name") {
+                if let pattern = try? TopicPattern(try binding.string("pattern")) {
+                    bindings.append((try binding.string("group_name"), pattern))
                 }
             }
-            for group in groups.sorted() {
-                try await self.store.enqueue(queue: Self.queueName(group: group), messageID: event.id, body: body, on: connection)
+            for (event, body) in zip(events, bodies) {
+                let groups = Set(bindings.filter { $0.pattern.matches(event.name) }.map(\.group))
+                for group in groups.sorted() {
+                    try await self.store.enqueue(queue: Self.queueName(group: group), messageID: event.id, body: body, on: connection)
+                }
             }
         }
         if let connection {
@@ -65,12 +72,10 @@ public struct DatabaseEventBus: EventBus {
         }
     }
 
-    public func subscribe(
-        group: String,
-        patterns: [String],
-        options: ConsumerOptions = ConsumerOptions(),
-        handler: @escaping EventHandler
-    ) async throws -> BusConsumer {
+    /// Binds `group` to `patterns`, replacing its earlier ones. Bindings persist: from the moment this
+    /// commits, matching events wait in the group's queue even while no consumer runs. Modules whose events
+    /// must never be missed bind at start-up, before serving.
+    public func bind(group: String, patterns: [String]) async throws {
         guard Self.isValidGroup(group) else { throw MessagingError.invalidGroup(group) }
         let parsed = try patterns.map { pattern throws(MessagingError) in try TopicPattern(pattern) }
         let now = self.store.nowMilliseconds
@@ -87,6 +92,15 @@ public struct DatabaseEventBus: EventBus {
                 )
             }
         }
+    }
+
+    public func subscribe(
+        group: String,
+        patterns: [String],
+        options: ConsumerOptions = ConsumerOptions(),
+        handler: @escaping EventHandler
+    ) async throws -> BusConsumer {
+        try await self.bind(group: group, patterns: patterns)
         return BusConsumer(
             group: group,
             store: self.store,

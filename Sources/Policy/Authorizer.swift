@@ -12,17 +12,29 @@ public enum RouteAccess: Sendable, Hashable {
     case anyOf([String])
 }
 
-/// The outcome of one authorization decision, with the reason a record of it needs.
+/// The outcome of one authorization decision, with what a record of it needs.
 public struct Decision: Sendable, Hashable {
     public enum Outcome: String, Sendable, Hashable {
         case allow, deny
     }
 
     public let outcome: Outcome
-    /// `ALLOWED`, `PUBLIC`, `UNAUTHENTICATED`, `MISSING_PERMISSION`, ...
+    /// `ALLOWED`, `PUBLIC`, `OWNER`, `TENANT`, `UNAUTHENTICATED`, `MISSING_PERMISSION`, `NOT_VISIBLE`, `NO_ROUTE`, ...
     public let reason: String
-    /// The permissions the route asked for.
+    /// The permissions the rule or check asked for.
     public let required: [String]
+    /// The id of the route rule that decided; nil for resource checks and requests no rule matches.
+    public let rule: String?
+    /// The revision of the policy files the decision was made with.
+    public let policyRevision: String?
+
+    public init(outcome: Outcome, reason: String, required: [String] = [], rule: String? = nil, policyRevision: String? = nil) {
+        self.outcome = outcome
+        self.reason = reason
+        self.required = required
+        self.rule = rule
+        self.policyRevision = policyRevision
+    }
 
     public var allowed: Bool { self.outcome == .allow }
 }
@@ -30,9 +42,12 @@ public struct Decision: Sendable, Hashable {
 /// Decides whether a principal may do something: used for every route and by modules for resource checks.
 public struct Authorizer: Sendable {
     public let catalog: PermissionCatalog
+    /// The revision of the policy set the catalog comes from, stamped on every decision.
+    public let revision: String?
 
-    public init(catalog: PermissionCatalog) {
+    public init(catalog: PermissionCatalog, revision: String? = nil) {
         self.catalog = catalog
+        self.revision = revision
     }
 
     /// Whether `principal` effectively holds `permission`: granted by its account and roles (`all` and
@@ -43,15 +58,28 @@ public struct Authorizer: Sendable {
         return self.catalog.grants(held: scope, permission)
     }
 
+    /// The route-level decision: what `rule` demands of `principal`. No rule is a deny (`NO_ROUTE`).
+    public func decide(_ principal: Principal?, rule: RouteRule?) -> Decision {
+        guard let rule else {
+            return Decision(outcome: .deny, reason: "NO_ROUTE", policyRevision: self.revision)
+        }
+        let decision = self.decide(principal, rule.access)
+        return Decision(
+            outcome: decision.outcome, reason: decision.reason, required: decision.required, rule: rule.id, policyRevision: self.revision)
+    }
+
+    /// What `access` demands of `principal`, without a rule.
     public func decide(_ principal: Principal?, _ access: RouteAccess) -> Decision {
         switch access {
         case .public:
-            return Decision(outcome: .allow, reason: "PUBLIC", required: [])
+            return Decision(outcome: .allow, reason: "PUBLIC", policyRevision: self.revision)
         case .authenticated:
-            guard principal != nil else { return Decision(outcome: .deny, reason: "UNAUTHENTICATED", required: []) }
-            return Decision(outcome: .allow, reason: "ALLOWED", required: [])
+            guard principal != nil else { return Decision(outcome: .deny, reason: "UNAUTHENTICATED", policyRevision: self.revision) }
+            return Decision(outcome: .allow, reason: "ALLOWED", policyRevision: self.revision)
         case .allOf(let permissions), .anyOf(let permissions):
-            guard let principal else { return Decision(outcome: .deny, reason: "UNAUTHENTICATED", required: permissions) }
+            guard let principal else {
+                return Decision(outcome: .deny, reason: "UNAUTHENTICATED", required: permissions, policyRevision: self.revision)
+            }
             let held = permissions.map { self.holds(principal, $0) }
             let satisfied: Bool
             if case .allOf = access {
@@ -59,7 +87,14 @@ public struct Authorizer: Sendable {
             } else {
                 satisfied = held.contains(true)
             }
-            return Decision(outcome: satisfied ? .allow : .deny, reason: satisfied ? "ALLOWED" : "MISSING_PERMISSION", required: permissions)
+            return Decision(
+                outcome: satisfied ? .allow : .deny, reason: satisfied ? "ALLOWED" : "MISSING_PERMISSION", required: permissions,
+                policyRevision: self.revision)
         }
+    }
+
+    /// The permissions of `decision.required` that `principal` lacks, for a 403's message.
+    public func missing(_ decision: Decision, for principal: Principal?) -> [String] {
+        decision.required.filter { permission in principal.map { !self.holds($0, permission) } ?? true }
     }
 }

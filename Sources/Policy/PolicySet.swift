@@ -1,4 +1,5 @@
 import Foundation
+public import PortcullisCore
 import Yams
 
 /// The validated contents of the policy directory.
@@ -14,6 +15,15 @@ public struct PolicySet: Sendable {
         self.builtInRoles = builtInRoles
         self.routes = routes
         self.revision = revision
+    }
+
+    /// The authorizer over this set's catalog, stamping its revision on every decision.
+    public var authorizer: Authorizer { Authorizer(catalog: self.catalog, revision: self.revision) }
+
+    /// The route-level decision on `method` and the canonical `path`: the first matching rule decides, and a
+    /// request no rule matches is denied with `NO_ROUTE`. HEAD is decided as GET.
+    public func decide(_ principal: Principal?, method: String, path: String) -> Decision {
+        self.authorizer.decide(principal, rule: self.routes.match(method: method, path: path))
     }
 
     /// The built-in role names, which no tenant may use for a role of its own.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PortcullisCore
 import Yams
 
 /// One rule of `policies/routes.yaml`.
@@ -43,7 +44,11 @@ public struct RoutePolicy: Sendable {
 
     /// The first rule matching `method` and `path`; nil means no route (404, a recorded deny).
     public func match(method: String, path: String) -> RouteRule? {
-        self.rules.first { $0.matches(method: method, path: path) }
+        let method = method.uppercased()
+        if method == "HEAD", let rule = self.rules.first(where: { $0.matches(method: "HEAD", path: path) }) {
+            return rule
+        }
+        return self.rules.first { $0.matches(method: method == "HEAD" ? "GET" : method, path: path) }
     }
 
     static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -140,6 +145,6 @@ public struct RoutePolicy: Sendable {
         for file in files {
             hasher.update(data: (try? Data(contentsOf: URL(fileURLWithPath: file))) ?? Data())
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined().prefix(16).description
+        return String(Hex.encode(hasher.finalize()).prefix(16))
     }
 }

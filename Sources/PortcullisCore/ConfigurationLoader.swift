@@ -32,6 +32,7 @@ public struct ConfigurationLoader: Sendable {
         public static let lockoutWindow = Setting(variable: "PORTCULLIS_LOCKOUT_WINDOW", flag: "")
         public static let lockoutDuration = Setting(variable: "PORTCULLIS_LOCKOUT_DURATION", flag: "")
         public static let keyRotationInterval = Setting(variable: "PORTCULLIS_KEY_ROTATION_INTERVAL", flag: "")
+        public static let auditRetention = Setting(variable: "PORTCULLIS_AUDIT_RETENTION", flag: "")
 
         public static let all: [Setting] = [.host, .port, .dataDirectory, .databaseURL, .policies, .logLevel, .logFormat, .maxBodyBytes]
     }
@@ -160,6 +161,13 @@ public struct ConfigurationLoader: Sendable {
                 throw ConfigurationError(setting: name, problem: "\"\(value)\" is shorter than 1h")
             }
             configuration.keyRotationInterval = interval
+        }
+        if let (value, name) = self.value(.auditRetention) {
+            let retention = try Self.duration(value, name)
+            guard retention >= .seconds(86400) else {
+                throw ConfigurationError(setting: name, problem: "\"\(value)\" is shorter than 1d")
+            }
+            configuration.auditRetention = retention
         }
         if case .postgres = configuration.database, configuration.masterKey == nil {
             throw ConfigurationError(

@@ -33,6 +33,8 @@ public struct GatewayConfiguration: Sendable {
     public var lockout: LockoutPolicy
     /// How old the newest signing key may get before a new one is made (`PORTCULLIS_KEY_ROTATION_INTERVAL`).
     public var keyRotationInterval: Duration = .seconds(30 * 86400)
+    /// How long audit records are kept (`PORTCULLIS_AUDIT_RETENTION`); nil keeps them forever.
+    public var auditRetention: Duration?
 
     public static let defaultMaxBodyBytes = 10 * 1024 * 1024
 

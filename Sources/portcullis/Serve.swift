@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import AuditLog
 import Gateway
 import Hummingbird
 import IAM
@@ -37,23 +38,40 @@ struct Serve: AsyncParsableCommand {
             database: database, configuration: configuration, policies: policies, masterKey: masterKey, bus: messaging.bus, logger: logger
         )
 
+        let policyStore = PolicyStore(directory: configuration.policiesDirectory, initial: policies)
+        let journal = DecisionJournal(bus: messaging.bus, logger: logger)
+        let audit = AuditLog(database: database, key: masterKey.derived(for: AuditLog.keyPurpose), bus: messaging.bus, logger: logger)
+
         let gateway = GatewayBuilder(
             configuration: configuration,
-            security: .init(verifier: identity.verifier, authorizer: Authorizer(catalog: policies.catalog)),
+            security: .init(verifier: identity.verifier, policies: policyStore, journal: journal),
             logger: logger
         )
         HealthRoutes(checks: [
             DatabaseReadiness(database: database),
             MigrationReadiness(runner: runner),
             BusReadiness(store: messaging.store),
-            PolicyReadiness(revision: policies.revision),
+            AuditReadiness(journal: journal, store: messaging.store),
+            PolicyReadiness(policies: policyStore),
         ]).register(on: gateway.routes)
-        ModuleRoutes.register(on: gateway.routes, configuration: configuration, identity: identity, messaging: messaging, masterKey: masterKey)
+        ModuleRoutes.register(
+            on: gateway.routes, configuration: configuration, identity: identity, messaging: messaging, audit: audit, policies: policyStore,
+            masterKey: masterKey)
 
         let rotation = KeyRotation(keyRing: identity.keyRing, interval: configuration.keyRotationInterval, logger: logger)
-        var application = gateway.buildApplication(services: [database, messaging.wakeUps, identity.changes, rotation])
+        // The database first: services stop in reverse order, after the server has finished its requests.
+        var services: [any Service] = [
+            database, messaging.wakeUps, identity.changes, rotation, journal, audit.consumer(),
+            PolicyReloader(store: policyStore, journal: journal, logger: logger),
+        ]
+        if let retention = configuration.auditRetention {
+            services.append(AuditRetention(chain: audit.chain, retention: retention, logger: logger))
+        }
+        var application = gateway.buildApplication(services: services)
         application.beforeServerStarts {
             try await runner.migrate()
+            // Bound before the first request: no decision record can be published while nobody listens.
+            try await audit.bind()
             switch try await identity.prepare(bootstrapAdmin: configuration.bootstrapAdmin) {
             case .existing:
                 break

@@ -32,13 +32,13 @@ func withTestGateway<Result: Sendable>(
         logger: TestDatabases.logger
     )
     HealthRoutes(checks: checks).register(on: gateway.routes)
-    gateway.routes.post("/test/widgets", access: .public) { request, context in
+    gateway.routes.post("/test/widgets") { request, context in
         try await JSONBody.decode(Widget.self, from: request, context: context)
     }
-    gateway.routes.get("/test/widgets/{id}", access: .public) { _, context in
+    gateway.routes.get("/test/widgets/{id}") { _, context in
         Widget(name: context.parameters.get("id") ?? "", count: 1)
     }
-    gateway.routes.get("/test/failure", access: .public) { _, _ -> Widget in
+    gateway.routes.get("/test/failure") { _, _ -> Widget in
         throw UnexpectedFailure()
     }
     let app = Application(responder: gateway.buildResponder(), logger: TestDatabases.logger)

@@ -19,6 +19,10 @@ public struct GatewayRequestContext: RequestContext {
     public var principal: Principal?
     /// Why the request's credentials are not a bearer token, when it sent others; protected routes answer it.
     public var credentialProblem: APIError?
+    /// Why the bearer token was refused (401) or could not be checked (503): every route answers it.
+    public var authenticationFailure: APIError?
+    /// Why the path is not canonical (400): answered before any rule is matched.
+    public var pathProblem: APIError?
 
     /// The client's IP address as text, `unknown` when the connection has none (tests).
     public var clientIP: String {

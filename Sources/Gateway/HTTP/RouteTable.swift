@@ -1,5 +1,4 @@
 public import HTTPTypes
-public import Policy
 import Synchronization
 
 /// Every route the gateway serves, as `(method, path template)`.
@@ -11,7 +10,6 @@ public final class RouteTable: Sendable {
     public struct Route: Sendable, Hashable {
         public let method: HTTPRequest.Method
         public let template: String
-        public let access: RouteAccess
 
         /// Whether `path` (already canonical) fits this template.
         public func matches(path: String) -> Bool {

@@ -26,13 +26,13 @@ public struct HealthRoutes: Sendable {
     }
 
     public func register(on routes: RouteRegistry) {
-        routes.get("/health/live", access: .public) { _, _ in
+        routes.get("/health/live") { _, _ in
             HealthReport(status: "pass", details: [:])
         }
-        routes.get("/health/ready", access: .public) { _, _ in
+        routes.get("/health/ready") { _, _ in
             try await self.readiness()
         }
-        routes.get("/healthcheck", access: .public) { _, _ in
+        routes.get("/healthcheck") { _, _ in
             try await self.readiness()
         }
     }

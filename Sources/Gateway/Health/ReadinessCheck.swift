@@ -1,4 +1,8 @@
 public import PortcullisCore
+public import Policy
+public import Messaging
+import AuditLog
+import Foundation
 public import Storage
 
 /// The outcome of one readiness check, with optional figures for operators.
@@ -62,13 +66,35 @@ public struct MigrationReadiness: ReadinessCheck {
 /// policy files every replica runs.
 public struct PolicyReadiness: ReadinessCheck {
     public let name = "policies"
-    let revision: String
+    let policies: PolicyStore
 
-    public init(revision: String) {
-        self.revision = revision
+    public init(policies: PolicyStore) {
+        self.policies = policies
     }
 
     public func check() async -> ReadinessResult {
-        ReadinessResult(ready: true, info: ["revision": .string(self.revision)])
+        ReadinessResult(ready: true, info: ["revision": .string(self.policies.current.revision)])
+    }
+}
+
+/// The audit pipeline: the decision journal runs (else every request is refused with 503), and how far
+/// the audit log's consumer is behind.
+public struct AuditReadiness: ReadinessCheck {
+    public let name = "audit"
+    let journal: DecisionJournal
+    let store: MessageStore
+
+    public init(journal: DecisionJournal, store: MessageStore) {
+        self.journal = journal
+        self.store = store
+    }
+
+    public func check() async -> ReadinessResult {
+        guard self.journal.isAccepting else { return ReadinessResult(ready: false) }
+        guard let stats = try? await withTimeout(.seconds(3), { [store] in try await store.stats() }),
+            let queue = stats.first(where: { $0.queue == DatabaseEventBus.queueName(group: AuditLog.group) })
+        else { return ReadinessResult(ready: true) }
+        let lag = queue.oldestEnqueuedAt.map { max(0, Date().timeIntervalSince($0)) } ?? 0
+        return ReadinessResult(ready: true, info: ["pending": .int(Int64(queue.depth)), "lagSeconds": .double((lag * 1000).rounded() / 1000)])
     }
 }

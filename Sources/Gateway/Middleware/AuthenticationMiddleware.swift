@@ -7,9 +7,10 @@ import PortcullisCore
 
 /// Verifies the bearer token, when there is one, and puts the principal on the context.
 ///
-/// No `Authorization` header: the request goes on anonymously and each route decides. A bearer token that
-/// does not verify: 401 at once. Another scheme: anonymous, and 401 on every route that is not public. Key ring or database down: 503 (fail
-/// closed, never a 401 for an outage).
+/// It decides nothing itself: it notes on the context what it found, and ``AuthorizationMiddleware`` decides
+/// and records. No `Authorization` header: anonymous. A bearer token that does not verify: a 401 for every
+/// route. Another scheme: anonymous, and a 401 on every route that is not public. Key ring or database down:
+/// a 503 (fail closed, never a 401 for an outage).
 public struct AuthenticationMiddleware: RouterMiddleware {
     public typealias Context = GatewayRequestContext
 
@@ -20,7 +21,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization] else {
+        guard context.pathProblem == nil, let header = request.headers[.authorization] else {
             return try await next(request, context)
         }
         var context = context
@@ -34,11 +35,12 @@ public struct AuthenticationMiddleware: RouterMiddleware {
             context.principal = try await self.verifier.verify(token)
         } catch .unavailable(let reason) {
             context.logger.error("authentication unavailable", metadata: ["error": .string(reason)])
-            throw APIError.serviceUnavailable("AUTHENTICATION_UNAVAILABLE", "Tokens cannot be checked right now; try again later.")
+            context.authenticationFailure = APIError.serviceUnavailable(
+                "AUTHENTICATION_UNAVAILABLE", "Tokens cannot be checked right now; try again later.")
         } catch .accountDisabled {
-            throw APIError.unauthorized("ACCOUNT_DISABLED", "The account is disabled.")
+            context.authenticationFailure = APIError.unauthorized("ACCOUNT_DISABLED", "The account is disabled.")
         } catch {
-            throw APIError.unauthorized("INVALID_TOKEN", "The token is invalid, expired or revoked.")
+            context.authenticationFailure = APIError.unauthorized("INVALID_TOKEN", "The token is invalid, expired or revoked.")
         }
         return try await next(request, context)
     }

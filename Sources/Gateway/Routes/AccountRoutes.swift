@@ -42,34 +42,34 @@ public struct AccountRoutes: Sendable {
     }
 
     public func register(on routes: RouteRegistry) {
-        routes.get("/api/v1/users", access: .anyOf(["iam.account.read", "tenant.account.read"])) { request, context in
+        routes.get("/api/v1/users") { request, context in
             let page = try Pagination(request)
             let (items, total) = try await self.administration.list(by: try context.requirePrincipal(), offset: page.offset, limit: page.size)
             return PageEnvelope(items, total: total, page: page)
         }
-        routes.post("/api/v1/users", access: .anyOf(["iam.account.create", "tenant.account.create"])) { request, context in
+        routes.post("/api/v1/users") { request, context in
             let body = try await JSONBody.decode(Body.self, from: request, context: context)
             let account = try await self.administration.create(body.changes, by: try context.requirePrincipal(), requestID: context.requestID.value)
             return EditedResponse(status: .created, response: DataEnvelope(account))
         }
-        routes.patch("/api/v1/users/me", access: .authenticated) { request, context in
+        routes.patch("/api/v1/users/me") { request, context in
             let body = try await JSONBody.decode(OwnBody.self, from: request, context: context)
             return DataEnvelope(try await self.updateOwn(body, context: context))
         }
-        routes.get("/api/v1/users/{id}", access: .anyOf(["iam.account.read", "tenant.account.read"])) { _, context in
+        routes.get("/api/v1/users/{id}") { _, context in
             DataEnvelope(try await self.administration.get(try Self.id(context), by: try context.requirePrincipal()))
         }
-        routes.patch("/api/v1/users/{id}", access: .anyOf(["iam.account.update", "tenant.account.update"])) { request, context in
+        routes.patch("/api/v1/users/{id}") { request, context in
             let body = try await JSONBody.decode(Body.self, from: request, context: context)
             let id = try Self.id(context)
             return DataEnvelope(
                 try await self.administration.update(id, body.changes, by: try context.requirePrincipal(), requestID: context.requestID.value))
         }
-        routes.delete("/api/v1/users/{id}", access: .anyOf(["iam.account.delete", "tenant.account.delete"])) { _, context in
+        routes.delete("/api/v1/users/{id}") { _, context in
             try await self.administration.delete(try Self.id(context), by: try context.requirePrincipal(), requestID: context.requestID.value)
             return HTTPResponse.Status.noContent
         }
-        routes.get("/api/v1/permissions", access: .authenticated) { _, _ in
+        routes.get("/api/v1/permissions") { _, _ in
             PageEnvelope(
                 self.identity.policies.catalog.permissions, total: self.identity.policies.catalog.permissions.count,
                 page: Pagination(size: max(1, self.identity.policies.catalog.permissions.count), number: 1))

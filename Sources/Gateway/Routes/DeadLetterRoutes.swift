@@ -37,14 +37,13 @@ public struct DeadLetterRoutes: Sendable {
     }
 
     public func register(on routes: RouteRegistry) {
-        let access = RouteAccess.allOf([Self.permission])
-        routes.get("/api/v1/bus/dead-letters", access: access) { request, _ in
+        routes.get("/api/v1/bus/dead-letters") { request, _ in
             let page = try Pagination(request)
             let queue = request.uri.queryParameters["filter[queue]"].map(String.init)
             let (items, total) = try await self.store.deadLetters(queue: queue, offset: page.offset, limit: page.size)
             return PageEnvelope(items.map(Listed.init), total: total, page: page)
         }
-        routes.post("/api/v1/bus/dead-letters/{id}/replay", access: access) { _, context in
+        routes.post("/api/v1/bus/dead-letters/{id}/replay") { _, context in
             let id = try Self.id(context)
             do {
                 guard try await self.store.replayDeadLetter(id: id) else { throw Self.notFound }
@@ -53,7 +52,7 @@ public struct DeadLetterRoutes: Sendable {
             }
             return DataEnvelope(["id": String(id), "status": "replayed"])
         }
-        routes.delete("/api/v1/bus/dead-letters/{id}", access: access) { _, context in
+        routes.delete("/api/v1/bus/dead-letters/{id}") { _, context in
             guard try await self.store.purgeDeadLetter(id: try Self.id(context)) else { throw Self.notFound }
             return HTTPResponse.Status.noContent
         }

@@ -28,7 +28,7 @@ public struct IdentityRoutes: Sendable {
     }
 
     public func register(on routes: RouteRegistry) {
-        routes.post("/login", access: .public) { request, context in
+        routes.post("/login") { request, context in
             let body = try await JSONBody.decode(LoginRequest.self, from: request, context: context)
             var problems: [(reason: String, message: String)] = []
             if body.username.isEmpty { problems.append(("MISSING_FIELD", "username must not be empty.")) }
@@ -44,13 +44,13 @@ public struct IdentityRoutes: Sendable {
             }
         }
 
-        routes.post("/logout", access: .authenticated) { _, context in
+        routes.post("/logout") { _, context in
             let principal = try context.requirePrincipal()
             try await self.identity.revoke(tokenID: principal.tokenID)
             return ["loggedOut": true] as [String: Bool]
         }
 
-        routes.get("/api/v1/users/me", access: .authenticated) { _, context in
+        routes.get("/api/v1/users/me") { _, context in
             let principal = try context.requirePrincipal()
             guard let account = try await self.identity.accounts.find(id: principal.accountID) else {
                 throw APIError.notFound("Account not found.")
@@ -58,11 +58,11 @@ public struct IdentityRoutes: Sendable {
             return DataEnvelope(account)
         }
 
-        routes.get("/.well-known/jwks.json", access: .public) { _, _ in
+        routes.get("/.well-known/jwks.json") { _, _ in
             await self.identity.keyRing.jwks()
         }
 
-        routes.get("/.well-known/openid-configuration", access: .public) { _, _ in
+        routes.get("/.well-known/openid-configuration") { _, _ in
             self.discovery()
         }
     }

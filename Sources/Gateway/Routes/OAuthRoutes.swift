@@ -17,11 +17,11 @@ public struct OAuthRoutes: Sendable {
         self.oauth = oauth
         self.tokens = tokens
         self.identity = identity
-        self.authorizer = Authorizer(catalog: identity.policies.catalog)
+        self.authorizer = identity.policies.authorizer
     }
 
     public func register(on routes: RouteRegistry) {
-        routes.post("/oauth2/token", access: .public) { request, context in
+        routes.post("/oauth2/token") { request, context in
             try await Self.oauthErrors {
                 let form = try await FormBody.parse(request, context: context)
                 let client = try await self.client(request, form: form)
@@ -29,7 +29,7 @@ public struct OAuthRoutes: Sendable {
                 return try Self.json(response)
             }
         }
-        routes.post("/oauth2/introspect", access: .public) { request, context in
+        routes.post("/oauth2/introspect") { request, context in
             try await Self.oauthErrors {
                 let form = try await FormBody.parse(request, context: context)
                 let client = try await self.client(request, form: form)
@@ -41,7 +41,7 @@ public struct OAuthRoutes: Sendable {
                 return try Self.json(try await self.tokens.introspect(token))
             }
         }
-        routes.post("/oauth2/revoke", access: .public) { request, context in
+        routes.post("/oauth2/revoke") { request, context in
             try await Self.oauthErrors {
                 let form = try await FormBody.parse(request, context: context)
                 let client = try await self.client(request, form: form)

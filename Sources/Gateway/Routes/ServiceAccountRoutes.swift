@@ -19,13 +19,12 @@ public struct ServiceAccountRoutes: Sendable {
     }
 
     public func register(on routes: RouteRegistry) {
-        let create = RouteAccess.anyOf(["iam.account.create", "tenant.account.create"])
-        routes.get("/api/v1/service-accounts", access: .anyOf(["iam.account.read", "tenant.account.read"])) { request, context in
+        routes.get("/api/v1/service-accounts") { request, context in
             let page = try Pagination(request)
             let (items, total) = try await self.serviceAccounts.list(by: try context.requirePrincipal(), offset: page.offset, limit: page.size)
             return PageEnvelope(items, total: total, page: page)
         }
-        routes.post("/api/v1/service-accounts", access: create) { request, context in
+        routes.post("/api/v1/service-accounts") { request, context in
             let body = try await JSONBody.decode(Body.self, from: request, context: context)
             let credentials = try await self.serviceAccounts.create(
                 name: body.name, tenant: body.tenant, roles: body.roles, permissions: body.permissions, by: try context.requirePrincipal(),
@@ -33,15 +32,15 @@ public struct ServiceAccountRoutes: Sendable {
             )
             return EditedResponse(status: .created, response: DataEnvelope(credentials))
         }
-        routes.get("/api/v1/service-accounts/{id}", access: .anyOf(["iam.account.read", "tenant.account.read"])) { _, context in
+        routes.get("/api/v1/service-accounts/{id}") { _, context in
             DataEnvelope(try await self.serviceAccounts.get(try AccountRoutes.id(context), by: try context.requirePrincipal()))
         }
-        routes.delete("/api/v1/service-accounts/{id}", access: .anyOf(["iam.account.delete", "tenant.account.delete"])) { _, context in
+        routes.delete("/api/v1/service-accounts/{id}") { _, context in
             try await self.serviceAccounts.delete(
                 try AccountRoutes.id(context), by: try context.requirePrincipal(), requestID: context.requestID.value)
             return HTTPResponse.Status.noContent
         }
-        routes.post("/api/v1/service-accounts/{id}/secret", access: create) { _, context in
+        routes.post("/api/v1/service-accounts/{id}/secret") { _, context in
             DataEnvelope(try await self.serviceAccounts.rotate(try AccountRoutes.id(context), by: try context.requirePrincipal()))
         }
     }

@@ -27,21 +27,21 @@ public struct TenantAndRoleRoutes: Sendable {
     }
 
     public func register(on routes: RouteRegistry) {
-        routes.get("/api/v1/tenants", access: .anyOf(["iam.tenant.read", "tenant.profile.read"])) { request, context in
+        routes.get("/api/v1/tenants") { request, context in
             let page = try Pagination(request)
             let (items, total) = try await self.tenants.list(by: try context.requirePrincipal(), offset: page.offset, limit: page.size)
             return PageEnvelope(items, total: total, page: page)
         }
-        routes.post("/api/v1/tenants", access: .allOf(["iam.tenant.create"])) { request, context in
+        routes.post("/api/v1/tenants") { request, context in
             let body = try await JSONBody.decode(TenantBody.self, from: request, context: context)
             let tenant = try await self.tenants.create(
                 name: body.name, status: body.status, by: try context.requirePrincipal(), requestID: context.requestID.value)
             return EditedResponse(status: .created, response: DataEnvelope(tenant))
         }
-        routes.get("/api/v1/tenants/{id}", access: .anyOf(["iam.tenant.read", "tenant.profile.read"])) { _, context in
+        routes.get("/api/v1/tenants/{id}") { _, context in
             DataEnvelope(try await self.tenants.get(try AccountRoutes.id(context), by: try context.requirePrincipal()))
         }
-        routes.patch("/api/v1/tenants/{id}", access: .anyOf(["iam.tenant.update", "tenant.profile.update"])) { request, context in
+        routes.patch("/api/v1/tenants/{id}") { request, context in
             let body = try await JSONBody.decode(TenantBody.self, from: request, context: context)
             return DataEnvelope(
                 try await self.tenants.update(
@@ -50,26 +50,26 @@ public struct TenantAndRoleRoutes: Sendable {
                 )
             )
         }
-        routes.delete("/api/v1/tenants/{id}", access: .allOf(["iam.tenant.delete"])) { _, context in
+        routes.delete("/api/v1/tenants/{id}") { _, context in
             try await self.tenants.delete(try AccountRoutes.id(context), by: try context.requirePrincipal(), requestID: context.requestID.value)
             return HTTPResponse.Status.noContent
         }
 
-        routes.get("/api/v1/roles", access: .anyOf(["tenant.roles.read"])) { _, context in
+        routes.get("/api/v1/roles") { _, context in
             let roles = try await self.roles.list(by: try context.requirePrincipal())
             return PageEnvelope(roles, total: roles.count, page: Pagination(size: max(1, roles.count), number: 1))
         }
-        routes.post("/api/v1/roles", access: .anyOf(["tenant.roles.create"])) { request, context in
+        routes.post("/api/v1/roles") { request, context in
             let body = try await JSONBody.decode(RoleBody.self, from: request, context: context)
             let role = try await self.roles.create(
                 name: body.name, description: body.description, permissions: body.permissions, tenant: body.tenant, by: try context.requirePrincipal()
             )
             return EditedResponse(status: .created, response: DataEnvelope(role))
         }
-        routes.get("/api/v1/roles/{id}", access: .anyOf(["tenant.roles.read"])) { _, context in
+        routes.get("/api/v1/roles/{id}") { _, context in
             DataEnvelope(try await self.roles.get(try AccountRoutes.id(context), by: try context.requirePrincipal()))
         }
-        routes.patch("/api/v1/roles/{id}", access: .anyOf(["tenant.roles.update"])) { request, context in
+        routes.patch("/api/v1/roles/{id}") { request, context in
             let body = try await JSONBody.decode(RoleBody.self, from: request, context: context)
             return DataEnvelope(
                 try await self.roles.update(
@@ -78,7 +78,7 @@ public struct TenantAndRoleRoutes: Sendable {
                 )
             )
         }
-        routes.delete("/api/v1/roles/{id}", access: .anyOf(["tenant.roles.delete"])) { _, context in
+        routes.delete("/api/v1/roles/{id}") { _, context in
             try await self.roles.delete(try AccountRoutes.id(context), by: try context.requirePrincipal())
             return HTTPResponse.Status.noContent
         }

@@ -39,7 +39,7 @@ public struct TokenRoutes: Sendable {
     }
 
     public func register(on routes: RouteRegistry) {
-        routes.post("/api/v1/tokens", access: .allOf(["iam.token.create"])) { request, context in
+        routes.post("/api/v1/tokens") { request, context in
             let body = try await JSONBody.decode(CreateBody.self, from: request, context: context)
             let issued = try await self.tokens.create(
                 accountID: body.accountId, lifetime: try Self.lifetime(body.expiresIn), customPermissions: body.customPermissions,
@@ -49,24 +49,24 @@ public struct TokenRoutes: Sendable {
                 status: .created, response: DataEnvelope(Created(token: issued.token, id: issued.record.id, expiresAt: issued.record.expiresAt))
             )
         }
-        routes.get("/api/v1/tokens", access: .allOf(["iam.token.read"])) { request, _ in
+        routes.get("/api/v1/tokens") { request, _ in
             let page = try Pagination(request)
             let accountID = request.uri.queryParameters["accountId"].map(String.init)
             let (items, total) = try await self.tokens.list(accountID: accountID, offset: page.offset, limit: page.size)
             return PageEnvelope(items, total: total, page: page)
         }
-        routes.get("/api/v1/tokens/{id}", access: .allOf(["iam.token.read"])) { _, context in
+        routes.get("/api/v1/tokens/{id}") { _, context in
             DataEnvelope(try await self.tokens.get(try AccountRoutes.id(context)))
         }
-        routes.delete("/api/v1/tokens/{id}", access: .authenticated) { _, context in
+        routes.delete("/api/v1/tokens/{id}") { _, context in
             try await self.tokens.revoke(try AccountRoutes.id(context), by: try context.requirePrincipal(), requestID: context.requestID.value)
             return HTTPResponse.Status.noContent
         }
-        routes.post("/api/v1/tokens/introspect", access: .allOf(["iam.token.introspect"])) { request, context in
+        routes.post("/api/v1/tokens/introspect") { request, context in
             let body = try await JSONBody.decode(IntrospectBody.self, from: request, context: context)
             return try await self.tokens.introspect(body.token)
         }
-        routes.post("/api/v1/tokens/refresh", access: .authenticated) { _, context in
+        routes.post("/api/v1/tokens/refresh") { _, context in
             let issued = try await self.tokens.refresh(try context.requirePrincipal(), requestID: context.requestID.value)
             let expiresIn = issued.record.expiresAt.map { Int($0.timeIntervalSince(issued.record.createdAt).rounded()) }
             return Refreshed(token: issued.token, id: issued.record.id, expiresIn: expiresIn)

@@ -1,0 +1,88 @@
+public import Crypto
+import Foundation
+public import PortcullisCore
+public import Storage
+
+/// The hash chain of audit records: each record's `hash` is HMAC-SHA256 under the audit key of its
+/// canonical text followed by the previous record's hash, and `seq` counts up without gaps.
+///
+/// Appends take a chain-wide lock (a PostgreSQL transaction-scoped advisory lock; SQLite's single writer),
+/// so replicas appending at once still produce one gap-free chain.
+public struct AuditChain: Sendable {
+    public let database: any Database
+    let key: SymmetricKey
+
+    /// The `prevHash` of the first record ever appended.
+    public static let genesis = String(repeating: "0", count: 64)
+    /// "audit" in ASCII: the advisory lock that serialises appends across replicas.
+    static let lockKey: Int64 = 0x61_7564_6974
+
+    /// - Parameter key: the chain key, derived from the master key (`masterKey.derived(for: "audit-chain")`).
+    public init(database: any Database, key: SymmetricKey) {
+        self.database = database
+        self.key = key
+    }
+
+    /// Appends `record` as the next link and returns it as stored. A record whose id is already in the
+    /// chain is not appended twice (redelivered events): the stored one is returned.
+    @discardableResult
+    public func append(_ record: AuditRecord) async throws -> ChainedRecord {
+        try await self.database.transaction { connection in
+            try await self.append(record, on: connection)
+        }
+    }
+
+    /// ``append(_:)`` inside the caller's transaction.
+    public func append(_ record: AuditRecord, on connection: any DatabaseConnection) async throws -> ChainedRecord {
+        try await Self.lock(connection)
+        if let existing = try await connection.first("SELECT body, prev_hash, hash FROM audit_records WHERE id = \(record.id)") {
+            return try Self.chained(existing)
+        }
+        let head = try await Self.head(on: connection)
+        var record = record
+        record.seq = head.seq + 1
+        let body = try record.canonical()
+        let hash = self.mac(body + head.hash)
+        try await connection.execute(
+            """
+            INSERT INTO audit_records (seq, id, created_ms, name, service_name, request_id, outcome, actor_sub, tenant, body, prev_hash, hash)
+            VALUES (\(record.seq), \(record.id), \(record.createdMilliseconds), \(record.name), \(record.serviceName), \(record.requestId),
+                    \(record.outcome), \(record.actor?.sub), \(record.tenant), \(body), \(head.hash), \(hash))
+            """
+        )
+        return ChainedRecord(record: record, prevHash: head.hash, hash: hash)
+    }
+
+    /// The last link: the newest record, else the checkpoint left by pruning, else the genesis.
+    static func head(on connection: any DatabaseConnection) async throws -> (seq: Int64, hash: String) {
+        if let last = try await connection.first("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1") {
+            return (try last.int("seq"), try last.string("hash"))
+        }
+        if let checkpoint = try await connection.first("SELECT through_seq, hash FROM audit_checkpoint WHERE id = 1") {
+            return (try checkpoint.int("through_seq"), try checkpoint.string("hash"))
+        }
+        return (0, Self.genesis)
+    }
+
+    static func lock(_ connection: any DatabaseConnection) async throws {
+        if connection.dialect == .postgres {
+            try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.lockKey))")
+        }
+    }
+
+    static func chained(_ row: SQLRow) throws -> ChainedRecord {
+        ChainedRecord(
+            record: try JSONCoding.decode(AuditRecord.self, from: try row.string("body")), prevHash: try row.string("prev_hash"),
+            hash: try row.string("hash"))
+    }
+
+    /// HMAC-SHA256 of `text` under the chain key, as hex.
+    func mac(_ text: String) -> String {
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: self.key))
+    }
+
+    /// The text a checkpoint's MAC covers.
+    static func checkpointText(throughSeq: Int64, hash: String, prunedAt: Int64) -> String {
+        "checkpoint:\(throughSeq):\(hash):\(prunedAt)"
+    }
+}

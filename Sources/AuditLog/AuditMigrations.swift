@@ -1,0 +1,28 @@
+public import Storage
+
+/// The tables of the audit log: the chain of records and the checkpoint that anchors it after pruning.
+public enum AuditMigrations {
+    public static let all: [Migration] = [
+        Migration(
+            id: "audit.0001",
+            [
+                """
+                CREATE TABLE audit_records (
+                    seq BIGINT PRIMARY KEY, id TEXT NOT NULL UNIQUE, created_ms BIGINT NOT NULL, name TEXT NOT NULL,
+                    service_name TEXT NOT NULL, request_id TEXT, outcome TEXT, actor_sub TEXT, tenant TEXT,
+                    body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+                )
+                """,
+                "CREATE INDEX audit_records_request ON audit_records (request_id)",
+                "CREATE INDEX audit_records_created ON audit_records (created_ms)",
+                "CREATE INDEX audit_records_tenant ON audit_records (tenant, seq)",
+                "CREATE INDEX audit_records_actor ON audit_records (actor_sub, seq)",
+                """
+                CREATE TABLE audit_checkpoint (
+                    id INTEGER PRIMARY KEY, through_seq BIGINT NOT NULL, hash TEXT NOT NULL, pruned_at BIGINT NOT NULL, mac TEXT NOT NULL
+                )
+                """,
+            ]
+        )
+    ]
+}

@@ -1,0 +1,48 @@
+import Foundation
+import Hummingbird
+import Policy
+import PortcullisCore
+
+/// Turns decisions about one request into `audit.authz.decision` events and records them in the journal.
+struct DecisionRecorder: ResourceDecisionRecorder {
+    let journal: DecisionJournal
+    let requestID: String
+    let principal: Principal?
+    let method: String
+    let path: String
+    let client: AuditClient
+
+    init(journal: DecisionJournal, request: Request, context: GatewayRequestContext) {
+        self.journal = journal
+        self.requestID = context.requestID.value
+        self.principal = context.principal
+        self.method = request.method.rawValue
+        // A refused path may be anything: keep the record bounded.
+        self.path = String((request.head.path.map { $0.split(separator: "?", maxSplits: 1).first.map(String.init) ?? $0 } ?? "").prefix(512))
+        self.client = AuditClient(ip: context.clientIP, userAgent: request.headers[.userAgent].map { String($0.prefix(256)) })
+    }
+
+    /// Records the request's route-level decision.
+    func recordRoute(_ decision: Decision) async throws {
+        try await self.record(decision, stage: "route", resource: AuditResource(method: self.method, path: self.path))
+    }
+
+    /// Records a module's decision about one resource, with the same request id.
+    func record(_ decision: Decision, resource: ResourceRef) async throws {
+        try await self.record(
+            decision, stage: "resource",
+            resource: AuditResource(method: self.method, path: self.path, type: resource.type, id: resource.id, tenant: resource.tenant)
+        )
+    }
+
+    private func record(_ decision: Decision, stage: String, resource: AuditResource) async throws {
+        let payload = DecisionPayload(
+            stage: stage, outcome: decision.outcome.rawValue, reason: decision.reason,
+            permission: decision.required.isEmpty ? nil : decision.required.joined(separator: ","), rule: decision.rule,
+            policyRevision: decision.policyRevision, actor: AuditActor(self.principal), resource: resource, client: self.client
+        )
+        let event = try Event(
+            name: DecisionPayload.eventName, serviceName: "gateway", payload: payload, requestId: self.requestID, tenant: self.principal?.tenant)
+        try await self.journal.record(event)
+    }
+}

@@ -1,0 +1,71 @@
+public import Hummingbird
+import Logging
+public import Policy
+import PortcullisCore
+
+/// The gateway's one decision point: matches the first rule of `policies/routes.yaml`, decides, records
+/// the decision durably, and only then lets the request through to its handler.
+///
+/// Every request leaves exactly one route-level record, also when it is refused before a rule is matched
+/// (a non-canonical path, a bad token) or no rule matches (404 `NO_ROUTE`). When the record cannot be
+/// written the request is refused with 503 and its handler does not run (fail closed). Handlers run with
+/// a ``ResourceDecisions`` recorder bound, so a module's own checks are recorded with the same request id.
+public struct AuthorizationMiddleware: RouterMiddleware {
+    public typealias Context = GatewayRequestContext
+
+    let policies: PolicyStore
+    let journal: DecisionJournal
+
+    public init(policies: PolicyStore, journal: DecisionJournal) {
+        self.policies = policies
+        self.journal = journal
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let policies = self.policies.current
+        let (decision, refusal) = Self.decide(request, context: context, policies: policies)
+        let recorder = DecisionRecorder(journal: self.journal, request: request, context: context)
+        do {
+            try await recorder.recordRoute(decision)
+        } catch {
+            context.logger.error("decision not recorded; refusing the request", metadata: ["error": "\(error)"])
+            throw APIError.serviceUnavailable("AUDIT_UNAVAILABLE", "The request cannot be recorded right now; try again later.")
+        }
+        if let refusal {
+            throw refusal
+        }
+        return try await ResourceDecisions.$recorder.withValue(recorder) {
+            try await next(request, context)
+        }
+    }
+
+    /// The route-level decision, and the error to answer when it is not an allow.
+    static func decide(_ request: Request, context: Context, policies: PolicySet) -> (Decision, APIError?) {
+        let revision = policies.revision
+        if let problem = context.pathProblem {
+            return (Decision(outcome: .deny, reason: problem.reason, policyRevision: revision), problem)
+        }
+        let method = request.method.rawValue
+        let path = request.uri.path
+        let rule = policies.routes.match(method: method, path: path)
+        if let failure = context.authenticationFailure {
+            return (Decision(outcome: .deny, reason: failure.reason, rule: rule?.id, policyRevision: revision), failure)
+        }
+        let decision = policies.authorizer.decide(context.principal, rule: rule)
+        if decision.allowed {
+            return (decision, nil)
+        }
+        switch decision.reason {
+        case "NO_ROUTE":
+            return (decision, APIError.notFound("No route matches \(method) \(path).", reason: "NO_ROUTE"))
+        case "UNAUTHENTICATED":
+            if let problem = context.credentialProblem {
+                return (Decision(outcome: .deny, reason: problem.reason, rule: rule?.id, policyRevision: revision), problem)
+            }
+            return (decision, APIError.unauthorized("UNAUTHENTICATED", "Authentication is required."))
+        default:
+            let missing = policies.authorizer.missing(decision, for: context.principal)
+            return (decision, APIError.forbidden("MISSING_PERMISSION", "Missing permission \(missing.joined(separator: ", "))"))
+        }
+    }
+}

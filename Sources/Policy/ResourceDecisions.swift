@@ -1,0 +1,81 @@
+public import PortcullisCore
+
+/// An action on one resource, as a module checks it: granted platform-wide by `platform`, within the
+/// caller's own tenant by `tenant`, and to the resource's owner when `ownerMay` is set.
+public struct ResourceAction: Sendable, Hashable {
+    public let platform: String
+    public let tenant: String?
+    public let ownerMay: Bool
+
+    public init(platform: String, tenant: String? = nil, ownerMay: Bool = false) {
+        self.platform = platform
+        self.tenant = tenant
+        self.ownerMay = ownerMay
+    }
+
+    var required: [String] { [self.platform] + (self.tenant.map { [$0] } ?? []) }
+}
+
+/// The resource a module-level check is about.
+public struct ResourceRef: Sendable, Hashable {
+    public let type: String
+    public let id: String
+    /// The tenant the resource belongs to; nil for platform resources.
+    public let tenant: String?
+    /// The account that owns the resource, when ownership grants access.
+    public let owner: String?
+
+    public init(type: String, id: String, tenant: String?, owner: String? = nil) {
+        self.type = type
+        self.id = id
+        self.tenant = tenant
+        self.owner = owner
+    }
+}
+
+/// Records resource-level decisions for the request being served (the gateway provides one per request).
+public protocol ResourceDecisionRecorder: Sendable {
+    /// Durably records `decision` about `resource`; throws when it cannot, and the check then fails closed.
+    func record(_ decision: Decision, resource: ResourceRef) async throws
+}
+
+/// The recorder of the request in progress, bound by the gateway around each handler.
+///
+/// A task-local, so that modules record their checks without knowing about HTTP; outside a request
+/// (background work, unit tests) nothing is bound and checks are decided without a record.
+public enum ResourceDecisions {
+    @TaskLocal public static var recorder: (any ResourceDecisionRecorder)?
+}
+
+extension Authorizer {
+    /// The decision on `action` over `resource`: the platform permission allows any resource; the tenant
+    /// permission only resources of the caller's own tenant; the owner, when the action allows it.
+    public func decide(_ principal: Principal, _ action: ResourceAction, on resource: ResourceRef) -> Decision {
+        func decision(_ outcome: Decision.Outcome, _ reason: String) -> Decision {
+            Decision(outcome: outcome, reason: reason, required: action.required, policyRevision: self.revision)
+        }
+        if self.holds(principal, action.platform) {
+            return decision(.allow, "ALLOWED")
+        }
+        if action.ownerMay, let owner = resource.owner, owner == principal.accountID {
+            return decision(.allow, "OWNER")
+        }
+        if let tenantPermission = action.tenant, self.holds(principal, tenantPermission) {
+            if let own = principal.tenant, resource.tenant == own {
+                return decision(.allow, "TENANT")
+            }
+            return decision(.deny, "NOT_VISIBLE")
+        }
+        return decision(.deny, "MISSING_PERMISSION")
+    }
+
+    /// Decides `action` over `resource` and records the decision for the current request.
+    ///
+    /// - Returns: whether the action is allowed.
+    /// - Throws: when the decision cannot be recorded (the caller must not act: fail closed).
+    public func check(_ principal: Principal, _ action: ResourceAction, on resource: ResourceRef) async throws -> Bool {
+        let decision = self.decide(principal, action, on: resource)
+        try await ResourceDecisions.recorder?.record(decision, resource: resource)
+        return decision.allowed
+    }
+}
