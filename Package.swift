@@ -161,6 +161,14 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
+            name: "AuditLogTests",
+            dependencies: [
+                "PortcullisCore", "Storage", "Messaging", "AuditLog", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
             name: "PolicyTests",
             dependencies: ["PortcullisCore", "Policy"],
             swiftSettings: upcomingFeatures

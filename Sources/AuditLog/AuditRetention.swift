@@ -29,7 +29,8 @@ extension AuditChain {
             }
             guard let last = try await connection.first("SELECT hash FROM audit_records WHERE seq = \(through)") else { return 0 }
             let hash = try last.string("hash")
-            let count = try await connection.first("SELECT COUNT(*) AS total FROM audit_records WHERE seq <= \(through)").map { try $0.int("total") } ?? 0
+            let count =
+                try await connection.first("SELECT COUNT(*) AS total FROM audit_records WHERE seq <= \(through)").map { try $0.int("total") } ?? 0
             let prunedAt = Timestamp.milliseconds(now)
             let mac = self.mac(Self.checkpointText(throughSeq: through, hash: hash, prunedAt: prunedAt))
             try await connection.execute("DELETE FROM audit_checkpoint")

@@ -1,7 +1,7 @@
 public import AuditLog
 public import IAM
-public import Policy
 public import Messaging
+public import Policy
 public import PortcullisCore
 
 /// Every module's routes, composed once: `serve` and the tests register exactly the same set.

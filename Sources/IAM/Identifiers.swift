@@ -1,6 +1,6 @@
-import PortcullisCore
 import Crypto
 import Foundation
+import PortcullisCore
 
 /// Ids and secrets made by the identity module.
 enum Identifiers {

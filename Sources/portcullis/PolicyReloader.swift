@@ -19,7 +19,8 @@ struct PolicyReloader: Service {
             let previous = self.store.current.revision
             do {
                 let loaded = try self.store.reload()
-                self.logger.notice("policies reloaded", metadata: ["policy.revision": .string(loaded.revision), "policy.previous": .string(previous)])
+                self.logger.notice(
+                    "policies reloaded", metadata: ["policy.revision": .string(loaded.revision), "policy.previous": .string(previous)])
                 let event = try Event(
                     name: "audit.policy.reloaded", serviceName: "gateway",
                     payload: ["policyRevision": .string(loaded.revision), "previousRevision": .string(previous)] as JSONValue)

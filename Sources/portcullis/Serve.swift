@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import AuditLog
+import Foundation
 import Gateway
 import Hummingbird
 import IAM
@@ -33,41 +33,23 @@ struct Serve: AsyncParsableCommand {
         )
         let database = try await Startup.openDatabase(configuration, logger: logger)
         let runner = MigrationRunner(database: database, migrations: Modules.migrations, logger: logger)
-        let messaging = Messaging(database: database, logger: logger)
-        let identity = Identity(
-            database: database, configuration: configuration, policies: policies, masterKey: masterKey, bus: messaging.bus, logger: logger
-        )
-
         let policyStore = PolicyStore(directory: configuration.policiesDirectory, initial: policies)
-        let journal = DecisionJournal(bus: messaging.bus, logger: logger)
-        let audit = AuditLog(database: database, key: masterKey.derived(for: AuditLog.keyPurpose), bus: messaging.bus, logger: logger)
-
-        let gateway = GatewayBuilder(
-            configuration: configuration,
-            security: .init(verifier: identity.verifier, policies: policyStore, journal: journal),
+        let assembly = GatewayAssembly(
+            configuration: configuration, database: database, policies: policyStore, masterKey: masterKey,
+            checks: [DatabaseReadiness(database: database), MigrationReadiness(runner: runner)],
             logger: logger
         )
-        HealthRoutes(checks: [
-            DatabaseReadiness(database: database),
-            MigrationReadiness(runner: runner),
-            BusReadiness(store: messaging.store),
-            AuditReadiness(journal: journal, store: messaging.store),
-            PolicyReadiness(policies: policyStore),
-        ]).register(on: gateway.routes)
-        ModuleRoutes.register(
-            on: gateway.routes, configuration: configuration, identity: identity, messaging: messaging, audit: audit, policies: policyStore,
-            masterKey: masterKey)
+        let identity = assembly.identity
+        let audit = assembly.audit
 
         let rotation = KeyRotation(keyRing: identity.keyRing, interval: configuration.keyRotationInterval, logger: logger)
         // The database first: services stop in reverse order, after the server has finished its requests.
-        var services: [any Service] = [
-            database, messaging.wakeUps, identity.changes, rotation, journal, audit.consumer(),
-            PolicyReloader(store: policyStore, journal: journal, logger: logger),
-        ]
+        var services: [any Service] = [database] + assembly.services
+        services += [rotation, PolicyReloader(store: policyStore, journal: assembly.journal, logger: logger)]
         if let retention = configuration.auditRetention {
-            services.append(AuditRetention(chain: audit.chain, retention: retention, logger: logger))
+            services.append(AuditRetention(chain: assembly.audit.chain, retention: retention, logger: logger))
         }
-        var application = gateway.buildApplication(services: services)
+        var application = assembly.gateway.buildApplication(services: services)
         application.beforeServerStarts {
             try await runner.migrate()
             // Bound before the first request: no decision record can be published while nobody listens.

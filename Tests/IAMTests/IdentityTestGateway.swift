@@ -1,3 +1,4 @@
+import AuditLog
 import Foundation
 import Gateway
 import HTTPTypes
@@ -83,30 +84,25 @@ func withIdentityGateway(
     _ body: @Sendable (IdentityEnvironment) async throws -> Void
 ) async throws {
     try await TestDatabases.withDatabase(backend) { database in
-        try await MigrationRunner(database: database, migrations: MessagingMigrations.all + IAMMigrations.all, logger: TestDatabases.logger)
-            .migrate()
+        try await MigrationRunner(
+            database: database, migrations: MessagingMigrations.all + IAMMigrations.all + AuditMigrations.all, logger: TestDatabases.logger
+        )
+        .migrate()
         let configuration = GatewayConfiguration(
             publicURL: "http://portcullis.test", tokenAudience: "portcullis", accessTokenTTL: accessTokenTTL, lockout: lockout
         )
-        let policies = try PolicySet.load(directory: PortcullisProcess.policiesDirectory)
-        let messaging = Messaging(database: database, logger: TestDatabases.logger)
-        let identity = Identity(
-            database: database, configuration: configuration, policies: policies, masterKey: MasterKey(base64: TestDatabases.masterKey)!,
-            bus: messaging.bus, hasher: BcryptPasswordHasher(cost: 4), logger: TestDatabases.logger
+        let assembly = GatewayAssembly(
+            configuration: configuration, database: database, policies: try PolicyStore(directory: PortcullisProcess.policiesDirectory),
+            masterKey: MasterKey(base64: TestDatabases.masterKey)!, hasher: BcryptPasswordHasher(cost: 4),
+            checks: [DatabaseReadiness(database: database)], logger: TestDatabases.logger
         )
+        let identity = assembly.identity
+        let messaging = assembly.messaging
         _ = try await identity.prepare(bootstrapAdmin: ("admin", IdentityEnvironment.adminPassword))
-        let gateway = GatewayBuilder(
-            configuration: configuration,
-            security: .init(verifier: identity.verifier, authorizer: Authorizer(catalog: policies.catalog)),
-            logger: TestDatabases.logger
-        )
-        HealthRoutes(checks: [DatabaseReadiness(database: database)]).register(on: gateway.routes)
-        ModuleRoutes.register(
-            on: gateway.routes, configuration: configuration, identity: identity, messaging: messaging,
-            masterKey: MasterKey(base64: TestDatabases.masterKey)!
-        )
+        try await assembly.audit.bind()
+        let gateway = assembly.gateway
         let app = Application(responder: gateway.buildResponder(), logger: TestDatabases.logger)
-        try await withServices([identity.changes]) {
+        try await withServices(assembly.services) {
             try await app.test(.router) { client in
                 try await body(
                     IdentityEnvironment(client: client, database: database, identity: identity, messaging: messaging, configuration: configuration))

@@ -61,6 +61,13 @@ public final class ChildProcess: Sendable {
         }
     }
 
+    /// Sends `signal` and returns at once.
+    public func send(signal: Int32) {
+        if self.process.isRunning {
+            kill(self.process.processIdentifier, signal)
+        }
+    }
+
     /// Sends `signal` (SIGTERM by default) and waits for the exit status.
     @discardableResult
     public func stop(signal: Int32? = nil, timeout: Duration = .seconds(30)) async throws -> Int32 {

@@ -57,6 +57,11 @@ public struct PortcullisProcess: Sendable {
         return PortcullisProcess(port: port, child: child)
     }
 
+    /// Sends `signal` (SIGHUP, say) without waiting for anything.
+    public func send(signal: Int32) {
+        self.child.send(signal: signal)
+    }
+
     /// Sends `signal` (SIGTERM by default) and waits for the exit status.
     public func stop(signal: Int32? = nil, timeout: Duration = .seconds(30)) async throws -> Int32 {
         try await self.child.stop(signal: signal, timeout: timeout)

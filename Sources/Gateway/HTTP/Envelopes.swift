@@ -43,7 +43,7 @@ public struct Pagination: Sendable, Equatable {
     }
 
     public init(_ request: Request) throws(APIError) {
-        let query = request.uri.queryParameters
+        let query = QueryParameters(request)
         var problems: [(reason: String, message: String)] = []
         var size = 10
         var number = 1

@@ -1,8 +1,8 @@
-public import PortcullisCore
-public import Policy
-public import Messaging
 import AuditLog
 import Foundation
+public import Messaging
+public import Policy
+public import PortcullisCore
 public import Storage
 
 /// The outcome of one readiness check, with optional figures for operators.

@@ -49,10 +49,10 @@ public struct AuditRoutes: Sendable {
     }
 
     func query(_ request: Request, visibility: AuditQuery.Visibility) throws -> AuditQuery {
-        let parameters = request.uri.queryParameters
+        let parameters = QueryParameters(request)
         var problems: [(reason: String, message: String)] = []
         func text(_ name: String) -> String? {
-            guard let value = parameters[Substring(name)].map(String.init) else { return nil }
+            guard let value = parameters[name] else { return nil }
             guard !value.isEmpty, value.count <= Self.maxFilterLength else {
                 problems.append(("INVALID_FILTER", "\(name) must be 1 to \(Self.maxFilterLength) characters."))
                 return nil

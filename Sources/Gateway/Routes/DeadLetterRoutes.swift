@@ -39,7 +39,7 @@ public struct DeadLetterRoutes: Sendable {
     public func register(on routes: RouteRegistry) {
         routes.get("/api/v1/bus/dead-letters") { request, _ in
             let page = try Pagination(request)
-            let queue = request.uri.queryParameters["filter[queue]"].map(String.init)
+            let queue = QueryParameters(request)["filter[queue]"]
             let (items, total) = try await self.store.deadLetters(queue: queue, offset: page.offset, limit: page.size)
             return PageEnvelope(items.map(Listed.init), total: total, page: page)
         }

@@ -51,7 +51,7 @@ public struct TokenRoutes: Sendable {
         }
         routes.get("/api/v1/tokens") { request, _ in
             let page = try Pagination(request)
-            let accountID = request.uri.queryParameters["accountId"].map(String.init)
+            let accountID = QueryParameters(request)["accountId"]
             let (items, total) = try await self.tokens.list(accountID: accountID, offset: page.offset, limit: page.size)
             return PageEnvelope(items, total: total, page: page)
         }

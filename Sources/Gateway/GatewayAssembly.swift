@@ -1,0 +1,67 @@
+public import AuditLog
+public import IAM
+public import Logging
+public import Messaging
+public import Policy
+public import PortcullisCore
+public import ServiceLifecycle
+public import Storage
+
+/// The whole gateway over one database: every module, the decision pipeline and every route, composed
+/// once, so that `serve` and the tests run exactly the same thing.
+///
+/// ```swift
+/// let assembly = GatewayAssembly(configuration: configuration, database: database, policies: store, masterKey: key, logger: logger)
+/// var application = assembly.gateway.buildApplication(services: [database] + assembly.services)
+/// ```
+public struct GatewayAssembly {
+    public let gateway: GatewayBuilder
+    public let identity: Identity
+    public let messaging: Messaging
+    public let audit: AuditLog
+    public let journal: DecisionJournal
+    public let policies: PolicyStore
+
+    /// - Parameter checks: readiness checks besides the bus, the audit pipeline and the policy set, which are always reported.
+    public init(
+        configuration: GatewayConfiguration,
+        database: any Database,
+        policies: PolicyStore,
+        masterKey: MasterKey,
+        hasher: any PasswordHasher = BcryptPasswordHasher(),
+        checks: [any ReadinessCheck] = [],
+        logger: Logger
+    ) {
+        let messaging = Messaging(database: database, logger: logger)
+        let identity = Identity(
+            database: database, configuration: configuration, policies: policies.current, masterKey: masterKey, bus: messaging.bus, hasher: hasher,
+            logger: logger
+        )
+        let journal = DecisionJournal(bus: messaging.bus, logger: logger)
+        let audit = AuditLog(database: database, key: masterKey.derived(for: AuditLog.keyPurpose), bus: messaging.bus, logger: logger)
+        let gateway = GatewayBuilder(
+            configuration: configuration, security: .init(verifier: identity.verifier, policies: policies, journal: journal), logger: logger
+        )
+        HealthRoutes(
+            checks: checks + [
+                BusReadiness(store: messaging.store), AuditReadiness(journal: journal, store: messaging.store), PolicyReadiness(policies: policies),
+            ]
+        )
+        .register(on: gateway.routes)
+        ModuleRoutes.register(
+            on: gateway.routes, configuration: configuration, identity: identity, messaging: messaging, audit: audit, policies: policies,
+            masterKey: masterKey
+        )
+        self.gateway = gateway
+        self.identity = identity
+        self.messaging = messaging
+        self.audit = audit
+        self.journal = journal
+        self.policies = policies
+    }
+
+    /// The services that must run next to the HTTP server (the database itself not included).
+    public var services: [any Service] {
+        [self.messaging.wakeUps, self.identity.changes, self.journal, self.audit.consumer()]
+    }
+}

@@ -1,0 +1,201 @@
+import AuditLog
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import IAM
+import NIOCore
+import PortcullisCore
+import Storage
+import TestSupport
+import Testing
+
+extension IdentityEnvironment {
+    /// A request with a chosen request id, so that its decision records can be looked up.
+    func send(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, requestID: String, json: JSONValue? = nil) async throws
+        -> TestResponse
+    {
+        var headers: HTTPFields = [HTTPField.Name("x-request-id")!: requestID]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        var body: ByteBuffer?
+        if let json {
+            headers[.contentType] = "application/json"
+            body = ByteBuffer(bytes: try JSONEncoder().encode(json))
+        }
+        return try await self.client.execute(uri: uri, method: method, headers: headers, body: body)
+    }
+
+    /// The records of `requestID` as the platform admin reads them, once the audit consumer has stored at
+    /// least `count`.
+    func records(of requestID: String, count: Int = 1, admin: String) async throws -> [JSONValue] {
+        let read: @Sendable () async throws -> [JSONValue] = {
+            let response = try await self.get("/logs?filter%5BrequestId%5D=\(requestID)&page%5Bsize%5D=100", token: admin)
+            return response.json?["data"]?.arrayValue ?? []
+        }
+        let arrived = try await eventually { try await read().count >= count }
+        let found = try await read()
+        guard arrived else { throw TestEnvironmentError(description: "no \(count) records for \(requestID): \(found)") }
+        return found
+    }
+}
+
+@Suite("Decision records: every request leaves exactly one, durably, before its response")
+struct DecisionRecordTests {
+    @Test("mixed requests leave one route record each, findable by request id with the right outcome", arguments: Backend.allCases)
+    func everyRequestIsRecorded(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let admin = try await env.adminToken()
+            _ = try await env.makeAccount("worker", password: "worker-password-1", roles: ["USER"], tenant: "t1")
+            _ = try await env.makeAccount("boss", password: "boss-password-123", roles: ["TENANT_ADMIN"], tenant: "t1")
+            let foreign = try await env.makeAccount("stranger", password: "stranger-pass-1", roles: ["USER"], tenant: "t2")
+            let user = try await env.login("worker", "worker-password-1")
+            let tenantAdmin = try await env.login("boss", "boss-password-123")
+
+            // (method, uri, token, expected status, outcome, reason, rule)
+            let cases: [(HTTPRequest.Method, String, String?, HTTPResponse.Status, String, String, String?)] = [
+                (.get, "/api/v1/users/me", user, .ok, "allow", "ALLOWED", "own-account"),
+                (.get, "/health/live", nil, .ok, "allow", "PUBLIC", "health-live"),
+                (.get, "/api/v1/users", nil, .unauthorized, "deny", "UNAUTHENTICATED", "accounts-read"),
+                (.get, "/api/v1/users", "not-a-token", .unauthorized, "deny", "INVALID_TOKEN", "accounts-read"),
+                (.post, "/api/v1/tenants", user, .forbidden, "deny", "MISSING_PERMISSION", "tenants-create"),
+                (.get, "/no/such/route", user, .notFound, "deny", "NO_ROUTE", nil),
+                (.delete, "/login", nil, .notFound, "deny", "NO_ROUTE", nil),
+                (.get, "/api/v1/users/\(foreign.id)", tenantAdmin, .notFound, "allow", "ALLOWED", "account-read"),
+            ]
+            var ids: [String] = []
+            for (index, (method, uri, token, status, _, _, _)) in cases.enumerated() {
+                let id = "mixed-\(backend)-\(index)-\(UUID().uuidString.prefix(8))"
+                ids.append(id)
+                let response = try await env.send(method, uri, token: token, requestID: id, json: method == .post ? [:] : nil)
+                #expect(response.status == status, "\(method) \(uri)")
+            }
+            for (id, (method, uri, _, _, outcome, reason, rule)) in zip(ids, cases) {
+                let records = try await env.records(of: id, admin: admin)
+                let route = records.filter { $0["stage"]?.stringValue == "route" }
+                #expect(route.count == 1, "\(method) \(uri): \(route.count) route records")
+                #expect(route.first?["outcome"]?.stringValue == outcome, "\(method) \(uri)")
+                #expect(route.first?["reason"]?.stringValue == reason, "\(method) \(uri)")
+                #expect(route.first?["rule"]?.stringValue == rule, "\(method) \(uri)")
+                #expect(route.first?["name"]?.stringValue == "audit.authz.decision")
+                #expect(route.first?["requestId"]?.stringValue == id)
+                #expect(route.first?["policyRevision"]?.stringValue?.count == 16)
+                #expect(route.first?["resource"]?["method"]?.stringValue == method.rawValue)
+            }
+            // The tenant admin's read of a foreign account: allowed by the route, denied by the resource check.
+            let resource = try await env.records(of: ids[7], count: 2, admin: admin).filter { $0["stage"]?.stringValue == "resource" }
+            #expect(resource.count == 1)
+            #expect(resource.first?["outcome"]?.stringValue == "deny")
+            #expect(resource.first?["reason"]?.stringValue == "NOT_VISIBLE")
+            #expect(resource.first?["resource"]?["id"]?.stringValue == foreign.id)
+            #expect(resource.first?["resource"]?["tenant"]?.stringValue == "t2")
+            // An allowed request that a module checks too: one route and one resource record, both allow.
+            let ownID = "own-\(UUID().uuidString.prefix(8))"
+            let me = try #require(try await env.get("/api/v1/users/me", token: tenantAdmin).json?["data"]?["id"]?.stringValue)
+            #expect(try await env.send(.get, "/api/v1/users/\(me)", token: tenantAdmin, requestID: ownID).status == .ok)
+            let own = try await env.records(of: ownID, count: 2, admin: admin)
+            #expect(Set(own.compactMap { $0["stage"]?.stringValue }) == ["route", "resource"])
+            #expect(own.allSatisfy { $0["outcome"]?.stringValue == "allow" })
+            // Exactly one route record per request: the whole log has as many as requests were made by id.
+            let all = try await env.get("/logs?filter%5Bname%5D=audit.authz.decision&page%5Bsize%5D=100", token: admin)
+            let routeRecordsOfOurs = (all.json?["data"]?.arrayValue ?? []).filter {
+                $0["stage"]?.stringValue == "route" && ids.contains($0["requestId"]?.stringValue ?? "")
+            }
+            #expect(routeRecordsOfOurs.count == cases.count)
+        }
+    }
+
+    @Test("when the record cannot be written the request gets 503 and its handler does not run", arguments: Backend.allCases)
+    func failClosed(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let admin = try await env.adminToken()
+            let before = try await env.database.first("SELECT COUNT(*) AS n FROM iam_tenants").map { try $0.int("n") }
+            try await env.database.execute("ALTER TABLE bus_messages RENAME TO bus_messages_away")
+            let response = try await env.post("/api/v1/tenants", json: ["name": "never-made"], token: admin)
+            #expect(response.status == .serviceUnavailable)
+            #expect(response.errorReason == "AUDIT_UNAVAILABLE")
+            let login = try await env.post("/login", json: ["username": "admin", "password": .string(IdentityEnvironment.adminPassword)])
+            #expect(login.status == .serviceUnavailable)
+            try await env.database.execute("ALTER TABLE bus_messages_away RENAME TO bus_messages")
+            let after = try await env.database.first("SELECT COUNT(*) AS n FROM iam_tenants").map { try $0.int("n") }
+            #expect(before == after)
+            let tenants = try await env.get("/api/v1/tenants?page%5Bsize%5D=100", token: admin)
+            #expect(tenants.status == .ok)
+            #expect(tenants.json?["data"]?.arrayValue?.contains { $0["name"]?.stringValue == "never-made" } == false)
+        }
+    }
+
+    @Test("a tenant's readers see only their tenant's records and their own; platform admins see all", arguments: Backend.allCases)
+    func tenantScoping(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let admin = try await env.adminToken()
+            _ = try await env.makeAccount("acme-admin", password: "acme-admin-pass1", roles: ["TENANT_ADMIN"], tenant: "acme")
+            _ = try await env.makeAccount("globex-admin", password: "globex-admin-pas1", roles: ["TENANT_ADMIN"], tenant: "globex")
+            let acme = try await env.login("acme-admin", "acme-admin-pass1")
+            let globex = try await env.login("globex-admin", "globex-admin-pas1")
+            let acmeID = "acme-\(UUID().uuidString.prefix(8))"
+            let globexID = "globex-\(UUID().uuidString.prefix(8))"
+            _ = try await env.send(.get, "/api/v1/users", token: acme, requestID: acmeID)
+            _ = try await env.send(.get, "/api/v1/users", token: globex, requestID: globexID)
+            _ = try await env.records(of: acmeID, admin: admin)
+            _ = try await env.records(of: globexID, admin: admin)
+
+            let seenByAcme = try await env.get("/logs?page%5Bsize%5D=100", token: acme)
+            #expect(seenByAcme.status == .ok)
+            let acmeRecords = seenByAcme.json?["data"]?.arrayValue ?? []
+            #expect(acmeRecords.contains { $0["requestId"]?.stringValue == acmeID })
+            #expect(!acmeRecords.contains { $0["requestId"]?.stringValue == globexID })
+            #expect(acmeRecords.allSatisfy { $0["tenant"]?.stringValue == "acme" || $0["actor"]?["tenant"]?.stringValue == "acme" })
+            // Asking for the other tenant by filter does not widen the scope.
+            let probing = try await env.get("/logs?filter%5Btenant%5D=globex", token: acme)
+            #expect(probing.json?["data"]?.arrayValue?.isEmpty == true)
+            #expect(probing.json?["meta"]?["total"] == 0)
+            let byRequest = try await env.get("/logs?filter%5BrequestId%5D=\(globexID)", token: acme)
+            #expect(byRequest.json?["data"]?.arrayValue?.isEmpty == true)
+            // The platform admin sees both.
+            let seenByAdmin = try await env.get("/logs?filter%5Btenant%5D=globex&page%5Bsize%5D=100", token: admin)
+            #expect(seenByAdmin.json?["data"]?.arrayValue?.contains { $0["requestId"]?.stringValue == globexID } == true)
+        }
+    }
+
+    @Test("no stored record holds a password, token or secret used in the test", arguments: Backend.allCases)
+    func noSecretsStored(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let admin = try await env.adminToken()
+            let password = "secret-password-\(UUID().uuidString.prefix(8))"
+            let account = try await env.makeAccount("someone", password: password)
+            let token = try await env.login("someone", password)
+            let wrong = try await env.post("/login", json: ["username": "someone", "password": "wrong-password-xyz-123"])
+            #expect(wrong.status == .unauthorized)
+            let created = try await env.post("/api/v1/tokens", json: ["accountId": .string(account.id), "expiresIn": -1], token: admin)
+            let persistent = try #require(created.json?["data"]?["token"]?.stringValue)
+            let service = try await env.post("/api/v1/service-accounts", json: ["name": "robot"], token: admin)
+            let clientSecret = try #require(service.json?["data"]?["clientSecret"]?.stringValue)
+            let clientID = try #require(service.json?["data"]?["clientId"]?.stringValue)
+            let form = "grant_type=client_credentials&client_id=\(clientID)&client_secret=\(clientSecret)"
+            let issued = try await env.client.execute(
+                uri: "/oauth2/token", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: form))
+            let serviceToken = try #require(issued.json?["access_token"]?.stringValue)
+            _ = try await env.get("/api/v1/users/me", token: token)
+            _ = try await env.get("/api/v1/users/me", token: persistent)
+            _ = try await env.get("/api/v1/users", token: serviceToken)
+            _ = try await env.get("/api/v1/users", token: token + "tampered")
+            let logout = try await env.post("/logout", json: [:], token: token)
+            #expect(logout.status == .ok)
+            // Wait until the consumer has caught up with everything, then read every stored byte.
+            let done = try await eventually {
+                try await env.database.first("SELECT COUNT(*) AS n FROM bus_messages WHERE queue = 'bus:audit'").map { try $0.int("n") } == 0
+            }
+            #expect(done)
+            let rows = try await env.database.query("SELECT body FROM audit_records")
+            let stored = try rows.map { try $0.string("body") }.joined(separator: "\n")
+            #expect(rows.count >= 10)
+            for secret in [
+                password, "wrong-password-xyz-123", IdentityEnvironment.adminPassword, admin, token, persistent, clientSecret, serviceToken,
+            ] {
+                #expect(!stored.contains(secret), "an audit record contains a secret")
+            }
+            #expect(stored.contains("audit.iam.login"))
+            #expect(stored.contains("\"tokenId\""))
+        }
+    }
+}
