@@ -27,6 +27,15 @@ public final class DecisionJournal: Service, Sendable {
     private struct State: Sendable {
         var pending: [Pending] = []
         var wake: AsyncStream<Void>.Continuation?
+        var statistics = Statistics()
+        var committing = 0
+    }
+
+    /// Counters for operators and tests: how many records were committed in how many transactions.
+    public struct Statistics: Sendable, Hashable {
+        public var records = 0
+        public var commits = 0
+        public var failures = 0
     }
 
     let bus: DatabaseEventBus
@@ -40,6 +49,15 @@ public final class DecisionJournal: Service, Sendable {
         self.timeout = timeout
         self.maxBatch = maxBatch
         self.logger = logger
+    }
+
+    public var statistics: Statistics {
+        self.state.withLock { $0.statistics }
+    }
+
+    /// How many records wait for their commit to finish, queued or in a commit under way.
+    public var waitingCount: Int {
+        self.state.withLock { $0.pending.count + $0.committing }
     }
 
     /// Whether the journal is running and accepting records.
@@ -86,6 +104,7 @@ public final class DecisionJournal: Service, Sendable {
             let batch = self.state.withLock { state -> [Pending] in
                 let batch = Array(state.pending.prefix(self.maxBatch))
                 state.pending.removeFirst(batch.count)
+                state.committing = batch.count
                 return batch
             }
             if batch.isEmpty { return }
@@ -94,10 +113,19 @@ public final class DecisionJournal: Service, Sendable {
                 try await withTimeout(self.timeout) { [bus] in
                     try await bus.publish(contentsOf: events)
                 }
+                self.state.withLock {
+                    $0.committing = 0
+                    $0.statistics.commits += 1
+                    $0.statistics.records += batch.count
+                }
                 for pending in batch { pending.continuation.resume() }
             } catch {
                 self.logger.error(
                     "decision records could not be written; refusing the requests", metadata: ["count": "\(batch.count)", "error": "\(error)"])
+                self.state.withLock {
+                    $0.committing = 0
+                    $0.statistics.failures += batch.count
+                }
                 for pending in batch { pending.continuation.resume(throwing: Unavailable(description: "\(error)")) }
             }
         }

@@ -1,0 +1,67 @@
+import Foundation
+import Gateway
+import Messaging
+import PortcullisCore
+import Storage
+import TestSupport
+import Testing
+
+@Suite("The decision journal")
+struct DecisionJournalTests {
+    static func decision(_ index: Int) throws -> Event {
+        try Event(name: "audit.authz.decision", serviceName: "gateway", payload: ["index": .int(Int64(index))] as JSONValue)
+    }
+
+    @Test("records waiting while a commit runs share the next commit (group commit), and all are durable")
+    func groupCommit() async throws {
+        try await TestDatabases.withDatabase(.sqlite) { database in
+            try await MigrationRunner(database: database, migrations: MessagingMigrations.all, logger: TestDatabases.logger).migrate()
+            let messaging = Messaging(database: database, logger: TestDatabases.logger)
+            try await messaging.bus.bind(group: "audit", patterns: ["audit.#"])
+            let journal = DecisionJournal(bus: messaging.bus, timeout: .seconds(30), logger: TestDatabases.logger)
+            let gate = AsyncStream.makeStream(of: Void.self)
+            let holding = AsyncStream.makeStream(of: Void.self)
+            try await withServices([journal]) {
+                #expect(try await eventually { journal.isAccepting })
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    // Hold SQLite's only connection, so that the journal's commits must wait.
+                    group.addTask {
+                        try await database.transaction { _ in
+                            holding.continuation.yield()
+                            for await _ in gate.stream { break }
+                        }
+                    }
+                    for await _ in holding.stream { break }
+                    for index in 0..<20 {
+                        group.addTask { try await journal.record(try Self.decision(index)) }
+                    }
+                    // Every record is now queued or in a commit that waits for the connection.
+                    #expect(try await eventually { journal.waitingCount == 20 })
+                    gate.continuation.yield()
+                    try await group.waitForAll()
+                }
+            }
+            let statistics = journal.statistics
+            #expect(statistics.records == 20)
+            #expect(statistics.commits <= 2)
+            let stored = try await database.first("SELECT COUNT(*) AS n FROM bus_messages WHERE queue = 'bus:audit'").map { try $0.int("n") }
+            #expect(stored == 20)
+        }
+    }
+
+    @Test("a journal that is not running, or cannot write, refuses records")
+    func refuses() async throws {
+        try await TestDatabases.withDatabase(.sqlite) { database in
+            try await MigrationRunner(database: database, migrations: MessagingMigrations.all, logger: TestDatabases.logger).migrate()
+            let messaging = Messaging(database: database, logger: TestDatabases.logger)
+            let journal = DecisionJournal(bus: messaging.bus, logger: TestDatabases.logger)
+            await #expect(throws: DecisionJournal.Unavailable.self) { try await journal.record(try Self.decision(0)) }
+            try await database.execute("DROP TABLE bus_subscriptions")
+            try await withServices([journal]) {
+                #expect(try await eventually { journal.isAccepting })
+                await #expect(throws: DecisionJournal.Unavailable.self) { try await journal.record(try Self.decision(1)) }
+            }
+            #expect(journal.statistics.failures == 1)
+        }
+    }
+}
