@@ -1,6 +1,5 @@
 import Foundation
 public import PortcullisCore
-import Yams
 
 /// The policy test cases of `policies/tests/*.yaml`, and running them against a policy set.
 ///
@@ -88,30 +87,8 @@ public struct PolicyTestSuite: Sendable {
     }
 
     private static func cases(file: String) throws(PolicyError) -> [Case] {
-        let text: String
-        do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
-        } catch {
-            throw PolicyError(file: file, reason: "cannot be read")
-        }
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch {
-            throw PolicyError(file: file, reason: "is not valid YAML")
-        }
-        guard let sequence = root?["cases"]?.sequence else { throw PolicyError(file: file, reason: "needs a list under 'cases'") }
         var cases: [Case] = []
-        for node in sequence {
-            let line = node.mark?.line ?? 0
-            let raw: RawCase
-            do {
-                raw = try YAMLDecoder().decode(RawCase.self, from: node)
-            } catch let error as DecodingError {
-                throw PolicyError(file: file, line: line, reason: PolicySet.describe(error))
-            } catch {
-                throw PolicyError(file: file, line: line, reason: "cannot be decoded")
-            }
+        for (raw, line) in try YAMLList.decode(RawCase.self, key: "cases", file: file) {
             guard let outcome = Decision.Outcome(rawValue: raw.expect.outcome) else {
                 throw PolicyError(file: file, line: line, entry: "case '\(raw.name)'", reason: "expect.outcome must be allow or deny")
             }

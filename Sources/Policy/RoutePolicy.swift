@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import PortcullisCore
-import Yams
 
 /// One rule of `policies/routes.yaml`.
 public struct RouteRule: Sendable, Hashable {
@@ -69,33 +68,9 @@ public struct RoutePolicy: Sendable {
     /// Reads and validates `file`: unknown permissions, duplicate ids, malformed rules and rules that an
     /// earlier rule makes unreachable are refused with the file, the line and the reason.
     static func load(file: String, catalog: PermissionCatalog) throws(PolicyError) -> RoutePolicy {
-        let text: String
-        do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
-        } catch {
-            throw PolicyError(file: file, reason: "cannot be read (does the policy directory exist?)")
-        }
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch {
-            throw PolicyError(file: file, reason: "is not valid YAML")
-        }
-        guard let sequence = root?["rules"]?.sequence else {
-            throw PolicyError(file: file, reason: "needs a list under 'rules'")
-        }
         var rules: [RouteRule] = []
         var ids = Set<String>()
-        for node in sequence {
-            let line = (node.mark?.line ?? 0)
-            let raw: RawRule
-            do {
-                raw = try YAMLDecoder().decode(RawRule.self, from: node)
-            } catch let error as DecodingError {
-                throw PolicyError(file: file, line: line, reason: PolicySet.describe(error))
-            } catch {
-                throw PolicyError(file: file, line: line, reason: "cannot be decoded")
-            }
+        for (raw, line) in try YAMLList.decode(RawRule.self, key: "rules", file: file) {
             let rule = try Self.rule(raw, line: line, file: file, catalog: catalog)
             guard ids.insert(rule.id).inserted else {
                 throw PolicyError(file: file, line: line, entry: "rule '\(rule.id)'", reason: "the id is used twice")
