@@ -40,7 +40,7 @@ public struct LoginService: Sendable {
         let accountSubject = LoginThrottle.accountSubject(canonical)
         let ipSubject = LoginThrottle.ipSubject(clientIP)
         if let retryAfter = try await self.throttle.lockedFor([accountSubject, ipSubject]) {
-            try await self.audit(outcome: "deny", reason: "TOO_MANY_ATTEMPTS", accountID: nil, clientIP: clientIP, requestID: requestID)
+            try await self.audit(outcome: "deny", reason: "TOO_MANY_ATTEMPTS", account: nil, clientIP: clientIP, requestID: requestID)
             throw Failure.locked(retryAfter: retryAfter)
         }
         let credentials = password.utf8.count <= PasswordPolicy.maximumBytes ? try await self.accounts.credentials(username: canonical) : nil
@@ -54,11 +54,11 @@ public struct LoginService: Sendable {
         let matches = try await self.hasher.verify(password, against: hash) && credentials?.passwordHash != nil
         guard matches, let account = credentials?.account else {
             try await self.throttle.recordFailure(account: accountSubject, ip: ipSubject)
-            try await self.audit(outcome: "deny", reason: "INVALID_CREDENTIALS", accountID: nil, clientIP: clientIP, requestID: requestID)
+            try await self.audit(outcome: "deny", reason: "INVALID_CREDENTIALS", account: nil, clientIP: clientIP, requestID: requestID)
             throw Failure.invalidCredentials
         }
         guard try await self.accounts.isEnabled(account) else {
-            try await self.audit(outcome: "deny", reason: "ACCOUNT_DISABLED", accountID: account.id, clientIP: clientIP, requestID: requestID)
+            try await self.audit(outcome: "deny", reason: "ACCOUNT_DISABLED", account: account, clientIP: clientIP, requestID: requestID)
             throw Failure.accountDisabled
         }
         try await self.throttle.recordSuccess(account: accountSubject)
@@ -67,17 +67,25 @@ public struct LoginService: Sendable {
         }
         let issued = try await self.issuer.accessToken(for: account)
         try await self.audit(
-            outcome: "allow", reason: "LOGIN", accountID: account.id, clientIP: clientIP, requestID: requestID, tokenID: issued.record.id)
+            outcome: "allow", reason: "LOGIN", account: account, clientIP: clientIP, requestID: requestID, tokenID: issued.record.id)
         return issued
     }
 
-    /// `audit.iam.login`: who, from where, with what outcome; never the password or the token.
-    private func audit(outcome: String, reason: String, accountID: String?, clientIP: String, requestID: String?, tokenID: String? = nil) async throws
+    /// `audit.iam.login`: who, from where, with what outcome; never the password or the token. The
+    /// username tried is not recorded for failures either (it is sometimes a password typed in the wrong field).
+    private func audit(outcome: String, reason: String, account: Account?, clientIP: String, requestID: String?, tokenID: String? = nil) async throws
     {
-        var payload: [String: JSONValue] = ["outcome": .string(outcome), "reason": .string(reason), "clientIp": .string(clientIP)]
-        if let accountID { payload["accountId"] = .string(accountID) }
+        var payload: [String: JSONValue] = [
+            "outcome": .string(outcome), "reason": .string(reason), "client": ["ip": .string(clientIP)],
+        ]
+        if let account {
+            payload["accountId"] = .string(account.id)
+            payload["actor"] = try JSONValue(
+                encoding: AuditActor(sub: account.id, type: account.type.rawValue, tenant: account.tenant, tokenId: tokenID, act: nil))
+        }
         if let tokenID { payload["tokenId"] = .string(tokenID) }
-        try await self.bus.publish(try Event(name: "audit.iam.login", serviceName: "iam", payload: JSONValue.object(payload), requestId: requestID))
+        try await self.bus.publish(
+            try Event(name: "audit.iam.login", serviceName: "iam", payload: JSONValue.object(payload), requestId: requestID, tenant: account?.tenant))
     }
 }
 

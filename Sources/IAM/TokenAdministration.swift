@@ -142,7 +142,7 @@ public struct TokenAdministration: Sendable {
     private func publishAudit(_ name: String, record: TokenRecord, caller: Principal, requestID: String?) async throws {
         let payload: JSONValue = [
             "tokenId": .string(record.id), "accountId": .string(record.accountId), "kind": .string(record.kind.rawValue),
-            "by": .string(caller.accountID),
+            "by": .string(caller.accountID), "actor": try JSONValue(encoding: AuditActor(caller)),
         ]
         try await self.bus.publish(try Event(name: name, serviceName: "iam", payload: payload, requestId: requestID, tenant: caller.tenant))
     }

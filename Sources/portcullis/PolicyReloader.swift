@@ -24,7 +24,11 @@ struct PolicyReloader: Service {
                 let event = try Event(
                     name: "audit.policy.reloaded", serviceName: "gateway",
                     payload: ["policyRevision": .string(loaded.revision), "previousRevision": .string(previous)] as JSONValue)
-                try? await self.journal.record(event)
+                do {
+                    try await self.journal.record(event)
+                } catch {
+                    self.logger.warning("the reload could not be recorded in the audit log", metadata: ["error": "\(error)"])
+                }
             } catch {
                 self.logger.error(
                     "policy reload refused; keeping the policies in force", metadata: ["policy.revision": .string(previous), "error": "\(error)"])
