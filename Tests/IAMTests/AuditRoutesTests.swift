@@ -31,6 +31,17 @@ struct AuditRoutesTests {
             #expect(record["seq"] != nil && record["seq"] != .int(0))
             #expect(record["hash"]?.stringValue?.count == 64)
 
+            // OIH services push their event shape unchanged; the token still names the service.
+            let oih = try await env.post(
+                "/logs",
+                json: [
+                    "headers": ["name": "flowrepo.flow.created", "serviceName": "forged", "createdAt": "1564408888"], "payload": ["flowId": "f1"],
+                ],
+                token: robot)
+            #expect(oih.status == .created)
+            #expect(oih.json?["data"]?["name"] == "audit.flowrepo.flow.created")
+            #expect(oih.json?["data"]?["serviceName"] == "robot")
+
             let foreign = try await env.post("/logs", json: ["name": "x", "tenant": "t2"], token: robot)
             #expect(foreign.status == .forbidden)
             #expect(foreign.errorReason == "FOREIGN_TENANT")

@@ -14,8 +14,14 @@ public struct AuditRoutes: Sendable {
         self.policies = policies
     }
 
+    /// `{name, payload?, tenant?}`, or OIH's event shape `{headers:{name,...}, payload}` so that OIH services
+    /// push unchanged (their `headers.serviceName` is ignored: the token names the service).
     struct PushBody: Decodable {
-        let name: String
+        struct Headers: Decodable {
+            let name: String?
+        }
+        let name: String?
+        let headers: Headers?
         let payload: JSONValue?
         let tenant: String?
     }
@@ -86,7 +92,10 @@ public struct AuditRoutes: Sendable {
     /// The record `POST /logs` appends: named `audit.<name>`, attributed to the caller's token (never to
     /// what the body claims), in the caller's tenant unless a platform admin names another.
     func pushed(_ body: PushBody, by principal: Principal, context: GatewayRequestContext, userAgent: String?) throws -> AuditRecord {
-        let name = body.name.hasPrefix("audit.") ? body.name : "audit." + body.name
+        guard let given = body.name ?? body.headers?.name else {
+            throw APIError.badRequest("MISSING_FIELD", "name is required.")
+        }
+        let name = given.hasPrefix("audit.") ? given : "audit." + given
         let validWords = name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { word in
             !word.isEmpty && word.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || $0 == "_" || $0 == "-" }
         }
