@@ -1,6 +1,6 @@
 public import Crypto
 import Foundation
-public import PortcullisCore
+import PortcullisCore
 public import Storage
 
 /// The hash chain of audit records: each record's `hash` is HMAC-SHA256 under the audit key of its

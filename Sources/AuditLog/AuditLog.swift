@@ -1,7 +1,7 @@
 public import Crypto
 public import Logging
 public import Messaging
-public import PortcullisCore
+import PortcullisCore
 public import Storage
 
 /// The audit-log module: the chain, the consumer that appends every `audit.*` event to it, and retention.

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import PortcullisCore
 
 /// One entry of the audit log (API.md §7), without its chain fields.

@@ -1,5 +1,5 @@
 import PortcullisCore
-public import Storage
+import Storage
 
 /// The result of walking the chain: `GET /logs/verify` answers it, `portcullis audit verify` prints it.
 public struct ChainVerification: Sendable, Hashable, Codable {

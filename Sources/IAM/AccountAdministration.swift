@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 public import Messaging
-import Policy
+public import Policy
 public import PortcullisCore
 import Storage
 
@@ -55,10 +55,11 @@ public struct AccountAdministration: Sendable {
 
     /// The resource-level decision on `action` over `account`, recorded for the request: a tenant admin
     /// reaches only accounts of its own tenant.
-    func check(_ caller: Principal, _ action: String, _ account: Account) async throws -> Bool {
+    func check(_ caller: Principal, _ action: String, _ account: Account, _ decisions: any ResourceDecisionRecorder) async throws -> Bool {
         try await self.authorizer.check(
             caller, ResourceAction(platform: "iam.account.\(action)", tenant: "tenant.account.\(action)"),
-            on: ResourceRef(type: account.type == .service ? "service-account" : "account", id: account.id, tenant: account.tenant)
+            on: ResourceRef(type: account.type == .service ? "service-account" : "account", id: account.id, tenant: account.tenant),
+            recordingTo: decisions
         )
     }
 
@@ -67,8 +68,8 @@ public struct AccountAdministration: Sendable {
         return try await self.identity.accounts.list(tenant: filter, offset: offset, limit: limit)
     }
 
-    public func get(_ id: String, by caller: Principal) async throws -> Account {
-        guard let account = try await self.identity.accounts.find(id: id), try await self.check(caller, "read", account) else {
+    public func get(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Account {
+        guard let account = try await self.identity.accounts.find(id: id), try await self.check(caller, "read", account, decisions) else {
             throw IAMError.notFound("Account not found.")
         }
         return account
@@ -118,9 +119,11 @@ public struct AccountAdministration: Sendable {
         return account
     }
 
-    public func update(_ id: String, _ changes: Changes, by caller: Principal, requestID: String?) async throws -> Account {
+    public func update(
+        _ id: String, _ changes: Changes, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?
+    ) async throws -> Account {
         let scope = self.scope(of: caller, action: "update")
-        guard var account = try await self.identity.accounts.find(id: id), try await self.check(caller, "update", account) else {
+        guard var account = try await self.identity.accounts.find(id: id), try await self.check(caller, "update", account, decisions) else {
             throw IAMError.notFound("Account not found.")
         }
         var problems: [(String, String)] = []
@@ -164,8 +167,8 @@ public struct AccountAdministration: Sendable {
         return updated
     }
 
-    public func delete(_ id: String, by caller: Principal, requestID: String?) async throws {
-        guard let account = try await self.identity.accounts.find(id: id), try await self.check(caller, "delete", account) else {
+    public func delete(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?) async throws {
+        guard let account = try await self.identity.accounts.find(id: id), try await self.check(caller, "delete", account, decisions) else {
             throw IAMError.notFound("Account not found.")
         }
         guard account.id != caller.accountID else { throw IAMError.conflict("SELF_DELETE", "You cannot delete your own account.") }

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import Messaging
-import Policy
+public import Policy
 public import PortcullisCore
 import Storage
 
@@ -38,8 +38,8 @@ public struct ServiceAccounts: Sendable {
     }
 
     /// A new secret for the service account; the old one stops working at once.
-    public func rotate(_ id: String, by caller: Principal) async throws -> Credentials {
-        let account = try await self.administration.get(id, by: caller)
+    public func rotate(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Credentials {
+        let account = try await self.administration.get(id, by: caller, decisions: decisions)
         guard account.type == .service else { throw IAMError.notFound("Service account not found.") }
         return try await self.issueSecret(for: account.id, creating: false)
     }
@@ -51,16 +51,16 @@ public struct ServiceAccounts: Sendable {
         return try await self.identity.accounts.list(tenant: filter, type: .service, offset: offset, limit: limit)
     }
 
-    public func get(_ id: String, by caller: Principal) async throws -> Account {
-        let account = try await self.administration.get(id, by: caller)
+    public func get(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Account {
+        let account = try await self.administration.get(id, by: caller, decisions: decisions)
         guard account.type == .service else { throw IAMError.notFound("Service account not found.") }
         return account
     }
 
-    public func delete(_ id: String, by caller: Principal, requestID: String?) async throws {
-        _ = try await self.get(id, by: caller)
+    public func delete(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?) async throws {
+        _ = try await self.get(id, by: caller, decisions: decisions)
         try await self.identity.database.execute("DELETE FROM iam_service_clients WHERE account_id = \(id)")
-        try await self.administration.delete(id, by: caller, requestID: requestID)
+        try await self.administration.delete(id, by: caller, decisions: decisions, requestID: requestID)
     }
 
     /// The account of `clientID` when `secret` is its current secret (compared in constant time).

@@ -1,6 +1,6 @@
 import Foundation
 public import Messaging
-import Policy
+public import Policy
 public import PortcullisCore
 import Storage
 
@@ -24,9 +24,10 @@ public struct TenantAdministration: Sendable {
     }
 
     /// The resource-level decision on `iam.tenant.<action>` (any tenant) or `own` (the caller's tenant only).
-    func check(_ caller: Principal, _ action: String, own: String, _ tenant: Tenant) async throws -> Bool {
+    func check(_ caller: Principal, _ action: String, own: String, _ tenant: Tenant, _ decisions: any ResourceDecisionRecorder) async throws -> Bool {
         try await self.authorizer.check(
-            caller, ResourceAction(platform: "iam.tenant.\(action)", tenant: own), on: ResourceRef(type: "tenant", id: tenant.id, tenant: tenant.id))
+            caller, ResourceAction(platform: "iam.tenant.\(action)", tenant: own), on: ResourceRef(type: "tenant", id: tenant.id, tenant: tenant.id),
+            recordingTo: decisions)
     }
 
     public func list(by caller: Principal, offset: Int, limit: Int) async throws -> (items: [Tenant], total: Int) {
@@ -36,8 +37,8 @@ public struct TenantAdministration: Sendable {
         return try await self.store.list(only: filter, offset: offset, limit: limit)
     }
 
-    public func get(_ id: String, by caller: Principal) async throws -> Tenant {
-        guard let tenant = try await self.store.find(id: id), try await self.check(caller, "read", own: "tenant.profile.read", tenant)
+    public func get(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Tenant {
+        guard let tenant = try await self.store.find(id: id), try await self.check(caller, "read", own: "tenant.profile.read", tenant, decisions)
         else { throw IAMError.notFound("Tenant not found.") }
         return tenant
     }
@@ -53,8 +54,10 @@ public struct TenantAdministration: Sendable {
         return tenant
     }
 
-    public func update(_ id: String, name: String?, status: String?, by caller: Principal, requestID: String?) async throws -> Tenant {
-        guard var tenant = try await self.store.find(id: id), try await self.check(caller, "update", own: "tenant.profile.update", tenant)
+    public func update(
+        _ id: String, name: String?, status: String?, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?
+    ) async throws -> Tenant {
+        guard var tenant = try await self.store.find(id: id), try await self.check(caller, "update", own: "tenant.profile.update", tenant, decisions)
         else { throw IAMError.notFound("Tenant not found.") }
         if let status = try Self.validate(name: name, status: status, requireName: false) { tenant.status = status }
         if let name { tenant.name = name }

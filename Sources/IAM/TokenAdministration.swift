@@ -1,6 +1,6 @@
 import Foundation
 public import Messaging
-import Policy
+public import Policy
 public import PortcullisCore
 import Storage
 
@@ -66,11 +66,11 @@ public struct TokenAdministration: Sendable {
     }
 
     /// Revokes a token of the caller's own, or any token with `iam.token.delete`; other tokens are "not found".
-    public func revoke(_ id: String, by caller: Principal, requestID: String?) async throws {
+    public func revoke(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?) async throws {
         guard let entry = try await self.identity.tokens.find(id: id),
             try await self.authorizer.check(
                 caller, ResourceAction(platform: "iam.token.delete", ownerMay: true),
-                on: ResourceRef(type: "token", id: id, tenant: nil, owner: entry.record.accountId))
+                on: ResourceRef(type: "token", id: id, tenant: nil, owner: entry.record.accountId), recordingTo: decisions)
         else { throw IAMError.notFound("Token not found.") }
         try await self.identity.revoke(tokenID: id)
         try await self.publishAudit("audit.iam.token.revoked", record: entry.record, caller: caller, requestID: requestID)

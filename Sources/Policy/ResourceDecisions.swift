@@ -33,18 +33,25 @@ public struct ResourceRef: Sendable, Hashable {
     }
 }
 
-/// Records resource-level decisions for the request being served (the gateway provides one per request).
+/// Records resource-level decisions for the request being served: the gateway makes one per request and
+/// hands it to the module operations that check resources, next to the caller.
 public protocol ResourceDecisionRecorder: Sendable {
     /// Durably records `decision` about `resource`; throws when it cannot, and the check then fails closed.
     func record(_ decision: Decision, resource: ResourceRef) async throws
 }
 
-/// The recorder of the request in progress, bound by the gateway around each handler.
-///
-/// A task-local, so that modules record their checks without knowing about HTTP; outside a request
-/// (background work, unit tests) nothing is bound and checks are decided without a record.
-public enum ResourceDecisions {
-    @TaskLocal public static var recorder: (any ResourceDecisionRecorder)?
+/// The recorder for work that has none: every check through it fails, so a resource check can never
+/// pass unrecorded by mistake.
+public struct NoDecisionRecorder: ResourceDecisionRecorder {
+    public struct Missing: Error, CustomStringConvertible {
+        public var description: String { "a resource check ran without a decision recorder" }
+    }
+
+    public init() {}
+
+    public func record(_ decision: Decision, resource: ResourceRef) async throws {
+        throw Missing()
+    }
 }
 
 extension Authorizer {
@@ -69,13 +76,15 @@ extension Authorizer {
         return decision(.deny, "MISSING_PERMISSION")
     }
 
-    /// Decides `action` over `resource` and records the decision for the current request.
+    /// Decides `action` over `resource` and records the decision with `recorder` (the request's).
     ///
     /// - Returns: whether the action is allowed.
     /// - Throws: when the decision cannot be recorded (the caller must not act: fail closed).
-    public func check(_ principal: Principal, _ action: ResourceAction, on resource: ResourceRef) async throws -> Bool {
+    public func check(
+        _ principal: Principal, _ action: ResourceAction, on resource: ResourceRef, recordingTo recorder: any ResourceDecisionRecorder
+    ) async throws -> Bool {
         let decision = self.decide(principal, action, on: resource)
-        try await ResourceDecisions.recorder?.record(decision, resource: resource)
+        try await recorder.record(decision, resource: resource)
         return decision.allowed
     }
 }

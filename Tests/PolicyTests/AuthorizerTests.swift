@@ -53,19 +53,17 @@ struct AuthorizerTests {
         let recorder = CollectingRecorder()
         let authorizer = Self.policies.authorizer
         let resource = ResourceRef(type: "account", id: "a2", tenant: "t2")
-        let allowed = try await ResourceDecisions.$recorder.withValue(recorder) {
-            try await authorizer.check(principal(["tenant.all"]), Self.read, on: resource)
-        }
+        let allowed = try await authorizer.check(principal(["tenant.all"]), Self.read, on: resource, recordingTo: recorder)
         #expect(allowed == false)
         #expect(recorder.decisions.map(\.0.reason) == ["NOT_VISIBLE"])
         #expect(recorder.decisions.first?.1 == resource)
         await #expect(throws: CollectingRecorder.Refused.self) {
-            try await ResourceDecisions.$recorder.withValue(CollectingRecorder(refuse: true)) {
-                try await authorizer.check(principal(["all"]), Self.read, on: resource)
-            }
+            try await authorizer.check(principal(["all"]), Self.read, on: resource, recordingTo: CollectingRecorder(refuse: true))
         }
-        // Outside a request nothing is bound and the check still decides.
-        #expect(try await authorizer.check(principal(["all"]), Self.read, on: resource))
+        // Work without a recorder cannot pass a check unrecorded.
+        await #expect(throws: NoDecisionRecorder.Missing.self) {
+            try await authorizer.check(principal(["all"]), Self.read, on: resource, recordingTo: NoDecisionRecorder())
+        }
     }
 }
 

@@ -2,6 +2,7 @@ public import Foundation
 public import Hummingbird
 import Logging
 public import NIOCore
+public import Policy
 public import PortcullisCore
 
 /// Per-request state that travels from the first middleware to the module handler.
@@ -23,6 +24,9 @@ public struct GatewayRequestContext: RequestContext {
     public var authenticationFailure: APIError?
     /// Why the path is not canonical (400): answered before any rule is matched.
     public var pathProblem: APIError?
+    /// Where module resource checks record their decisions for this request, set by
+    /// ``AuthorizationMiddleware``; until then every check fails (closed).
+    public var decisions: any ResourceDecisionRecorder = NoDecisionRecorder()
 
     /// The client's IP address as text, `unknown` when the connection has none (tests).
     public var clientIP: String {

@@ -8,8 +8,9 @@ import PortcullisCore
 ///
 /// Every request leaves exactly one route-level record, also when it is refused before a rule is matched
 /// (a non-canonical path, a bad token) or no rule matches (404 `NO_ROUTE`). When the record cannot be
-/// written the request is refused with 503 and its handler does not run (fail closed). Handlers run with
-/// a ``ResourceDecisions`` recorder bound, so a module's own checks are recorded with the same request id.
+/// written the request is refused with 503 and its handler does not run (fail closed). The context then
+/// carries the request's recorder (``GatewayRequestContext/decisions``), so the resource checks modules
+/// make are recorded with the same request id.
 public struct AuthorizationMiddleware: RouterMiddleware {
     public typealias Context = GatewayRequestContext
 
@@ -34,9 +35,9 @@ public struct AuthorizationMiddleware: RouterMiddleware {
         if let refusal {
             throw refusal
         }
-        return try await ResourceDecisions.$recorder.withValue(recorder) {
-            try await next(request, context)
-        }
+        var context = context
+        context.decisions = recorder
+        return try await next(request, context)
     }
 
     /// The route-level decision, and the error to answer when it is not an allow.

@@ -57,16 +57,18 @@ public struct AccountRoutes: Sendable {
             return DataEnvelope(try await self.updateOwn(body, context: context))
         }
         routes.get("/api/v1/users/{id}") { _, context in
-            DataEnvelope(try await self.administration.get(try Self.id(context), by: try context.requirePrincipal()))
+            DataEnvelope(try await self.administration.get(try Self.id(context), by: try context.requirePrincipal(), decisions: context.decisions))
         }
         routes.patch("/api/v1/users/{id}") { request, context in
             let body = try await JSONBody.decode(Body.self, from: request, context: context)
             let id = try Self.id(context)
             return DataEnvelope(
-                try await self.administration.update(id, body.changes, by: try context.requirePrincipal(), requestID: context.requestID.value))
+                try await self.administration.update(
+                    id, body.changes, by: try context.requirePrincipal(), decisions: context.decisions, requestID: context.requestID.value))
         }
         routes.delete("/api/v1/users/{id}") { _, context in
-            try await self.administration.delete(try Self.id(context), by: try context.requirePrincipal(), requestID: context.requestID.value)
+            try await self.administration.delete(
+                try Self.id(context), by: try context.requirePrincipal(), decisions: context.decisions, requestID: context.requestID.value)
             return HTTPResponse.Status.noContent
         }
         routes.get("/api/v1/permissions") { _, _ in

@@ -33,15 +33,18 @@ public struct ServiceAccountRoutes: Sendable {
             return EditedResponse(status: .created, response: DataEnvelope(credentials))
         }
         routes.get("/api/v1/service-accounts/{id}") { _, context in
-            DataEnvelope(try await self.serviceAccounts.get(try AccountRoutes.id(context), by: try context.requirePrincipal()))
+            DataEnvelope(
+                try await self.serviceAccounts.get(try AccountRoutes.id(context), by: try context.requirePrincipal(), decisions: context.decisions))
         }
         routes.delete("/api/v1/service-accounts/{id}") { _, context in
             try await self.serviceAccounts.delete(
-                try AccountRoutes.id(context), by: try context.requirePrincipal(), requestID: context.requestID.value)
+                try AccountRoutes.id(context), by: try context.requirePrincipal(), decisions: context.decisions, requestID: context.requestID.value)
             return HTTPResponse.Status.noContent
         }
         routes.post("/api/v1/service-accounts/{id}/secret") { _, context in
-            DataEnvelope(try await self.serviceAccounts.rotate(try AccountRoutes.id(context), by: try context.requirePrincipal()))
+            DataEnvelope(
+                try await self.serviceAccounts.rotate(try AccountRoutes.id(context), by: try context.requirePrincipal(), decisions: context.decisions)
+            )
         }
     }
 }

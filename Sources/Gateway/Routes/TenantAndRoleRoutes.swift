@@ -39,13 +39,14 @@ public struct TenantAndRoleRoutes: Sendable {
             return EditedResponse(status: .created, response: DataEnvelope(tenant))
         }
         routes.get("/api/v1/tenants/{id}") { _, context in
-            DataEnvelope(try await self.tenants.get(try AccountRoutes.id(context), by: try context.requirePrincipal()))
+            DataEnvelope(try await self.tenants.get(try AccountRoutes.id(context), by: try context.requirePrincipal(), decisions: context.decisions))
         }
         routes.patch("/api/v1/tenants/{id}") { request, context in
             let body = try await JSONBody.decode(TenantBody.self, from: request, context: context)
             return DataEnvelope(
                 try await self.tenants.update(
                     try AccountRoutes.id(context), name: body.name, status: body.status, by: try context.requirePrincipal(),
+                    decisions: context.decisions,
                     requestID: context.requestID.value
                 )
             )

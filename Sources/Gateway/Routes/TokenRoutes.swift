@@ -59,7 +59,8 @@ public struct TokenRoutes: Sendable {
             DataEnvelope(try await self.tokens.get(try AccountRoutes.id(context)))
         }
         routes.delete("/api/v1/tokens/{id}") { _, context in
-            try await self.tokens.revoke(try AccountRoutes.id(context), by: try context.requirePrincipal(), requestID: context.requestID.value)
+            try await self.tokens.revoke(
+                try AccountRoutes.id(context), by: try context.requirePrincipal(), decisions: context.decisions, requestID: context.requestID.value)
             return HTTPResponse.Status.noContent
         }
         routes.post("/api/v1/tokens/introspect") { request, context in
