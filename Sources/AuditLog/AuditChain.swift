@@ -32,13 +32,36 @@ public struct AuditChain: Sendable {
         }
     }
 
+    /// Appends `records` in order, in one transaction: all or none. Records already in the chain (by id)
+    /// are skipped. The head is read once and the ids are checked in one query, so a batch costs one
+    /// statement per record plus two.
+    public func append(contentsOf records: [AuditRecord]) async throws {
+        guard !records.isEmpty else { return }
+        try await self.database.transaction { connection in
+            try await Self.lock(connection)
+            let ids = records.map(\.id)
+            let existing = Set(try await connection.query("SELECT id FROM audit_records WHERE id IN (\(list: ids))").map { try $0.string("id") })
+            var head = try await Self.head(on: connection)
+            var seen = existing
+            for record in records where seen.insert(record.id).inserted {
+                head = try await self.insert(record, after: head, on: connection).link
+            }
+        }
+    }
+
     /// ``append(_:)`` inside the caller's transaction.
     public func append(_ record: AuditRecord, on connection: any DatabaseConnection) async throws -> ChainedRecord {
         try await Self.lock(connection)
         if let existing = try await connection.first("SELECT body, prev_hash, hash FROM audit_records WHERE id = \(record.id)") {
             return try Self.chained(existing)
         }
-        let head = try await Self.head(on: connection)
+        return try await self.insert(record, after: try await Self.head(on: connection), on: connection).stored
+    }
+
+    /// Writes `record` as the link after `head` (the lock is held), returning it and the new head.
+    private func insert(_ record: AuditRecord, after head: (seq: Int64, hash: String), on connection: any DatabaseConnection) async throws -> (
+        stored: ChainedRecord, link: (seq: Int64, hash: String)
+    ) {
         var record = record
         record.seq = head.seq + 1
         let body = try record.canonical()
@@ -50,7 +73,7 @@ public struct AuditChain: Sendable {
                     \(record.outcome), \(record.actor?.sub), \(record.tenant), \(body), \(head.hash), \(hash))
             """
         )
-        return ChainedRecord(record: record, prevHash: head.hash, hash: hash)
+        return (ChainedRecord(record: record, prevHash: head.hash, hash: hash), (record.seq, hash))
     }
 
     /// The last link: the newest record, else the checkpoint left by pruning, else the genesis.

@@ -34,10 +34,14 @@ public struct AuditLog: Sendable {
     }
 
     /// The service that appends each `audit.*` event to the chain, once per event (redeliveries are
-    /// recognised by the event id inside the append's transaction).
-    public func consumer(options: ConsumerOptions = ConsumerOptions()) -> Subscription {
+    /// recognised by the event id inside the append's transaction). Claimed batches are appended in one
+    /// transaction; a batch that fails is retried event by event.
+    public func consumer(options: ConsumerOptions = ConsumerOptions(batchSize: 25)) -> Subscription {
         let chain = self.chain
-        return Subscription(bus: self.bus, group: Self.group, patterns: Self.patterns, options: options) { event, _ in
+        return Subscription(
+            bus: self.bus, group: Self.group, patterns: Self.patterns, options: options,
+            batchHandler: { events in try await chain.append(contentsOf: events.map(AuditRecord.init(event:))) }
+        ) { event, _ in
             try await chain.append(AuditRecord(event: event))
         }
     }

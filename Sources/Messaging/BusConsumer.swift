@@ -3,7 +3,8 @@ import PortcullisCore
 public import ServiceLifecycle
 
 /// One replica's consumer of a group's queue: claims batches, runs the handler, acks on success, retries
-/// with backoff on failure, dead-letters after the last attempt.
+/// with backoff on failure, dead-letters after the last attempt. With a batch handler, a claimed batch is
+/// first offered whole, and handled event by event only when that fails.
 ///
 /// A `Service`: on graceful shutdown it finishes the message in hand, gives back the rest of its batch
 /// without counting the delivery, and returns.
@@ -14,9 +15,14 @@ public final class BusConsumer: Service {
     let signals: QueueSignals
     let options: ConsumerOptions
     let handler: EventHandler
+    let batchHandler: EventBatchHandler?
     let logger: Logger
 
-    init(group: String, store: MessageStore, signals: QueueSignals, options: ConsumerOptions, handler: @escaping EventHandler, logger: Logger) {
+    init(
+        group: String, store: MessageStore, signals: QueueSignals, options: ConsumerOptions, batchHandler: EventBatchHandler? = nil,
+        handler: @escaping EventHandler, logger: Logger
+    ) {
+        self.batchHandler = batchHandler
         self.group = group
         self.queue = DatabaseEventBus.queueName(group: group)
         self.store = store
@@ -54,6 +60,9 @@ public final class BusConsumer: Service {
             }
             if batch.isEmpty {
                 await self.idle(since: generation)
+                continue
+            }
+            if let batchHandler = self.batchHandler, batch.count > 1, !self.stopping, await self.deliverTogether(batch, batchHandler) {
                 continue
             }
             for (index, message) in batch.enumerated() {
@@ -105,6 +114,27 @@ public final class BusConsumer: Service {
         } catch {
             self.logger.warning("ack failed; the event will be delivered again", metadata: ["event.id": .string(event.id), "error": "\(error)"])
         }
+    }
+
+    /// Offers the whole batch to `batchHandler` and acks it; false (nothing acked) when any body is not an
+    /// event or the handler throws, so that each message takes the one-by-one path with its own retries.
+    private func deliverTogether(_ batch: [QueuedMessage], _ batchHandler: EventBatchHandler) async -> Bool {
+        guard let events = try? batch.map({ try JSONCoding.decode(Event.self, from: $0.body) }) else { return false }
+        do {
+            try await batchHandler(events)
+        } catch {
+            self.logger.notice("batch handler failed; handling the events one by one", metadata: ["count": "\(batch.count)", "error": "\(error)"])
+            return false
+        }
+        do {
+            let stale = try await self.store.ack(queue: self.queue, messages: batch.map { ($0.seq, $0.leaseID) })
+            if stale > 0 {
+                self.logger.warning("leases expired before ack; those events will be delivered again", metadata: ["count": "\(stale)"])
+            }
+        } catch {
+            self.logger.warning("ack failed; the events will be delivered again", metadata: ["count": "\(batch.count)", "error": "\(error)"])
+        }
+        return true
     }
 
     private func fail(_ message: QueuedMessage, error: String, maxAttempts: Int) async {

@@ -6,6 +6,11 @@ public import Storage
 /// Handles one event for a consumer group. Throwing means "retry later".
 public typealias EventHandler = @Sendable (Event, Delivery) async throws -> Void
 
+/// Handles a claimed batch of events at once (one transaction for all, say). Throwing makes the consumer
+/// fall back to the one-event ``EventHandler`` for each, so that one bad event is retried and
+/// dead-lettered on its own. It must therefore be all-or-nothing.
+public typealias EventBatchHandler = @Sendable ([Event]) async throws -> Void
+
 /// The durable topic bus: publishers name a topic, each subscribed group receives each matching event once.
 public protocol EventBus: Sendable {
     /// Publishes `event` to every group whose patterns match its name. Given a transaction's connection, the
@@ -14,8 +19,9 @@ public protocol EventBus: Sendable {
 
     /// Registers `group`'s patterns (replacing its earlier ones; they persist, so events published while the
     /// group is down wait for it) and returns the consumer service to run, once per replica.
-    func subscribe(group: String, patterns: [String], options: ConsumerOptions, handler: @escaping EventHandler) async throws
-        -> BusConsumer
+    func subscribe(
+        group: String, patterns: [String], options: ConsumerOptions, batchHandler: EventBatchHandler?, handler: @escaping EventHandler
+    ) async throws -> BusConsumer
 }
 
 extension EventBus {
@@ -98,6 +104,7 @@ public struct DatabaseEventBus: EventBus {
         group: String,
         patterns: [String],
         options: ConsumerOptions = ConsumerOptions(),
+        batchHandler: EventBatchHandler? = nil,
         handler: @escaping EventHandler
     ) async throws -> BusConsumer {
         try await self.bind(group: group, patterns: patterns)
@@ -106,6 +113,7 @@ public struct DatabaseEventBus: EventBus {
             store: self.store,
             signals: self.signals,
             options: options,
+            batchHandler: batchHandler,
             handler: handler,
             logger: self.logger
         )

@@ -110,6 +110,20 @@ public struct MessageStore: Sendable {
         ) != nil
     }
 
+    /// Removes several delivered messages in one transaction. Returns how many leases were stale.
+    public func ack(queue: String, messages: [(seq: Int64, leaseID: String)]) async throws -> Int {
+        try await self.database.transaction { connection in
+            var stale = 0
+            for message in messages {
+                let deleted = try await connection.first(
+                    "DELETE FROM bus_messages WHERE seq = \(message.seq) AND queue = \(queue) AND lease_id = \(message.leaseID) RETURNING seq"
+                )
+                if deleted == nil { stale += 1 }
+            }
+            return stale
+        }
+    }
+
     /// Returns a message for another try after `delay`, or dead-letters it when it has had `maxAttempts`.
     public func nack(
         queue: String,

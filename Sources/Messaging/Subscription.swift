@@ -14,6 +14,7 @@ public struct Subscription: Service {
     let patterns: [String]
     let options: ConsumerOptions
     let handler: EventHandler
+    let batchHandler: EventBatchHandler?
     let onReady: @Sendable () -> Void
 
     public init(
@@ -22,8 +23,10 @@ public struct Subscription: Service {
         patterns: [String],
         options: ConsumerOptions = ConsumerOptions(),
         onReady: @escaping @Sendable () -> Void = {},
+        batchHandler: EventBatchHandler? = nil,
         handler: @escaping EventHandler
     ) {
+        self.batchHandler = batchHandler
         self.bus = bus
         self.group = group
         self.patterns = patterns
@@ -36,7 +39,8 @@ public struct Subscription: Service {
         var consumer: BusConsumer?
         while consumer == nil {
             do {
-                consumer = try await self.bus.subscribe(group: self.group, patterns: self.patterns, options: self.options, handler: self.handler)
+                consumer = try await self.bus.subscribe(
+                    group: self.group, patterns: self.patterns, options: self.options, batchHandler: self.batchHandler, handler: self.handler)
             } catch let error as MessagingError {
                 // A bad group or pattern is a programming error that retrying cannot fix.
                 throw error

@@ -42,13 +42,17 @@ struct AuditChainTests {
                 }
                 try await group.waitForAll()
             }
+            // A batch: one transaction, records already stored (or repeated) skipped, order kept.
+            let batch = (41...45).map { record($0) }
+            try await chain.append(contentsOf: [first.record] + batch + [batch[0]])
             let verification = try await chain.verify()
             #expect(verification.ok)
-            #expect(verification.records == 41)
+            #expect(verification.records == 46)
             #expect(verification.firstBadSeq == nil)
             let (page, total) = try await chain.list(AuditQuery(visibility: .all), offset: 0, limit: 100)
-            #expect(total == 41)
-            #expect(page.map(\.record.seq) == Array((1...41).reversed()))
+            #expect(total == 46)
+            #expect(page.map(\.record.seq) == Array((1...46).reversed()))
+            #expect(page.prefix(5).map(\.record.id) == batch.reversed().map(\.id))
             for (newer, older) in zip(page, page.dropFirst()) {
                 #expect(newer.prevHash == older.hash)
             }

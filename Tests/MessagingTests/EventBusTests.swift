@@ -140,6 +140,43 @@ struct EventBusTests {
         }
     }
 
+    @Test("a batch handler takes a claimed batch whole; when it fails, each event goes its own way", arguments: Backend.allCases)
+    func batchHandler(backend: Backend) async throws {
+        struct Poison: Error {}
+        try await withMessaging(backend) { _, messaging in
+            let batches = Recorder<Int>()
+            let refused = Recorder<Int>()
+            let singles = Recorder<String>()
+            let consumer = try await messaging.bus.subscribe(
+                group: "g", patterns: ["#"], options: Self.fast,
+                batchHandler: { events in
+                    if events.contains(where: { $0.name == "job.poison" }) {
+                        await refused.record(events.count)
+                        throw Poison()
+                    }
+                    await batches.record(events.count)
+                }
+            ) { event, _ in
+                if event.name == "job.poison" { throw Poison() }
+                await singles.record(event.name)
+            }
+            // Published before the consumer runs, so its first claim holds all five.
+            for index in 0..<5 { try await messaging.bus.publish(try testEvent("job.run\(index)")) }
+            try await withServices([consumer]) {
+                #expect(await batches.waitFor(count: 1) == [5])
+                #expect(try await eventually { try await messaging.store.depth(queue: "bus:g") == 0 })
+                // One transaction: the three become visible together and are claimed as one batch.
+                try await messaging.bus.publish(contentsOf: try ["job.a", "job.poison", "job.b"].map { try testEvent($0) })
+                let handled = await singles.waitFor(count: 2)
+                #expect(Set(handled) == ["job.a", "job.b"])
+                #expect(try await eventually { try await messaging.store.deadLetters(offset: 0, limit: 10).total == 1 })
+            }
+            #expect(await singles.items.count == 2)
+            #expect(await batches.items == [5])
+            #expect(await refused.items == [3])
+        }
+    }
+
     @Test("a handler that fails once succeeds on the retry", arguments: Backend.allCases)
     func retrySucceeds(backend: Backend) async throws {
         struct Flaky: Error {}
