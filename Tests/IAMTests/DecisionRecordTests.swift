@@ -4,7 +4,9 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import IAM
+import Messaging
 import NIOCore
+import Policy
 import PortcullisCore
 import Storage
 import TestSupport
@@ -196,6 +198,28 @@ struct DecisionRecordTests {
             }
             #expect(stored.contains("audit.iam.login"))
             #expect(stored.contains("\"tokenId\""))
+        }
+    }
+
+    @Test("a resource check that cannot be recorded stops the module before it acts", arguments: Backend.allCases)
+    func resourceCheckFailsClosed(backend: Backend) async throws {
+        struct Refusing: ResourceDecisionRecorder {
+            func record(_ decision: Decision, resource: ResourceRef) async throws { throw CancellationError() }
+        }
+        try await withIdentityGateway(backend) { env in
+            let admin = try await env.makeAccount("platform", password: "platform-pass-12", roles: ["ADMIN"])
+            let target = try await env.makeAccount("target", password: "target-password-1")
+            let caller = try await env.identity.verifier.verify(try await env.login("platform", "platform-pass-12"))
+            #expect(caller.accountID == admin.id)
+            let administration = AccountAdministration(identity: env.identity, passwordPolicy: PasswordPolicy(), bus: env.messaging.bus)
+            await #expect(throws: CancellationError.self) {
+                try await administration.update(target.id, .init(firstname: "Changed"), by: caller, decisions: Refusing(), requestID: nil)
+            }
+            await #expect(throws: CancellationError.self) {
+                try await administration.delete(target.id, by: caller, decisions: Refusing(), requestID: nil)
+            }
+            let stored = try #require(try await env.identity.accounts.find(id: target.id))
+            #expect(stored.firstname == nil)
         }
     }
 }

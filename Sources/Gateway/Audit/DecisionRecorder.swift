@@ -27,13 +27,20 @@ struct DecisionRecorder: ResourceDecisionRecorder {
         try await self.record(decision, stage: "route", resource: AuditResource(method: self.method, path: self.path))
     }
 
-    /// Records a module's decision about one resource, with the same request id.
+    /// Records a module's decision about one resource, with the same request id. When it cannot, the
+    /// module's check throws 503 `AUDIT_UNAVAILABLE` and the module does not act.
     func record(_ decision: Decision, resource: ResourceRef) async throws {
-        try await self.record(
-            decision, stage: "resource",
-            resource: AuditResource(method: self.method, path: self.path, type: resource.type, id: resource.id, tenant: resource.tenant)
-        )
+        do {
+            try await self.record(
+                decision, stage: "resource",
+                resource: AuditResource(method: self.method, path: self.path, type: resource.type, id: resource.id, tenant: resource.tenant)
+            )
+        } catch {
+            throw Self.unavailable
+        }
     }
+
+    static let unavailable = APIError.serviceUnavailable("AUDIT_UNAVAILABLE", "The request cannot be recorded right now; try again later.")
 
     private func record(_ decision: Decision, stage: String, resource: AuditResource) async throws {
         let payload = DecisionPayload(

@@ -30,7 +30,7 @@ public struct AuthorizationMiddleware: RouterMiddleware {
             try await recorder.recordRoute(decision)
         } catch {
             context.logger.error("decision not recorded; refusing the request", metadata: ["error": "\(error)"])
-            throw APIError.serviceUnavailable("AUDIT_UNAVAILABLE", "The request cannot be recorded right now; try again later.")
+            throw DecisionRecorder.unavailable
         }
         if let refusal {
             throw refusal
