@@ -48,7 +48,8 @@ extension AuditChain {
     }
 }
 
-/// Prunes records older than the retention period, at start-up and then every `interval`.
+/// Prunes records older than the retention period: shortly after start-up (once migrations have run),
+/// then every `interval`; after a failure it tries again within a minute.
 public struct AuditRetention: Service {
     let chain: AuditChain
     let retention: Duration
@@ -63,17 +64,22 @@ public struct AuditRetention: Service {
     }
 
     public func run() async throws {
+        var wait: Duration = .seconds(10)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let delay = wait
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+            if Task.isShuttingDownGracefully || Task.isCancelled { return }
             do {
                 let cutoff = Date().addingTimeInterval(-Double(self.retention.components.seconds))
                 let removed = try await self.chain.prune(before: cutoff)
                 if removed > 0 {
                     self.logger.notice("pruned audit records past retention", metadata: ["count": .stringConvertible(removed)])
                 }
+                wait = self.interval
             } catch {
                 self.logger.warning("audit retention failed; retrying", metadata: ["error": "\(error)"])
+                wait = min(self.interval, .seconds(60))
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
         }
     }
 }

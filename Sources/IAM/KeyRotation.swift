@@ -19,7 +19,10 @@ public struct KeyRotation: Service {
     }
 
     public func run() async throws {
+        // Start-up has just loaded the ring (and migrated its table): the first check can wait a minute.
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(60)) }
+            if Task.isShuttingDownGracefully || Task.isCancelled { return }
             do {
                 try await self.keyRing.refresh()
                 if let newest = await self.keyRing.newestKeyCreatedAt(), Date().timeIntervalSince(newest) >= self.interval.seconds {
@@ -28,7 +31,6 @@ public struct KeyRotation: Service {
             } catch {
                 self.logger.warning("key ring maintenance failed; retrying", metadata: ["error": "\(error)"])
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(60)) }
         }
     }
 }

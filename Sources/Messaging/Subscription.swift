@@ -37,6 +37,7 @@ public struct Subscription: Service {
 
     public func run() async throws {
         var consumer: BusConsumer?
+        var attempts = 0
         while consumer == nil {
             do {
                 consumer = try await self.bus.subscribe(
@@ -46,8 +47,14 @@ public struct Subscription: Service {
                 throw error
             } catch {
                 if Task.isShuttingDownGracefully || Task.isCancelled { return }
-                self.bus.logger.warning("subscribing failed; retrying", metadata: ["bus.group": .string(self.group), "error": "\(error)"])
-                try? await Task.sleep(for: self.options.pollInterval)
+                // At start-up the tables may still be migrating: retry soon, then back off to the poll interval,
+                // and only call it a problem when it persists.
+                attempts += 1
+                if attempts >= 6 {
+                    self.bus.logger.warning("subscribing failed; retrying", metadata: ["bus.group": .string(self.group), "error": "\(error)"])
+                }
+                let delay = min(self.options.pollInterval, .milliseconds(50) * (1 << min(attempts - 1, 10)))
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
             }
         }
         self.onReady()
