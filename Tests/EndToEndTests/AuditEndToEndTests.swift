@@ -101,6 +101,44 @@ struct AuditEndToEndTests {
         try await TestDatabases.drop(created)
     }
 
+    @Test("two replicas on one PostgreSQL record every request in one gap-free chain")
+    func twoReplicasOneChain() async throws {
+        let dataDirectory = ServeEndToEndTests.temporaryDirectory()
+        let (environment, location) = try await ServeEndToEndTests.environment(for: .postgres, dataDirectory: dataDirectory)
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        let replicas = [try await PortcullisProcess.start(environment: environment), try await PortcullisProcess.start(environment: environment)]
+        let token = try await Self.login(replicas[0])
+        let bearer = [("authorization", "Bearer \(token)")]
+        let run = UUID().uuidString.prefix(8)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<60 {
+                group.addTask {
+                    let replica = replicas[index % 2]
+                    let path = index.isMultiple(of: 3) ? "/nope" : "/api/v1/users/me"
+                    _ = try await HTTP.request(.GET, "\(replica.baseURL)\(path)", headers: bearer + [("x-request-id", "two-\(run)-\(index)")])
+                }
+            }
+            try await group.waitForAll()
+        }
+        // Every request's route record arrives, whichever replica served it and whichever consumed it.
+        let all = try await eventually {
+            var found = 0
+            for index in 0..<60 {
+                let logs = try await HTTP.request(
+                    .GET, "\(replicas[1].baseURL)/logs?filter%5BrequestId%5D=two-\(run)-\(index)", headers: bearer)
+                found += ((logs.json?["meta"] as? [String: Any])?["total"] as? Int) == 1 ? 1 : 0
+            }
+            return found == 60
+        }
+        #expect(all)
+        let verify = try await HTTP.request(.GET, "\(replicas[0].baseURL)/logs/verify", headers: bearer)
+        let result = verify.json?["data"] as? [String: Any]
+        #expect(result?["ok"] as? Bool == true)
+        #expect((result?["records"] as? Int ?? 0) >= 61)
+        for replica in replicas { #expect(try await replica.stop() == 0) }
+        try await TestDatabases.drop(location)
+    }
+
     @Test("portcullis policy test passes on the shipped policies and fails on a wrong expectation")
     func policyTest() async throws {
         let shipped = try await PortcullisProcess.run(arguments: ["policy", "test"], environment: [:])
