@@ -23,7 +23,8 @@ struct HealthTests {
             let runner = MigrationRunner(
                 database: database, migrations: [Migration(id: "t.1", ["CREATE TABLE t (id TEXT)"])], logger: TestDatabases.logger)
             try await runner.migrate()
-            let checks: [any ReadinessCheck] = [DatabaseReadiness(database: database), MigrationReadiness(runner: runner)]
+            // A generous timeout: the suite runs many PostgreSQL tests at once, and this test is about the answer, not speed.
+            let checks: [any ReadinessCheck] = [DatabaseReadiness(database: database), MigrationReadiness(runner: runner, timeout: .seconds(60))]
             try await withTestGateway(checks: checks) { client in
                 for path in ["/health/ready", "/healthcheck"] {
                     let response = try await client.execute(uri: path, method: .get)
@@ -39,7 +40,7 @@ struct HealthTests {
         try await TestDatabases.withDatabase(backend) { database in
             let runner = MigrationRunner(
                 database: database, migrations: [Migration(id: "t.1", ["CREATE TABLE t (id TEXT)"])], logger: TestDatabases.logger)
-            let checks: [any ReadinessCheck] = [DatabaseReadiness(database: database), MigrationReadiness(runner: runner)]
+            let checks: [any ReadinessCheck] = [DatabaseReadiness(database: database), MigrationReadiness(runner: runner, timeout: .seconds(60))]
             try await withTestGateway(checks: checks) { client in
                 let response = try await client.execute(uri: "/health/ready", method: .get)
                 #expect(response.status == .serviceUnavailable)
@@ -68,7 +69,7 @@ struct BusHealthTests {
         try await withMessaging(backend) { _, messaging in
             try await messaging.queues.enqueue("flow-f1:a:messages", messageID: "1", message: .null, on: nil)
             try await messaging.queues.enqueue("flow-f1:a:messages", messageID: "2", message: .null, on: nil)
-            try await withTestGateway(checks: [BusReadiness(store: messaging.store)]) { client in
+            try await withTestGateway(checks: [BusReadiness(store: messaging.store, timeout: .seconds(60))]) { client in
                 let response = try await client.execute(uri: "/health/ready", method: .get)
                 #expect(response.status == .ok)
                 let report = try HealthTests.report(response)

@@ -7,14 +7,17 @@ import PortcullisCore
 public struct BusReadiness: ReadinessCheck {
     public let name = "bus"
     let store: MessageStore
+    let timeout: Duration
 
-    public init(store: MessageStore) {
+    /// - Parameter timeout: how long the check may take before it counts as failed; a probe should not hang.
+    public init(store: MessageStore, timeout: Duration = .seconds(3)) {
         self.store = store
+        self.timeout = timeout
     }
 
     public func check() async -> ReadinessResult {
         do {
-            let (stats, deadLetters) = try await withTimeout(.seconds(3)) { [store] in
+            let (stats, deadLetters) = try await withTimeout(self.timeout) { [store] in
                 (try await store.stats(), try await store.deadLetters(offset: 0, limit: 0).total)
             }
             let now = Date()

@@ -47,14 +47,17 @@ public struct DatabaseReadiness: ReadinessCheck {
 public struct MigrationReadiness: ReadinessCheck {
     public let name = "migrations"
     let runner: MigrationRunner
+    let timeout: Duration
 
-    public init(runner: MigrationRunner) {
+    /// - Parameter timeout: how long the check may take before it counts as failed; a probe should not hang.
+    public init(runner: MigrationRunner, timeout: Duration = .seconds(3)) {
         self.runner = runner
+        self.timeout = timeout
     }
 
     public func check() async -> ReadinessResult {
         do {
-            let pending = try await withTimeout(.seconds(3)) { [runner] in try await runner.pending() }
+            let pending = try await withTimeout(self.timeout) { [runner] in try await runner.pending() }
             return ReadinessResult(ready: pending.isEmpty)
         } catch {
             return ReadinessResult(ready: false)
