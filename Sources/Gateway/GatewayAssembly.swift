@@ -37,7 +37,7 @@ public struct GatewayAssembly {
             database: database, configuration: configuration, policies: policies.current, masterKey: masterKey, bus: messaging.bus, hasher: hasher,
             logger: logger
         )
-        let journal = DecisionJournal(bus: messaging.bus, logger: logger)
+        let journal = DecisionJournal(bus: messaging.bus, timeout: configuration.auditWriteTimeout, logger: logger)
         let audit = AuditLog(database: database, key: masterKey.derived(for: AuditLog.keyPurpose), bus: messaging.bus, logger: logger)
         let gateway = GatewayBuilder(
             configuration: configuration, security: .init(verifier: identity.verifier, policies: policies, journal: journal), logger: logger

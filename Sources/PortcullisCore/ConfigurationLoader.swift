@@ -33,6 +33,7 @@ public struct ConfigurationLoader: Sendable {
         public static let lockoutDuration = Setting(variable: "PORTCULLIS_LOCKOUT_DURATION", flag: "")
         public static let keyRotationInterval = Setting(variable: "PORTCULLIS_KEY_ROTATION_INTERVAL", flag: "")
         public static let auditRetention = Setting(variable: "PORTCULLIS_AUDIT_RETENTION", flag: "")
+        public static let auditWriteTimeout = Setting(variable: "PORTCULLIS_AUDIT_WRITE_TIMEOUT", flag: "")
 
         public static let all: [Setting] = [.host, .port, .dataDirectory, .databaseURL, .policies, .logLevel, .logFormat, .maxBodyBytes]
     }
@@ -168,6 +169,13 @@ public struct ConfigurationLoader: Sendable {
                 throw ConfigurationError(setting: name, problem: "\"\(value)\" is shorter than 1d")
             }
             configuration.auditRetention = retention
+        }
+        if let (value, name) = self.value(.auditWriteTimeout) {
+            let timeout = try Self.duration(value, name)
+            guard timeout >= .seconds(1), timeout <= .seconds(300) else {
+                throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between 1s and 5m")
+            }
+            configuration.auditWriteTimeout = timeout
         }
         if case .postgres = configuration.database, configuration.masterKey == nil {
             throw ConfigurationError(

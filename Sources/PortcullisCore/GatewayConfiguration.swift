@@ -35,6 +35,9 @@ public struct GatewayConfiguration: Sendable {
     public var keyRotationInterval: Duration = .seconds(30 * 86400)
     /// How long audit records are kept (`PORTCULLIS_AUDIT_RETENTION`); nil keeps them forever.
     public var auditRetention: Duration?
+    /// How long a request waits for its decision record to commit before it is refused with 503
+    /// (`PORTCULLIS_AUDIT_WRITE_TIMEOUT`).
+    public var auditWriteTimeout: Duration = .seconds(5)
 
     public static let defaultMaxBodyBytes = 10 * 1024 * 1024
 

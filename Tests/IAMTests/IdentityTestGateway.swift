@@ -88,9 +88,14 @@ func withIdentityGateway(
             database: database, migrations: MessagingMigrations.all + IAMMigrations.all + AuditMigrations.all, logger: TestDatabases.logger
         )
         .migrate()
-        let configuration = GatewayConfiguration(
-            publicURL: "http://portcullis.test", tokenAudience: "portcullis", accessTokenTTL: accessTokenTTL, lockout: lockout
-        )
+        let configuration = {
+            var configuration = GatewayConfiguration(
+                publicURL: "http://portcullis.test", tokenAudience: "portcullis", accessTokenTTL: accessTokenTTL, lockout: lockout
+            )
+            // The whole suite shares one machine: a slow commit must not turn into a 503 the test did not ask for.
+            configuration.auditWriteTimeout = .seconds(60)
+            return configuration
+        }()
         let assembly = GatewayAssembly(
             configuration: configuration, database: database, policies: try PolicyStore(directory: PortcullisProcess.policiesDirectory),
             masterKey: MasterKey(base64: TestDatabases.masterKey)!, hasher: BcryptPasswordHasher(cost: 4),

@@ -38,6 +38,16 @@ struct ConfigurationLoaderTests {
         #expect(configuration.maxBodyBytes == 1024)
     }
 
+    @Test("audit settings: keep forever and wait 5 s by default; both can be set")
+    func audit() throws {
+        let defaults = try ConfigurationLoader(environment: [:]).load()
+        #expect(defaults.auditRetention == nil)
+        #expect(defaults.auditWriteTimeout == .seconds(5))
+        let set = try ConfigurationLoader(environment: ["PORTCULLIS_AUDIT_RETENTION": "90d", "PORTCULLIS_AUDIT_WRITE_TIMEOUT": "30s"]).load()
+        #expect(set.auditRetention == .seconds(90 * 86400))
+        #expect(set.auditWriteTimeout == .seconds(30))
+    }
+
     @Test("a flag wins over the environment")
     func flagWins() throws {
         let configuration = try ConfigurationLoader(
@@ -81,6 +91,10 @@ struct ConfigurationLoaderTests {
             ("PORTCULLIS_MAX_BODY_BYTES", "10MB"),
             ("DATABASE_URL", "mysql://user@host/db"),
             ("DATABASE_URL", "postgres://host/db"),
+            ("PORTCULLIS_AUDIT_RETENTION", "1h"),
+            ("PORTCULLIS_AUDIT_RETENTION", "forever"),
+            ("PORTCULLIS_AUDIT_WRITE_TIMEOUT", "0s"),
+            ("PORTCULLIS_AUDIT_WRITE_TIMEOUT", "1d"),
         ]
     )
     func invalid(variable: String, value: String) {
