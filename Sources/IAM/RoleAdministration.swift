@@ -1,5 +1,5 @@
 import Foundation
-import Policy
+public import Policy
 public import PortcullisCore
 import Storage
 
@@ -25,13 +25,15 @@ public struct RoleAdministration: Sendable {
         let rows = try await self.identity.database.query(
             "SELECT id, name, description, permissions, tenant_id, built_in FROM iam_roles ORDER BY built_in DESC, name, id"
         )
+        // A listing is filtered, not decided role by role: it is the route's decision that is recorded.
         return try rows.map(RoleStore.role).filter { $0.builtIn || ($0.tenant.map { scope.sees($0) } ?? (scope == .platform)) }
     }
 
-    public func get(_ id: String, by caller: Principal) async throws -> Role {
-        guard let role = try await self.identity.roles.find(id: id), self.visible(role, to: self.scope(of: caller, action: "read")) else {
-            throw IAMError.notFound("Role not found.")
-        }
+    /// A built-in role (part of the catalog everyone may read) or a role the caller's resource check allows.
+    public func get(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Role {
+        guard let role = try await self.identity.roles.find(id: id) else { throw IAMError.notFound("Role not found.") }
+        if role.builtIn { return role }
+        guard try await self.check(caller, "read", role, decisions) else { throw IAMError.notFound("Role not found.") }
         return role
     }
 
@@ -69,8 +71,10 @@ public struct RoleAdministration: Sendable {
         return role
     }
 
-    public func update(_ id: String, name: String?, description: String?, permissions: [String]?, by caller: Principal) async throws -> Role {
-        var role = try await self.writable(id, by: caller, action: "update")
+    public func update(
+        _ id: String, name: String?, description: String?, permissions: [String]?, by caller: Principal, decisions: any ResourceDecisionRecorder
+    ) async throws -> Role {
+        var role = try await self.writable(id, by: caller, action: "update", decisions: decisions)
         var problems: [(String, String)] = []
         if let name {
             let trimmed = name.trimmingCharacters(in: .whitespaces)
@@ -106,8 +110,8 @@ public struct RoleAdministration: Sendable {
         return updated
     }
 
-    public func delete(_ id: String, by caller: Principal) async throws {
-        _ = try await self.writable(id, by: caller, action: "delete")
+    public func delete(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws {
+        _ = try await self.writable(id, by: caller, action: "delete", decisions: decisions)
         let database = self.identity.database
         try await database.transaction { connection in
             try await connection.execute("DELETE FROM iam_account_roles WHERE role_id = \(id)")
@@ -117,17 +121,20 @@ public struct RoleAdministration: Sendable {
         self.identity.cache.purge("*")
     }
 
-    private func visible(_ role: Role, to scope: CallerScope) -> Bool {
-        role.builtIn || (role.tenant.map { scope.sees($0) } ?? (scope == .platform))
+    /// A role the caller may change: not built-in (403) and allowed by the resource check (else 404).
+    private func writable(_ id: String, by caller: Principal, action: String, decisions: any ResourceDecisionRecorder) async throws -> Role {
+        guard let role = try await self.identity.roles.find(id: id) else { throw IAMError.notFound("Role not found.") }
+        guard !role.builtIn else { throw IAMError.forbidden("Built-in roles cannot be changed.") }
+        guard try await self.check(caller, action, role, decisions) else { throw IAMError.notFound("Role not found.") }
+        return role
     }
 
-    /// A role the caller may change: visible to it (else 404) and not built-in (403).
-    private func writable(_ id: String, by caller: Principal, action: String) async throws -> Role {
-        guard let role = try await self.identity.roles.find(id: id), self.visible(role, to: self.scope(of: caller, action: action)) else {
-            throw IAMError.notFound("Role not found.")
-        }
-        guard !role.builtIn else { throw IAMError.forbidden("Built-in roles cannot be changed.") }
-        return role
+    /// The resource-level decision on `tenant.roles.<action>` over `role`: platform admins reach every
+    /// role, tenant admins their own tenant's.
+    private func check(_ caller: Principal, _ action: String, _ role: Role, _ decisions: any ResourceDecisionRecorder) async throws -> Bool {
+        try await self.authorizer.check(
+            caller, ResourceAction(platform: PermissionCatalog.all, tenant: "tenant.roles.\(action)"),
+            on: ResourceRef(type: "role", id: role.id, tenant: role.tenant), recordingTo: decisions)
     }
 
     private func checkPermissions(_ permissions: [String], by caller: Principal, problems: inout [(String, String)]) throws {

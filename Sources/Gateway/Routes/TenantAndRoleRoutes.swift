@@ -68,19 +68,19 @@ public struct TenantAndRoleRoutes: Sendable {
             return EditedResponse(status: .created, response: DataEnvelope(role))
         }
         routes.get("/api/v1/roles/{id}") { _, context in
-            DataEnvelope(try await self.roles.get(try AccountRoutes.id(context), by: try context.requirePrincipal()))
+            DataEnvelope(try await self.roles.get(try AccountRoutes.id(context), by: try context.requirePrincipal(), decisions: context.decisions))
         }
         routes.patch("/api/v1/roles/{id}") { request, context in
             let body = try await JSONBody.decode(RoleBody.self, from: request, context: context)
             return DataEnvelope(
                 try await self.roles.update(
                     try AccountRoutes.id(context), name: body.name, description: body.description, permissions: body.permissions,
-                    by: try context.requirePrincipal()
+                    by: try context.requirePrincipal(), decisions: context.decisions
                 )
             )
         }
         routes.delete("/api/v1/roles/{id}") { _, context in
-            try await self.roles.delete(try AccountRoutes.id(context), by: try context.requirePrincipal())
+            try await self.roles.delete(try AccountRoutes.id(context), by: try context.requirePrincipal(), decisions: context.decisions)
             return HTTPResponse.Status.noContent
         }
     }
