@@ -13,27 +13,20 @@ public struct RouteRule: Sendable, Hashable {
     /// Where the rule stands in its file, for error messages.
     public let line: Int
 
-    var segments: [Substring] { self.path.split(separator: "/", omittingEmptySubsequences: true) }
+    var segments: [Substring] { PathTemplate.segments(of: self.path) }
 
     /// Whether this rule matches `method` and the canonical `path`.
     public func matches(method: String, path: String) -> Bool {
         guard self.methods.contains(method.uppercased()) else { return false }
-        let requested = path.split(separator: "/", omittingEmptySubsequences: true)
-        let template = self.segments
-        guard requested.count == template.count else { return false }
-        return zip(template, requested).allSatisfy { Self.isParameter($0) || $0 == $1 }
+        return PathTemplate.matches(segments: self.segments, path: path)
     }
 
     /// Whether every request this rule's `other` matches is matched by this rule first.
     func shadows(_ other: RouteRule) -> Bool {
         guard other.methods.isSubset(of: self.methods), self.segments.count == other.segments.count else { return false }
         return zip(self.segments, other.segments).allSatisfy { mine, theirs in
-            Self.isParameter(mine) || (!Self.isParameter(theirs) && mine == theirs)
+            PathTemplate.isParameter(mine) || (!PathTemplate.isParameter(theirs) && mine == theirs)
         }
-    }
-
-    static func isParameter(_ segment: Substring) -> Bool {
-        segment.hasPrefix("{") && segment.hasSuffix("}") && segment.count > 2
     }
 }
 

@@ -1,4 +1,5 @@
 public import HTTPTypes
+import Policy
 import Synchronization
 
 /// Every route the gateway serves, as `(method, path template)`.
@@ -13,12 +14,7 @@ public final class RouteTable: Sendable {
 
         /// Whether `path` (already canonical) fits this template.
         public func matches(path: String) -> Bool {
-            let templateSegments = self.template.split(separator: "/", omittingEmptySubsequences: true)
-            let pathSegments = path.split(separator: "/", omittingEmptySubsequences: true)
-            guard templateSegments.count == pathSegments.count else { return false }
-            return zip(templateSegments, pathSegments).allSatisfy { template, segment in
-                (template.hasPrefix("{") && template.hasSuffix("}")) || template == segment
-            }
+            PathTemplate.matches(self.template, path: path)
         }
     }
 

@@ -23,11 +23,10 @@ public struct BusReadiness: ReadinessCheck {
             let now = Date()
             var queues: [String: JSONValue] = [:]
             for queue in stats {
-                let lag = queue.oldestEnqueuedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0
                 queues[queue.queue] = [
                     "depth": .int(Int64(queue.depth)),
                     "leased": .int(Int64(queue.leased)),
-                    "lagSeconds": .double((lag * 1000).rounded() / 1000),
+                    "lagSeconds": .double(queue.lagSeconds(at: now)),
                 ]
             }
             return ReadinessResult(ready: true, info: ["queues": .object(queues), "deadLetters": .int(Int64(deadLetters))])

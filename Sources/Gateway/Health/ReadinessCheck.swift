@@ -97,7 +97,6 @@ public struct AuditReadiness: ReadinessCheck {
         guard let stats = try? await withTimeout(.seconds(3), { [store] in try await store.stats() }),
             let queue = stats.first(where: { $0.queue == DatabaseEventBus.queueName(group: AuditLog.group) })
         else { return ReadinessResult(ready: true) }
-        let lag = queue.oldestEnqueuedAt.map { max(0, Date().timeIntervalSince($0)) } ?? 0
-        return ReadinessResult(ready: true, info: ["pending": .int(Int64(queue.depth)), "lagSeconds": .double((lag * 1000).rounded() / 1000)])
+        return ReadinessResult(ready: true, info: ["pending": .int(Int64(queue.depth)), "lagSeconds": .double(queue.lagSeconds())])
     }
 }
