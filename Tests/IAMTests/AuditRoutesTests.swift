@@ -67,6 +67,10 @@ struct AuditRoutesTests {
             let verify = try await env.get("/logs/verify", token: admin)
             #expect(verify.json?["data"]?["ok"] == true)
             #expect(try await env.get("/logs/verify", token: reader).status == .forbidden)
+            // Without a token, or with a forged one, none of the three answers anything but 401.
+            #expect(try await env.post("/logs", json: ["name": "x"]).status == .unauthorized)
+            #expect(try await env.post("/logs", json: ["name": "x"], token: robot + "x").status == .unauthorized)
+            #expect(try await env.get("/logs/verify").status == .unauthorized)
         }
     }
 
