@@ -23,13 +23,15 @@ public struct AuditRecord: Codable, Sendable, Hashable {
     public var actor: AuditActor?
     public var resource: AuditResource?
     public var client: AuditClient?
+    /// `push` for a record a caller appended through `POST /logs`; absent for Portcullis's own records.
+    public var origin: String?
     public var payload: JSONValue
 
     public init(
         id: String, seq: Int64 = 0, createdAt: String, name: String, serviceName: String, requestId: String? = nil, tenant: String? = nil,
         stage: String? = nil, outcome: String? = nil, reason: String? = nil, permission: String? = nil, rule: String? = nil,
         policyRevision: String? = nil, actor: AuditActor? = nil, resource: AuditResource? = nil, client: AuditClient? = nil,
-        payload: JSONValue = .object([:])
+        origin: String? = nil, payload: JSONValue = .object([:])
     ) {
         self.id = id
         self.seq = seq
@@ -47,6 +49,7 @@ public struct AuditRecord: Codable, Sendable, Hashable {
         self.actor = actor
         self.resource = resource
         self.client = client
+        self.origin = origin
         self.payload = payload
     }
 

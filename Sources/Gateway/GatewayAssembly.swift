@@ -1,4 +1,5 @@
 public import AuditLog
+public import Foundation
 public import IAM
 public import Logging
 public import Messaging
@@ -30,12 +31,13 @@ public struct GatewayAssembly {
         masterKey: MasterKey,
         hasher: any PasswordHasher = BcryptPasswordHasher(),
         checks: [any ReadinessCheck] = [],
+        now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger
     ) {
         let messaging = Messaging(database: database, logger: logger)
         let identity = Identity(
-            database: database, configuration: configuration, policies: policies.current, masterKey: masterKey, bus: messaging.bus, hasher: hasher,
-            logger: logger
+            database: database, configuration: configuration, policies: policies, masterKey: masterKey, bus: messaging.bus, hasher: hasher,
+            now: now, logger: logger
         )
         let journal = DecisionJournal(bus: messaging.bus, timeout: configuration.auditWriteTimeout, logger: logger)
         let audit = AuditLog(database: database, key: masterKey.derived(for: AuditLog.keyPurpose), bus: messaging.bus, logger: logger)
@@ -45,7 +47,8 @@ public struct GatewayAssembly {
         HealthRoutes(
             checks: checks + [
                 BusReadiness(store: messaging.store), AuditReadiness(journal: journal, store: messaging.store), PolicyReadiness(policies: policies),
-            ]
+            ],
+            policies: policies
         )
         .register(on: gateway.routes)
         ModuleRoutes.register(

@@ -21,8 +21,10 @@ public enum ModuleRoutes {
         IdentityRoutes(identity: identity, configuration: configuration).register(on: routes)
         AccountRoutes(administration: accounts, identity: identity).register(on: routes)
         ServiceAccountRoutes(serviceAccounts: serviceAccounts).register(on: routes)
-        TenantAndRoleRoutes(tenants: TenantAdministration(identity: identity, bus: messaging.bus), roles: RoleAdministration(identity: identity))
-            .register(on: routes)
+        TenantAndRoleRoutes(
+            tenants: TenantAdministration(identity: identity, bus: messaging.bus), roles: RoleAdministration(identity: identity), accounts: accounts
+        )
+        .register(on: routes)
         TokenRoutes(tokens: tokens, accessTokenTTL: configuration.accessTokenTTL).register(on: routes)
         OAuthRoutes(oauth: OAuthService(identity: identity, serviceAccounts: serviceAccounts, bus: messaging.bus), tokens: tokens, identity: identity)
             .register(on: routes)

@@ -7,7 +7,8 @@ import Storage
 
 /// Creating, changing and deleting accounts, with the contract's rules: tenant admins are confined to
 /// their tenant in every read and write, only platform admins grant restricted permissions, roles must be
-/// built-in or of the account's tenant, and every change reaches every replica's cache at once.
+/// built-in or of the account's tenant, nobody gives or acts on more than it holds (``GrantChecks``), and
+/// every change reaches every replica's cache at once.
 public struct AccountAdministration: Sendable {
     /// The writable fields of an account; nil means "leave as it is" (on update) or "default" (on create).
     public struct Changes: Sendable {
@@ -38,13 +39,14 @@ public struct AccountAdministration: Sendable {
     }
 
     let identity: Identity
-    let authorizer: Authorizer
+    let grants: GrantChecks
+    var authorizer: Authorizer { self.identity.authorizer }
     public let passwordPolicy: PasswordPolicy
     let bus: any EventBus
 
     public init(identity: Identity, passwordPolicy: PasswordPolicy, bus: any EventBus) {
         self.identity = identity
-        self.authorizer = identity.policies.authorizer
+        self.grants = GrantChecks(identity: identity)
         self.passwordPolicy = passwordPolicy
         self.bus = bus
     }
@@ -75,8 +77,9 @@ public struct AccountAdministration: Sendable {
         return account
     }
 
-    public func create(_ changes: Changes, by caller: Principal, requestID: String?, requirePassword: Bool = true) async throws -> Account {
-        let scope = self.scope(of: caller, action: "create")
+    public func create(
+        _ changes: Changes, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?, requirePassword: Bool = true
+    ) async throws -> Account {
         var problems: [(String, String)] = []
         let username = changes.username.map(Username.canonical) ?? ""
         if !Username.isValid(username) { problems.append(("INVALID_USERNAME", "username is required: 1-256 characters, no control characters.")) }
@@ -88,25 +91,23 @@ public struct AccountAdministration: Sendable {
         let status = try self.status(changes.status, problems: &problems) ?? .active
         let type = changes.type.map { Principal.AccountType(rawValue: $0.lowercased()) } ?? .user
         if type == nil { problems.append(("INVALID_TYPE", "type must be user or service.")) }
-        let tenant: String?
-        switch scope {
-        case .platform: tenant = changes.tenant
-        case .tenant(let own):
-            guard changes.tenant == nil || changes.tenant == own else { throw IAMError.forbidden("Accounts can only be created in your own tenant.") }
-            tenant = own
-        case .none: throw IAMError.forbidden("Missing permission iam.account.create")
-        }
-        try self.checkGrants(changes.permissions ?? [], roles: [], by: caller, problems: &problems)
+        problems += self.unknownPermissions(changes.permissions)
         guard problems.isEmpty else { throw IAMError.invalid(problems) }
-        try await self.checkRoles(changes.roles ?? [], tenant: tenant, by: caller)
-        if let tenant, try await TenantStore(database: self.identity.database).find(id: tenant) == nil {
-            throw IAMError.invalid([("UNKNOWN_TENANT", "Tenant \(tenant) does not exist.")])
-        }
+        // Platform account admins create in any tenant (or none); tenant admins in their own.
+        let tenant = self.scope(of: caller, action: "create") == .platform ? changes.tenant : (changes.tenant ?? caller.tenant)
         let now = Date()
         let account = Account(
             id: Identifiers.objectID(), username: username, firstname: changes.firstname, lastname: changes.lastname, tenant: tenant,
             status: status, type: type ?? .user, roles: changes.roles ?? [], permissions: changes.permissions ?? [], createdAt: now, updatedAt: now
         )
+        guard try await self.check(caller, "create", account, decisions) else {
+            throw IAMError.forbidden("Accounts can only be created in your own tenant.", reason: "FOREIGN_TENANT")
+        }
+        try await self.grants.requireGrantable(
+            caller, permissions: account.permissions, roles: account.roles, to: GrantChecks.resource(account), decisions: decisions)
+        if let tenant, try await TenantStore(database: self.identity.database).find(id: tenant) == nil {
+            throw IAMError.invalid([("UNKNOWN_TENANT", "Tenant \(tenant) does not exist.")])
+        }
         let hash = try await changes.password.asyncMap { try await self.identity.hasher.hash($0) }
         do {
             try await self.identity.database.transaction { connection in
@@ -119,52 +120,83 @@ public struct AccountAdministration: Sendable {
         return account
     }
 
+    /// Changes an account. `replace` is OIH's PUT: every profile field, the roles and the permissions take
+    /// the body's values, absent ones included (cleared); status, tenant and password change only when given.
+    ///
+    /// The caller must see the account (else 404), hold everything the account holds (the ceiling, else
+    /// 403), and be able to grant any permissions and roles it gives (the grant rule, else 403).
     public func update(
-        _ id: String, _ changes: Changes, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?
+        _ id: String, _ changes: Changes, replace: Bool = false, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?
     ) async throws -> Account {
-        let scope = self.scope(of: caller, action: "update")
         guard var account = try await self.identity.accounts.find(id: id), try await self.check(caller, "update", account, decisions) else {
             throw IAMError.notFound("Account not found.")
         }
         var problems: [(String, String)] = []
         if let username = changes.username.map(Username.canonical) {
             if Username.isValid(username) { account.username = username } else { problems.append(("INVALID_USERNAME", "username is invalid.")) }
+        } else if replace {
+            problems.append(("MISSING_FIELD", "username is required."))
         }
         if let password = changes.password, let problem = self.passwordPolicy.problem(with: password) { problems.append(("WEAK_PASSWORD", problem)) }
         if let status = try self.status(changes.status, problems: &problems) { account.status = status }
-        if let tenant = changes.tenant, tenant != account.tenant {
-            guard scope == .platform else { throw IAMError.forbidden("Only platform admins move accounts between tenants.") }
-            account.tenant = tenant
-        }
-        if let permissions = changes.permissions {
-            try self.checkGrants(permissions, roles: [], by: caller, problems: &problems)
-            account.permissions = permissions
-        }
-        if changes.firstname != nil { account.firstname = changes.firstname }
-        if changes.lastname != nil { account.lastname = changes.lastname }
+        if replace || changes.firstname != nil { account.firstname = changes.firstname }
+        if replace || changes.lastname != nil { account.lastname = changes.lastname }
+        problems += self.unknownPermissions(changes.permissions)
         guard problems.isEmpty else { throw IAMError.invalid(problems) }
-        if let roles = changes.roles {
-            try await self.checkRoles(roles, tenant: account.tenant, by: caller)
-            account.roles = roles
+        try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
+
+        if let tenant = changes.tenant, tenant != account.tenant {
+            try await self.move(&account, to: tenant, by: caller, decisions: decisions)
+        }
+        if let permissions = changes.permissions ?? (replace ? [] : nil) { account.permissions = permissions }
+        if let roles = changes.roles ?? (replace ? [] : nil) { account.roles = roles }
+        if changes.permissions != nil || changes.roles != nil || replace {
+            try await self.grants.requireGrantable(
+                caller, permissions: account.permissions, roles: account.roles, to: GrantChecks.resource(account), decisions: decisions)
         }
         account.updatedAt = Date()
         let newHash = try await changes.password.asyncMap { try await self.identity.hasher.hash($0) }
-        let updated = account
+        try await self.save(account, passwordHash: newHash, requestID: requestID)
+        return account
+    }
+
+    /// Moves `account` to `tenant` (platform account admins only; the tenant must exist) and drops the roles
+    /// of its old tenant, which mean nothing in the new one.
+    func move(_ account: inout Account, to tenant: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws {
+        let allowed = try await self.identity.authorizer.check(
+            caller, ResourceAction(platform: "iam.account.update"),
+            on: ResourceRef(type: GrantChecks.resource(account).type, id: account.id, tenant: tenant), recordingTo: decisions)
+        guard allowed else { throw IAMError.forbidden("Only platform admins move accounts between tenants.", reason: "FOREIGN_TENANT") }
+        guard try await TenantStore(database: self.identity.database).find(id: tenant) != nil else {
+            throw IAMError.invalid([("UNKNOWN_TENANT", "Tenant \(tenant) does not exist.")])
+        }
+        var kept: [String] = []
+        for id in account.roles {
+            guard let role = try await self.identity.roles.find(id: id) else { continue }
+            if role.tenant == nil || role.tenant == tenant { kept.append(id) }
+        }
+        account.roles = kept
+        account.tenant = tenant
+    }
+
+    /// Writes a changed account; a new password hash revokes the account's tokens. Every replica's cache
+    /// forgets the account when the change commits.
+    func save(_ account: Account, passwordHash: String?, requestID: String?) async throws {
+        let id = account.id
         do {
             try await self.identity.database.transaction { connection in
-                try await self.identity.accounts.update(updated, on: connection)
-                if let newHash {
-                    try await self.identity.accounts.setPasswordHash(newHash, accountID: id, on: connection)
+                try await self.identity.accounts.update(account, on: connection)
+                if let passwordHash {
+                    try await self.identity.accounts.setPasswordHash(passwordHash, accountID: id, on: connection)
                     _ = try await self.identity.tokens.revokeAll(accountID: id, on: connection)
                 }
                 try await IdentityChanges.announce("account:\(id)", database: self.identity.database, on: connection)
-                try await self.publish("iam.user.modified", account: updated, requestID: requestID, on: connection)
+                try await self.publish("iam.user.modified", account: account, requestID: requestID, on: connection)
             }
         } catch StorageError.uniqueViolation {
             throw IAMError.conflict("USERNAME_TAKEN", "The username is taken.")
         }
         self.identity.cache.purge("account:\(id)")
-        return updated
     }
 
     public func delete(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?) async throws {
@@ -172,13 +204,21 @@ public struct AccountAdministration: Sendable {
             throw IAMError.notFound("Account not found.")
         }
         guard account.id != caller.accountID else { throw IAMError.conflict("SELF_DELETE", "You cannot delete your own account.") }
+        try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
         try await self.identity.database.transaction { connection in
             _ = try await self.identity.tokens.revokeAll(accountID: id, on: connection)
+            try await connection.execute("DELETE FROM iam_service_clients WHERE account_id = \(id)")
             try await self.identity.accounts.delete(id: id, on: connection)
             try await IdentityChanges.announce("account:\(id)", database: self.identity.database, on: connection)
             try await self.publish("iam.user.deleted", account: account, requestID: requestID, on: connection)
         }
         self.identity.cache.purge("account:\(id)")
+    }
+
+    /// Unknown permissions, listed with the other problems of a body (the grant rule checks the rest).
+    private func unknownPermissions(_ permissions: [String]?) -> [(String, String)] {
+        let catalog = self.identity.policies.catalog
+        return (permissions ?? []).filter { !catalog.contains($0) }.map { ("UNKNOWN_PERMISSION", "Unknown permission \($0).") }
     }
 
     private func status(_ text: String?, problems: inout [(String, String)]) throws -> AccountStatus? {
@@ -188,39 +228,6 @@ public struct AccountAdministration: Sendable {
             return nil
         }
         return status
-    }
-
-    /// Unknown permissions are a 400; restricted ones from a caller who is not a platform admin a 403;
-    /// and nobody grants what they do not hold themselves.
-    func checkGrants(_ permissions: [String], roles: [String], by caller: Principal, problems: inout [(String, String)]) throws {
-        let catalog = self.identity.policies.catalog
-        for permission in permissions where !catalog.contains(permission) {
-            problems.append(("UNKNOWN_PERMISSION", "Unknown permission \(permission)."))
-        }
-        for permission in permissions where catalog.contains(permission) {
-            if catalog[permission]?.restricted == true && !self.authorizer.holds(caller, PermissionCatalog.all) {
-                throw IAMError.forbidden("Only platform admins may grant \(permission).")
-            }
-            if !self.authorizer.holds(caller, permission) {
-                throw IAMError.forbidden("You cannot grant \(permission), which you do not hold.")
-            }
-        }
-    }
-
-    /// Roles must exist and be built-in or of the account's tenant; the admin roles only a platform admin gives.
-    func checkRoles(_ roles: [String], tenant: String?, by caller: Principal) async throws {
-        let isPlatformAdmin = self.authorizer.holds(caller, PermissionCatalog.all)
-        for id in roles {
-            guard let role = try await self.identity.roles.find(id: id) else {
-                throw IAMError.invalid([("UNKNOWN_ROLE", "Unknown role \(id).")])
-            }
-            if let roleTenant = role.tenant, roleTenant != tenant {
-                throw IAMError.forbidden("Role \(id) belongs to another tenant.")
-            }
-            if !isPlatformAdmin && role.permissions.contains(where: { self.identity.policies.catalog[$0]?.restricted == true }) {
-                throw IAMError.forbidden("Only platform admins may assign role \(role.name).")
-            }
-        }
     }
 
     private func publish(_ name: String, account: Account, requestID: String?, on connection: any DatabaseConnection) async throws {
@@ -235,9 +242,12 @@ public struct AccountAdministration: Sendable {
 /// Errors of the administration services; the gateway maps each to the contract's status and reason.
 public enum IAMError: Error, Sendable {
     case invalid([(String, String)])
-    case forbidden(String)
+    /// 403 with a message and a stable reason (`EXCEEDS_CALLER`, `NOT_HELD`, `FOREIGN_ROLE`, ...).
+    case forbidden(String, reason: String = "FORBIDDEN")
     case notFound(String)
     case conflict(String, String)
+    /// 401 `SESSION_EXPIRED`: the session a token belongs to reached `PORTCULLIS_SESSION_MAX`; log in again.
+    case sessionExpired
 }
 
 extension Optional {

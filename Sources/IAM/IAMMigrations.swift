@@ -54,6 +54,22 @@ public enum IAMMigrations {
                 )
                 """,
             ]
-        }
+        },
+        Migration(id: "iam.0002") { _ in
+            [
+                // The start of the session a token extends, and the grant that issued it.
+                "ALTER TABLE iam_tokens ADD COLUMN session_started_at BIGINT",
+                "ALTER TABLE iam_tokens ADD COLUMN grant_type TEXT",
+                // One counter per subject (`account:<username>`, `ip:<address>`), reserved before bcrypt runs.
+                """
+                CREATE TABLE iam_login_attempts (
+                    subject TEXT PRIMARY KEY, window_start BIGINT NOT NULL, attempts BIGINT NOT NULL, locked_until BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX iam_login_attempts_window ON iam_login_attempts (window_start)",
+                "DROP TABLE iam_login_failures",
+                "DROP TABLE iam_lockouts",
+            ]
+        },
     ]
 }

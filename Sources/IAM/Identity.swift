@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import Logging
 public import Messaging
 public import Policy
@@ -9,7 +9,8 @@ public import Storage
 /// The identity module assembled over one database: key ring, verifier, issuer, login, stores, and the
 /// cache-invalidation service that must run next to them.
 public struct Identity: Sendable {
-    public let policies: PolicySet
+    /// The live policy set: a SIGHUP reload reaches every grant and resource check of IAM at once.
+    public let policyStore: PolicyStore
     public let keyRing: KeyRing
     public let cache: PrincipalCache
     public let verifier: TokenVerifier
@@ -26,21 +27,22 @@ public struct Identity: Sendable {
     public init(
         database: any Database,
         configuration: GatewayConfiguration,
-        policies: PolicySet,
+        policies: PolicyStore,
         masterKey: MasterKey,
         bus: any EventBus,
         hasher: any PasswordHasher = BcryptPasswordHasher(),
+        now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger
     ) {
         let keyRing = KeyRing(database: database, masterKey: masterKey, tokenLifetime: configuration.accessTokenTTL, logger: logger)
         let cache = PrincipalCache()
         let issuer = TokenIssuer(
             keyRing: keyRing, database: database, issuer: configuration.publicURL, audience: configuration.tokenAudience,
-            accessTokenTTL: configuration.accessTokenTTL
+            accessTokenTTL: configuration.accessTokenTTL, sessionMax: configuration.sessionMax, now: now
         )
         self.database = database
         self.bus = bus
-        self.policies = policies
+        self.policyStore = policies
         self.keyRing = keyRing
         self.cache = cache
         self.verifier = TokenVerifier(
@@ -58,11 +60,28 @@ public struct Identity: Sendable {
         self.changes = IdentityChanges(database: database, cache: cache)
     }
 
+    /// The policy set in force now.
+    public var policies: PolicySet { self.policyStore.current }
+
+    /// The authorizer of the policy set in force now, stamping its revision on every decision.
+    public var authorizer: Authorizer { self.policies.authorizer }
+
     /// Run after migrations: built-in roles from the policy files, the signing keys, the first admin.
     public func prepare(bootstrapAdmin: (username: String, password: String)?) async throws -> AdminBootstrap.Outcome {
         try await self.roles.syncBuiltIns(self.policies.builtInRoles)
         try await self.keyRing.start()
         return try await AdminBootstrap(database: self.database, hasher: self.hasher).ensureAdmin(configured: bootstrapAdmin)
+    }
+
+    /// After a policy reload: the built-in roles take the new definitions, and every replica's cached
+    /// permissions are dropped, so that the next request of every token resolves them anew.
+    public func policiesReloaded() async throws {
+        let database = self.database
+        try await self.roles.syncBuiltIns(self.policies.builtInRoles)
+        try await database.transaction { connection in
+            try await IdentityChanges.announce("*", database: database, on: connection)
+        }
+        self.cache.purge("*")
     }
 
     /// Enables or disables an account. Its tokens stop (or start again) working on every replica at once:
@@ -102,6 +121,32 @@ public struct Identity: Sendable {
         self.cache.purge("account:\(accountID)")
     }
 
+    /// Retires `tokenID` and issues its successor in one transaction, so that of two concurrent uses of one
+    /// token exactly one gets a successor: the other finds it retired and gets nil. On PostgreSQL the loser
+    /// waits for the winner's commit (row lock), so a family revoked after reuse also takes the successor.
+    public func replace<Successor: Sendable>(
+        tokenID: String, with issue: @Sendable (any DatabaseConnection) async throws -> Successor
+    ) async throws -> Successor? {
+        let database = self.database
+        let issued: Successor? = try await database.transaction { connection in
+            guard try await self.tokens.revoke(id: tokenID, on: connection) else { return nil }
+            let issued = try await issue(connection)
+            try await IdentityChanges.announce("token:\(tokenID)", database: database, on: connection)
+            return issued
+        }
+        self.cache.purge("token:\(tokenID)")
+        return issued
+    }
+
+    /// Ends a session: revokes the presented token and, when it came from a refresh token, its whole family
+    /// (the refresh token included), so that nothing of the login keeps working.
+    public func logout(tokenID: String) async throws {
+        if let family = try await self.tokens.find(id: tokenID)?.familyID {
+            try await self.revokeFamily(family)
+        }
+        try await self.revoke(tokenID: tokenID)
+    }
+
     /// Revokes every token of a refresh family (reuse detection), everywhere.
     public func revokeFamily(_ familyID: String) async throws {
         try await self.database.transaction { connection in
@@ -109,6 +154,17 @@ public struct Identity: Sendable {
             try await IdentityChanges.announce("*", database: self.database, on: connection)
         }
         self.cache.purge("*")
+    }
+
+    /// Revokes the access tokens a service account got with its secret (`client_credentials`), everywhere:
+    /// a rotated secret takes what it issued with it.
+    public func revokeClientCredentialTokens(accountID: String) async throws {
+        let database = self.database
+        try await database.transaction { connection in
+            _ = try await self.tokens.revokeAll(accountID: accountID, grant: OAuthService.clientCredentials, on: connection)
+            try await IdentityChanges.announce("account:\(accountID)", database: database, on: connection)
+        }
+        self.cache.purge("account:\(accountID)")
     }
 
     /// Revokes one token everywhere: marks it revoked and purges it from every replica's cache on commit.

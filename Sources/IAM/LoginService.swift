@@ -14,7 +14,14 @@ public struct LoginService: Sendable {
         case accountDisabled
         /// Too many failures: try again after this long.
         case locked(retryAfter: Duration)
+        /// The password-hashing pool is full (a login flood): try again after this many seconds.
+        case busy(retryAfter: Int)
     }
+
+    /// Longest username and password a login looks at; longer ones are refused before any database or
+    /// bcrypt work (an email address has at most 320 bytes; bcrypt reads 72, the rest is slack).
+    public static let maximumUsernameBytes = 320
+    public static let maximumPasswordBytes = 1024
 
     let accounts: AccountStore
     let hasher: any PasswordHasher
@@ -34,41 +41,87 @@ public struct LoginService: Sendable {
         self.logger = logger
     }
 
-    /// Checks the credentials and issues an access token.
-    public func login(username: String, password: String, clientIP: String, requestID: String?) async throws -> TokenIssuer.Issued {
-        let canonical = Username.canonical(username)
-        let accountSubject = LoginThrottle.accountSubject(canonical)
-        let ipSubject = LoginThrottle.ipSubject(clientIP)
-        if let retryAfter = try await self.throttle.lockedFor([accountSubject, ipSubject]) {
-            try await self.audit(outcome: "deny", reason: "TOO_MANY_ATTEMPTS", account: nil, clientIP: clientIP, requestID: requestID)
-            throw Failure.locked(retryAfter: retryAfter)
-        }
-        let credentials = password.utf8.count <= PasswordPolicy.maximumBytes ? try await self.accounts.credentials(username: canonical) : nil
-        // Unknown users cost the same bcrypt work as known ones, so timing does not tell them apart.
-        let hash: String
-        if let stored = credentials?.passwordHash {
-            hash = stored
-        } else {
-            hash = try await self.dummyHash.value()
-        }
-        let matches = try await self.hasher.verify(password, against: hash) && credentials?.passwordHash != nil
-        guard matches, let account = credentials?.account else {
-            try await self.throttle.recordFailure(account: accountSubject, ip: ipSubject)
-            try await self.audit(outcome: "deny", reason: "INVALID_CREDENTIALS", account: nil, clientIP: clientIP, requestID: requestID)
-            throw Failure.invalidCredentials
+    /// What is wrong with a login's input before anything is looked up, or nil: too long, or a password
+    /// with a NUL byte (bcrypt would ignore everything after it).
+    public static func problem(username: String, password: String) -> String? {
+        if username.utf8.count > Self.maximumUsernameBytes { return "username may have at most \(Self.maximumUsernameBytes) bytes." }
+        if password.utf8.count > Self.maximumPasswordBytes { return "password may have at most \(Self.maximumPasswordBytes) bytes." }
+        if password.utf8.contains(0) { return "password must not contain a NUL character." }
+        return nil
+    }
+
+    /// Whole seconds to wait, rounded up, at least 1 (for `Retry-After`).
+    public static func seconds(_ duration: Duration) -> Int {
+        max(1, Int((Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18).rounded(.up)))
+    }
+
+    /// Checks the credentials and issues an access token that starts a session (of `lineage.familyID`, when
+    /// the OAuth password grant pairs it with a refresh token).
+    public func login(
+        username: String, password: String, clientIP: String, requestID: String?, lineage: TokenIssuer.Lineage = TokenIssuer.Lineage()
+    ) async throws -> TokenIssuer.Issued {
+        let account: Account
+        do {
+            account = try await self.authenticate(username: username, password: password, clientIP: clientIP)
+        } catch let failure as Failure {
+            let reason =
+                switch failure {
+                case .locked: "TOO_MANY_ATTEMPTS"
+                case .busy: "TOO_BUSY"
+                default: "INVALID_CREDENTIALS"
+                }
+            try await self.audit(outcome: "deny", reason: reason, account: nil, clientIP: clientIP, requestID: requestID)
+            throw failure
         }
         guard try await self.accounts.isEnabled(account) else {
             try await self.audit(outcome: "deny", reason: "ACCOUNT_DISABLED", account: account, clientIP: clientIP, requestID: requestID)
             throw Failure.accountDisabled
         }
-        try await self.throttle.recordSuccess(account: accountSubject)
-        if self.hasher.needsRehash(hash) {
-            try await self.accounts.setPasswordHash(try await self.hasher.hash(password), accountID: account.id)
-        }
-        let issued = try await self.issuer.accessToken(for: account)
+        let issued = try await self.issuer.accessToken(for: account, lineage: lineage)
         try await self.audit(
             outcome: "allow", reason: "LOGIN", account: account, clientIP: clientIP, requestID: requestID, tokenID: issued.record.id)
         return issued
+    }
+
+    /// The account whose password this is, with the attempt counted against the lockout of the account and
+    /// of the address first (reserved before bcrypt runs, so concurrent guesses cannot outrun the count).
+    /// Unknown users cost the same bcrypt work as known ones, so timing does not tell them apart.
+    public func authenticate(username: String, password: String, clientIP: String) async throws -> Account {
+        guard Self.problem(username: username, password: password) == nil else { throw Failure.invalidCredentials }
+        let canonical = Username.canonical(username)
+        let reservation: LoginThrottle.Reservation
+        switch try await self.throttle.reserve(account: LoginThrottle.accountSubject(canonical), ip: LoginThrottle.ipSubject(clientIP)) {
+        case .failure(let failure): throw failure
+        case .success(let reserved): reservation = reserved
+        }
+        let credentials: AccountStore.Credentials?
+        let matches: Bool
+        do {
+            credentials = try await self.accounts.credentials(username: canonical)
+            let hash: String
+            if let stored = credentials?.passwordHash {
+                hash = stored
+            } else {
+                hash = try await self.dummyHash.value()
+            }
+            matches = try await self.hasher.verify(password, against: hash) && credentials?.passwordHash != nil
+            if matches, self.hasher.needsRehash(hash), let account = credentials?.account {
+                try await self.accounts.setPasswordHash(try await self.hasher.hash(password), accountID: account.id)
+            }
+        } catch is PasswordHashingPool.Busy {
+            // The password was never checked: the attempt does not count.
+            try await self.throttle.release(reservation)
+            throw Failure.busy(retryAfter: 1)
+        } catch {
+            try? await self.throttle.release(reservation)
+            throw error
+        }
+        guard matches, let account = credentials?.account else {
+            try await self.throttle.settleFailure(reservation)
+            throw Failure.invalidCredentials
+        }
+        try await self.throttle.settleSuccess(reservation)
+        return account
     }
 
     /// `audit.iam.login`: who, from where, with what outcome; never the password or the token. The

@@ -1,7 +1,7 @@
 import Foundation
 public import Messaging
-import Policy
-import PortcullisCore
+public import Policy
+public import PortcullisCore
 import Storage
 
 /// An RFC 6749 §5.2 error: `{"error":"invalid_grant","error_description":"..."}`.
@@ -23,6 +23,7 @@ public struct OAuthError: Error, Sendable, Equatable {
 /// reuse detection) and RFC 8693 token exchange.
 public struct OAuthService: Sendable {
     public static let tokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+    public static let clientCredentials = "client_credentials"
     public static let accessTokenType = "urn:ietf:params:oauth:token-type:access_token"
 
     /// The successful answer (RFC 6749 §5.1, RFC 8693 §2.2.1).
@@ -35,16 +36,20 @@ public struct OAuthService: Sendable {
         public let issued_token_type: String?
     }
 
+    struct TokenPair: Sendable {
+        let access: TokenIssuer.Issued
+        let refresh: TokenIssuer.Issued
+    }
+
     let identity: Identity
     let serviceAccounts: ServiceAccounts
-    let authorizer: Authorizer
+    var authorizer: Authorizer { self.identity.authorizer }
     let bus: any EventBus
 
     public init(identity: Identity, serviceAccounts: ServiceAccounts, bus: any EventBus) {
         self.identity = identity
         self.serviceAccounts = serviceAccounts
         self.bus = bus
-        self.authorizer = identity.policies.authorizer
     }
 
     /// The client's account, from HTTP Basic or form credentials; nil when none were sent.
@@ -56,12 +61,14 @@ public struct OAuthService: Sendable {
         return account
     }
 
-    public func token(form: [String: String], client: Account?, clientIP: String, requestID: String?) async throws -> TokenResponse {
+    public func token(
+        form: [String: String], client: Account?, clientIP: String, decisions: any ResourceDecisionRecorder, requestID: String?
+    ) async throws -> TokenResponse {
         switch form["grant_type"] {
         case "password": return try await self.password(form, clientIP: clientIP, requestID: requestID)
-        case "client_credentials": return try await self.clientCredentials(form, client: client)
+        case Self.clientCredentials: return try await self.clientCredentials(form, client: client)
         case "refresh_token": return try await self.refresh(form)
-        case Self.tokenExchange: return try await self.exchange(form, client: client, requestID: requestID)
+        case Self.tokenExchange: return try await self.exchange(form, client: client, decisions: decisions, requestID: requestID)
         case nil: throw OAuthError("invalid_request", "grant_type is required.")
         default: throw OAuthError("unsupported_grant_type", "Supported: password, client_credentials, refresh_token, token exchange.")
         }
@@ -71,29 +78,41 @@ public struct OAuthService: Sendable {
         guard let username = form["username"], let password = form["password"] else {
             throw OAuthError("invalid_request", "username and password are required.")
         }
+        if let problem = LoginService.problem(username: username, password: password) {
+            throw OAuthError("invalid_request", problem)
+        }
+        let family = Identifiers.objectID()
         let issued: TokenIssuer.Issued
         do {
-            issued = try await self.identity.login.login(username: username, password: password, clientIP: clientIP, requestID: requestID)
+            issued = try await self.identity.login.login(
+                username: username, password: password, clientIP: clientIP, requestID: requestID, lineage: TokenIssuer.Lineage(familyID: family))
         } catch LoginService.Failure.locked(let retryAfter) {
-            throw OAuthError("invalid_grant", "Too many failed logins.", retryAfter: max(1, Int(retryAfter.components.seconds) + 1))
+            throw OAuthError("invalid_grant", "Too many failed logins.", retryAfter: LoginService.seconds(retryAfter))
+        } catch LoginService.Failure.busy(let retryAfter) {
+            throw OAuthError("temporarily_unavailable", "Too many logins at once; try again shortly.", status: 503, retryAfter: retryAfter)
         } catch is LoginService.Failure {
             throw OAuthError("invalid_grant", "Invalid username or password.")
         }
         guard let account = try await self.identity.accounts.find(id: issued.record.accountId) else {
             throw OAuthError("invalid_grant", "Invalid username or password.")
         }
-        let family = Identifiers.objectID()
-        try await self.identity.tokens.setFamily(family, tokenID: issued.record.id)
-        let refresh = try await self.identity.issuer.refreshToken(for: account, familyID: family, scope: nil)
+        let lineage = TokenIssuer.Lineage(familyID: family, sessionStartedAt: issued.record.createdAt)
+        let refresh = try await self.identity.issuer.refreshToken(for: account, scope: nil, lineage: lineage)
         return self.response(issued, refresh: refresh)
     }
 
     private func clientCredentials(_ form: [String: String], client: Account?) async throws -> TokenResponse {
         guard let client else { throw OAuthError("invalid_client", "Client authentication is required.", status: 401) }
         let scope = try await self.requestedScope(form["scope"], within: client)
-        return self.response(try await self.identity.issuer.accessToken(for: client, scope: scope), refresh: nil)
+        // Marked with its grant: rotating the client's secret revokes what the old secret obtained.
+        let issued = try await self.identity.issuer.accessToken(
+            for: client, scope: scope, lineage: TokenIssuer.Lineage(grant: Self.clientCredentials))
+        return self.response(issued, refresh: nil)
     }
 
+    /// Rotating refresh: the presented refresh token is retired and a new access and refresh token of the
+    /// same family and session are issued, in one transaction. A retired token coming back (a copy, or the
+    /// loser of two concurrent uses) revokes the whole family.
     private func refresh(_ form: [String: String]) async throws -> TokenResponse {
         guard let presented = form["refresh_token"] else { throw OAuthError("invalid_request", "refresh_token is required.") }
         let invalid = OAuthError("invalid_grant", "The refresh token is invalid, expired or revoked.")
@@ -106,17 +125,31 @@ public struct OAuthService: Sendable {
             throw invalid
         }
         guard (entry.record.expiresAt ?? .distantFuture) > Date(),
-            let account = try await self.identity.accounts.find(id: entry.record.accountId), account.status == .active
+            let account = try await self.identity.accounts.find(id: entry.record.accountId), try await self.identity.accounts.isEnabled(account)
         else { throw invalid }
-        try await self.identity.revoke(tokenID: entry.record.id)
-        let access = try await self.identity.issuer.accessToken(for: account, scope: entry.record.scope, familyID: family)
-        let next = try await self.identity.issuer.refreshToken(for: account, familyID: family, scope: entry.record.scope)
-        return self.response(access, refresh: next)
+        let issuer = self.identity.issuer
+        let pair: TokenPair?
+        do {
+            pair = try await self.identity.replace(tokenID: entry.record.id) { connection in
+                let access = try await issuer.accessToken(for: account, scope: entry.record.scope, lineage: entry.lineage, on: connection)
+                let next = try await issuer.refreshToken(for: account, scope: entry.record.scope, lineage: entry.lineage, on: connection)
+                return TokenPair(access: access, refresh: next)
+            }
+        } catch IAMError.sessionExpired {
+            throw OAuthError("invalid_grant", "The session has reached its maximum length; log in again.")
+        }
+        guard let pair else {
+            try await self.identity.revokeFamily(family)
+            throw invalid
+        }
+        return self.response(pair.access, refresh: pair.refresh)
     }
 
     /// RFC 8693: a token for the subject of `subject_token`, acted on by the subject of `actor_token` (or by
     /// the authenticated client), narrowed by `scope`, with `act` nesting any earlier delegation.
-    private func exchange(_ form: [String: String], client: Account?, requestID: String?) async throws -> TokenResponse {
+    private func exchange(
+        _ form: [String: String], client: Account?, decisions: any ResourceDecisionRecorder, requestID: String?
+    ) async throws -> TokenResponse {
         guard let subjectToken = form["subject_token"], form["subject_token_type"] == Self.accessTokenType else {
             throw OAuthError("invalid_request", "subject_token and subject_token_type (\(Self.accessTokenType)) are required.")
         }
@@ -137,15 +170,17 @@ public struct OAuthService: Sendable {
                 throw OAuthError("invalid_grant", "The actor token is invalid.")
             }
         } else if let client {
-            actor = self.clientPrincipal(client, granted: Set(client.permissions).union(try await self.identity.roles.permissions(of: client.roles)))
+            actor = try await self.clientPrincipal(client)
         } else {
             throw OAuthError("invalid_client", "An actor_token or client authentication is required.", status: 401)
         }
-        guard self.authorizer.holds(actor, "iam.token.exchange") else {
-            throw OAuthError("unauthorized_client", "The actor lacks iam.token.exchange.", status: 403)
-        }
         guard let account = try await self.identity.accounts.find(id: subject.accountID) else {
             throw OAuthError("invalid_grant", "Unknown subject.")
+        }
+        let mayAct = try await self.authorizer.check(
+            actor, ResourceAction(platform: "iam.token.exchange"), on: GrantChecks.resource(account), recordingTo: decisions)
+        guard mayAct else {
+            throw OAuthError("unauthorized_client", "The actor lacks iam.token.exchange.", status: 403)
         }
         let scope: [String]
         if let requested = form["scope"] {
@@ -157,7 +192,15 @@ public struct OAuthService: Sendable {
             scope = subject.scope.map { Array($0).sorted() } ?? subject.granted.sorted()
         }
         let act = Principal.Actor.actor(sub: actor.accountID, act: subject.actor)
-        let issued = try await self.identity.issuer.accessToken(for: account, scope: scope, actor: act, description: "token exchange")
+        // The exchanged token continues the subject's session: delegation does not extend it.
+        let session = try await self.identity.tokens.find(id: subject.tokenID)?.sessionStartedAt
+        let issued: TokenIssuer.Issued
+        do {
+            issued = try await self.identity.issuer.accessToken(
+                for: account, scope: scope, actor: act, description: "token exchange", lineage: TokenIssuer.Lineage(sessionStartedAt: session))
+        } catch IAMError.sessionExpired {
+            throw OAuthError("invalid_grant", "The subject's session has reached its maximum length.")
+        }
         let audit: JSONValue = [
             "tokenId": .string(issued.record.id), "subject": .string(account.id), "actor": .string(actor.accountID),
             "scope": .array(scope.map(JSONValue.string)),
@@ -180,11 +223,49 @@ public struct OAuthService: Sendable {
         return scope
     }
 
-    private func clientPrincipal(_ account: Account, granted: Set<String>) -> Principal {
-        Principal(
+    /// An authenticated client as a principal, with its live permissions, for decisions about what it may do.
+    public func clientPrincipal(_ account: Account) async throws -> Principal {
+        let granted = Set(account.permissions).union(try await self.identity.roles.permissions(of: account.roles))
+        return Principal(
             accountID: account.id, username: account.username, tenant: account.tenant, type: account.type, roles: account.roles, granted: granted,
             scope: nil, tokenID: "client", tokenType: "client", expiresAt: nil, actor: nil
         )
+    }
+
+    /// RFC 7662 for `/oauth2/introspect`: the caller (an authenticated client or a bearer) needs
+    /// `iam.token.introspect`, decided and recorded like any other check.
+    public func introspect(_ token: String, by caller: Principal?, decisions: any ResourceDecisionRecorder) async throws -> JSONValue {
+        guard let caller else {
+            throw OAuthError("invalid_client", "Client authentication or a bearer token with iam.token.introspect is required.", status: 401)
+        }
+        let allowed = try await self.authorizer.check(
+            caller, ResourceAction(platform: "iam.token.introspect"), on: ResourceRef(type: "token", id: "introspection", tenant: nil),
+            recordingTo: decisions)
+        guard allowed else { throw OAuthError("unauthorized_client", "Introspection needs iam.token.introspect.", status: 403) }
+        return try await TokenAdministration(identity: self.identity, bus: self.bus).introspect(token)
+    }
+
+    /// RFC 7009 for `/oauth2/revoke`: the token's owner (or a holder of `iam.token.delete`) revokes it, a
+    /// refresh token together with its family; the check is recorded. Unknown tokens are no error.
+    public func revoke(_ token: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws {
+        let entry: TokenStore.Entry?
+        if token.hasPrefix(TokenIssuer.refreshPrefix) || token.hasPrefix(TokenIssuer.persistentPrefix) {
+            entry = try await self.identity.tokens.find(hash: Identifiers.tokenHash(token))
+        } else if let principal = try? await self.identity.verifier.verify(token) {
+            entry = try await self.identity.tokens.find(id: principal.tokenID)
+        } else {
+            entry = nil
+        }
+        guard let entry, entry.record.revokedAt == nil else { return }
+        let allowed = try await self.authorizer.check(
+            caller, ResourceAction(platform: "iam.token.delete", ownerMay: true),
+            on: ResourceRef(type: "token", id: entry.record.id, tenant: nil, owner: entry.record.accountId), recordingTo: decisions)
+        guard allowed else { return }
+        if entry.record.kind == .refresh, let family = entry.familyID {
+            try await self.identity.revokeFamily(family)
+        } else {
+            try await self.identity.revoke(tokenID: entry.record.id)
+        }
     }
 
     private func expiresIn(_ issued: TokenIssuer.Issued) -> Int {

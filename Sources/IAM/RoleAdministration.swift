@@ -4,15 +4,17 @@ public import PortcullisCore
 import Storage
 
 /// Roles: built-ins are read-only and their names reserved; platform admins manage every role; a tenant
-/// admin (`tenant.roles.*`) the roles of its own tenant. Changing or deleting a role changes the live
+/// admin (`tenant.roles.*`) the roles of its own tenant. A role holds only what its maker may grant
+/// (``GrantChecks``): the same rule as a direct grant, so that roles cannot launder permissions. Changing or deleting a role changes the live
 /// permissions of every account holding it, on every replica, at once.
 public struct RoleAdministration: Sendable {
     let identity: Identity
-    let authorizer: Authorizer
+    let grants: GrantChecks
+    var authorizer: Authorizer { self.identity.authorizer }
 
     public init(identity: Identity) {
         self.identity = identity
-        self.authorizer = identity.policies.authorizer
+        self.grants = GrantChecks(identity: identity)
     }
 
     func scope(of caller: Principal, action: String) -> CallerScope {
@@ -37,27 +39,23 @@ public struct RoleAdministration: Sendable {
         return role
     }
 
-    public func create(name: String?, description: String?, permissions: [String]?, tenant: String?, by caller: Principal) async throws -> Role {
-        let scope = self.scope(of: caller, action: "create")
-        let owner: String?
-        switch scope {
-        case .platform: owner = tenant
-        case .tenant(let own):
-            guard tenant == nil || tenant == own else { throw IAMError.forbidden("Roles can only be created in your own tenant.") }
-            owner = own
-        case .none: throw IAMError.forbidden("Missing permission tenant.roles.create")
-        }
+    public func create(
+        name: String?, description: String?, permissions: [String]?, tenant: String?, by caller: Principal, decisions: any ResourceDecisionRecorder
+    ) async throws -> Role {
         let name = (name ?? "").trimmingCharacters(in: .whitespaces)
-        var problems: [(String, String)] = []
-        if name.isEmpty || name.count > 100 { problems.append(("INVALID_NAME", "name must have 1-100 characters.")) }
-        try self.checkPermissions(permissions ?? [], by: caller, problems: &problems)
-        guard problems.isEmpty else { throw IAMError.invalid(problems) }
+        if name.isEmpty || name.count > 100 { throw IAMError.invalid([("INVALID_NAME", "name must have 1-100 characters.")]) }
         guard !self.identity.policies.reservedRoleNames.contains(name.uppercased()) else {
-            throw IAMError.forbidden("The role name \(name) is reserved.")
+            throw IAMError.forbidden("The role name \(name) is reserved.", reason: "RESERVED_NAME")
         }
-        let now = Timestamp.milliseconds(Date())
+        // Platform admins create roles anywhere (or platform-wide); tenant admins in their own tenant.
+        let owner = self.scope(of: caller, action: "create") == .platform ? tenant : (tenant ?? caller.tenant)
         let role = Role(
             id: Identifiers.objectID(), name: name, description: description ?? "", permissions: permissions ?? [], tenant: owner, builtIn: false)
+        guard try await self.check(caller, "create", role, decisions) else {
+            throw IAMError.forbidden("Roles can only be created in your own tenant.", reason: "FOREIGN_TENANT")
+        }
+        try await self.grants.requireGrantable(caller, permissions: role.permissions, to: Self.resource(role), decisions: decisions)
+        let now = Timestamp.milliseconds(Date())
         do {
             try await self.identity.database.execute(
                 """
@@ -80,16 +78,16 @@ public struct RoleAdministration: Sendable {
             let trimmed = name.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.count > 100 { problems.append(("INVALID_NAME", "name must have 1-100 characters.")) }
             if self.identity.policies.reservedRoleNames.contains(trimmed.uppercased()) {
-                throw IAMError.forbidden("The role name \(trimmed) is reserved.")
+                throw IAMError.forbidden("The role name \(trimmed) is reserved.", reason: "RESERVED_NAME")
             }
             role.name = trimmed
         }
-        if let permissions {
-            try self.checkPermissions(permissions, by: caller, problems: &problems)
-            role.permissions = permissions
-        }
         if let description { role.description = description }
         guard problems.isEmpty else { throw IAMError.invalid(problems) }
+        if let permissions {
+            try await self.grants.requireGrantable(caller, permissions: permissions, to: Self.resource(role), decisions: decisions)
+            role.permissions = permissions
+        }
         let updated = role
         let database = self.identity.database
         do {
@@ -134,16 +132,10 @@ public struct RoleAdministration: Sendable {
     private func check(_ caller: Principal, _ action: String, _ role: Role, _ decisions: any ResourceDecisionRecorder) async throws -> Bool {
         try await self.authorizer.check(
             caller, ResourceAction(platform: PermissionCatalog.all, tenant: "tenant.roles.\(action)"),
-            on: ResourceRef(type: "role", id: role.id, tenant: role.tenant), recordingTo: decisions)
+            on: Self.resource(role), recordingTo: decisions)
     }
 
-    private func checkPermissions(_ permissions: [String], by caller: Principal, problems: inout [(String, String)]) throws {
-        let catalog = self.identity.policies.catalog
-        for permission in permissions where !catalog.contains(permission) {
-            problems.append(("UNKNOWN_PERMISSION", "Unknown permission \(permission)."))
-        }
-        for permission in permissions where catalog[permission]?.restricted == true && !self.authorizer.holds(caller, PermissionCatalog.all) {
-            throw IAMError.forbidden("Only platform admins may grant \(permission).")
-        }
+    static func resource(_ role: Role) -> ResourceRef {
+        ResourceRef(type: "role", id: role.id, tenant: role.tenant)
     }
 }

@@ -27,21 +27,26 @@ public struct ServiceAccounts: Sendable {
     }
 
     public func create(
-        name: String?, tenant: String?, roles: [String]?, permissions: [String]?, by caller: Principal, requestID: String?
+        name: String?, tenant: String?, roles: [String]?, permissions: [String]?, by caller: Principal, decisions: any ResourceDecisionRecorder,
+        requestID: String?
     ) async throws -> Credentials {
         var changes = AccountAdministration.Changes(
             username: name, tenant: tenant, type: "service", roles: roles ?? [RoleStore.builtInID("SERVICE_ACCOUNT")], permissions: permissions
         )
         changes.password = nil
-        let account = try await self.administration.create(changes, by: caller, requestID: requestID, requirePassword: false)
+        let account = try await self.administration.create(changes, by: caller, decisions: decisions, requestID: requestID, requirePassword: false)
         return try await self.issueSecret(for: account.id, creating: true)
     }
 
-    /// A new secret for the service account; the old one stops working at once.
+    /// A new secret for the service account; the old one stops working at once, and so do the access tokens
+    /// issued with it (`client_credentials`). Needs the update permission over the account and the ceiling:
+    /// a new secret is the account's whole power.
     public func rotate(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Credentials {
-        let account = try await self.administration.get(id, by: caller, decisions: decisions)
-        guard account.type == .service else { throw IAMError.notFound("Service account not found.") }
-        return try await self.issueSecret(for: account.id, creating: false)
+        let account = try await self.serviceAccount(id, by: caller, action: "update", decisions: decisions)
+        try await self.administration.grants.requireCeiling(caller, over: account, decisions: decisions)
+        let credentials = try await self.issueSecret(for: account.id, creating: false)
+        try await self.identity.revokeClientCredentialTokens(accountID: account.id)
+        return credentials
     }
 
     public func list(by caller: Principal, offset: Int, limit: Int) async throws -> (items: [Account], total: Int) {
@@ -52,25 +57,36 @@ public struct ServiceAccounts: Sendable {
     }
 
     public func get(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Account {
-        let account = try await self.administration.get(id, by: caller, decisions: decisions)
-        guard account.type == .service else { throw IAMError.notFound("Service account not found.") }
-        return account
+        try await self.serviceAccount(id, by: caller, action: "read", decisions: decisions)
     }
 
+    /// Deletes the service account with its secret, after the delete check and the ceiling.
     public func delete(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?) async throws {
-        _ = try await self.get(id, by: caller, decisions: decisions)
-        try await self.identity.database.execute("DELETE FROM iam_service_clients WHERE account_id = \(id)")
-        try await self.administration.delete(id, by: caller, decisions: decisions, requestID: requestID)
+        guard let account = try await self.identity.accounts.find(id: id), account.type == .service else {
+            throw IAMError.notFound("Service account not found.")
+        }
+        try await self.administration.delete(account.id, by: caller, decisions: decisions, requestID: requestID)
     }
 
-    /// The account of `clientID` when `secret` is its current secret (compared in constant time).
+    /// The account of `clientID` when `secret` is its current secret (compared in constant time) and it may
+    /// act: active, in an enabled tenant.
     public func authenticate(clientID: String, secret: String) async throws -> Account? {
         guard
             let row = try await self.identity.database.first("SELECT account_id, secret_hash FROM iam_service_clients WHERE client_id = \(clientID)")
         else { return nil }
         let expected = try row.string("secret_hash")
         guard Hex.constantTimeEquals(self.hash(secret), expected) else { return nil }
-        guard let account = try await self.identity.accounts.find(id: try row.string("account_id")), account.status == .active else { return nil }
+        guard let account = try await self.identity.accounts.find(id: try row.string("account_id")),
+            try await self.identity.accounts.isEnabled(account)
+        else { return nil }
+        return account
+    }
+
+    /// A service account the caller may `action` (recorded); anything else is 404.
+    private func serviceAccount(_ id: String, by caller: Principal, action: String, decisions: any ResourceDecisionRecorder) async throws -> Account {
+        guard let account = try await self.identity.accounts.find(id: id), account.type == .service,
+            try await self.administration.check(caller, action, account, decisions)
+        else { throw IAMError.notFound("Service account not found.") }
         return account
     }
 

@@ -8,13 +8,12 @@ import Storage
 /// (`tenant.profile.*`). Deleting a tenant disables its accounts and revokes their tokens at once.
 public struct TenantAdministration: Sendable {
     let identity: Identity
-    let authorizer: Authorizer
+    var authorizer: Authorizer { self.identity.authorizer }
     let store: TenantStore
     let bus: any EventBus
 
     public init(identity: Identity, bus: any EventBus) {
         self.identity = identity
-        self.authorizer = identity.policies.authorizer
         self.store = TenantStore(database: identity.database)
         self.bus = bus
     }
@@ -54,12 +53,14 @@ public struct TenantAdministration: Sendable {
         return tenant
     }
 
+    /// Changes a tenant; `replace` is OIH's PUT, which needs the name (status changes only when given).
     public func update(
-        _ id: String, name: String?, status: String?, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?
+        _ id: String, name: String?, status: String?, replace: Bool = false, by caller: Principal, decisions: any ResourceDecisionRecorder,
+        requestID: String?
     ) async throws -> Tenant {
         guard var tenant = try await self.store.find(id: id), try await self.check(caller, "update", own: "tenant.profile.update", tenant, decisions)
         else { throw IAMError.notFound("Tenant not found.") }
-        if let status = try Self.validate(name: name, status: status, requireName: false) { tenant.status = status }
+        if let status = try Self.validate(name: name, status: status, requireName: replace) { tenant.status = status }
         if let name { tenant.name = name }
         tenant.updatedAt = Date()
         let updated = tenant
@@ -73,10 +74,11 @@ public struct TenantAdministration: Sendable {
         return updated
     }
 
-    public func delete(_ id: String, by caller: Principal, requestID: String?) async throws {
-        guard self.authorizer.holds(caller, "iam.tenant.delete"), let tenant = try await self.store.find(id: id) else {
-            throw IAMError.notFound("Tenant not found.")
-        }
+    public func delete(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?) async throws {
+        guard let tenant = try await self.store.find(id: id),
+            try await self.authorizer.check(
+                caller, ResourceAction(platform: "iam.tenant.delete"), on: ResourceRef(type: "tenant", id: id, tenant: id), recordingTo: decisions)
+        else { throw IAMError.notFound("Tenant not found.") }
         let database = self.identity.database
         try await self.write("iam.tenant.deleted", tenant: tenant, requestID: requestID) { connection in
             let members = try await connection.query("SELECT id FROM iam_accounts WHERE tenant_id = \(id)").map { try $0.string("id") }

@@ -15,33 +15,29 @@ public struct TokenAdministration: Sendable {
     }
 
     let identity: Identity
-    let authorizer: Authorizer
+    let grants: GrantChecks
+    var authorizer: Authorizer { self.identity.authorizer }
     let bus: any EventBus
 
     public init(identity: Identity, bus: any EventBus) {
         self.identity = identity
-        self.authorizer = identity.policies.authorizer
+        self.grants = GrantChecks(identity: identity)
         self.bus = bus
     }
 
     /// Issues a token for `accountID`. Lifetimes up to the access-token lifetime give a JWT; longer ones
     /// (and `persistent`) an opaque token, since a JWT must not outlive the key that signed it.
+    ///
+    /// A token is the account's power in someone else's hands: the caller must hold everything the account
+    /// holds (the ceiling), and `customPermissions` must be held by both the account and the caller.
     public func create(
-        accountID: String, lifetime: Lifetime?, customPermissions: [String]?, description: String?, by caller: Principal, requestID: String?
+        accountID: String, lifetime: Lifetime?, customPermissions: [String]?, description: String?, by caller: Principal,
+        decisions: any ResourceDecisionRecorder, requestID: String?
     ) async throws -> TokenIssuer.Issued {
         guard let account = try await self.identity.accounts.find(id: accountID) else { throw IAMError.notFound("Account not found.") }
+        try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
         if let customPermissions {
-            guard self.authorizer.holds(caller, "iam.token.update") else {
-                throw IAMError.forbidden("customPermissions need iam.token.update.")
-            }
-            let granted = Set(account.permissions).union(try await self.identity.roles.permissions(of: account.roles))
-            let catalog = self.identity.policies.catalog
-            for permission in customPermissions {
-                guard catalog.contains(permission) else { throw IAMError.invalid([("UNKNOWN_PERMISSION", "Unknown permission \(permission).")]) }
-                guard catalog.grants(held: granted, permission) else {
-                    throw IAMError.forbidden("customPermissions cannot exceed the account's own permissions (\(permission)).")
-                }
-            }
+            try await self.checkCustomPermissions(customPermissions, for: account, by: caller, decisions: decisions)
         }
         let issued: TokenIssuer.Issued
         switch lifetime ?? .duration(self.identity.issuer.accessTokenTTL) {
@@ -50,10 +46,41 @@ public struct TokenAdministration: Sendable {
         case .duration(let duration) where duration <= self.identity.issuer.accessTokenTTL:
             issued = try await self.identity.issuer.accessToken(for: account, ttl: duration, scope: customPermissions, description: description)
         case .duration(let duration):
-            issued = try await self.identity.issuer.persistentToken(for: account, ttl: duration, scope: customPermissions, description: description)
+            let expiresAt = Date().addingTimeInterval(TimeInterval(duration.components.seconds))
+            issued = try await self.identity.issuer.persistentToken(
+                for: account, expiresAt: expiresAt, scope: customPermissions, description: description)
         }
         try await self.publishAudit("audit.iam.token.created", record: issued.record, caller: caller, requestID: requestID)
         return issued
+    }
+
+    /// `customPermissions` need `iam.token.update`, must exist (400), and each must be held by the account
+    /// (`EXCEEDS_ACCOUNT`) and by the caller (`NOT_HELD`). Both checks are recorded.
+    private func checkCustomPermissions(
+        _ permissions: [String], for account: Account, by caller: Principal, decisions: any ResourceDecisionRecorder
+    ) async throws {
+        let resource = GrantChecks.resource(account)
+        guard try await self.authorizer.check(caller, ResourceAction(platform: "iam.token.update"), on: resource, recordingTo: decisions) else {
+            throw IAMError.forbidden("customPermissions need iam.token.update.", reason: "MISSING_PERMISSION")
+        }
+        let catalog = self.identity.policies.catalog
+        let unknown = permissions.filter { !catalog.contains($0) }
+        guard unknown.isEmpty else { throw IAMError.invalid(unknown.map { ("UNKNOWN_PERMISSION", "Unknown permission \($0).") }) }
+        let held = try await self.grants.effectivePermissions(of: account)
+        var decision = Decision(outcome: .allow, reason: "WITHIN_ACCOUNT", required: permissions, policyRevision: self.authorizer.revision)
+        if let exceeding = permissions.first(where: { !catalog.grants(held: held, $0) }) {
+            decision = Decision(outcome: .deny, reason: "EXCEEDS_ACCOUNT", required: [exceeding], policyRevision: self.authorizer.revision)
+        } else if let exceeding = permissions.first(where: { !self.authorizer.holds(caller, $0) }) {
+            decision = Decision(outcome: .deny, reason: GrantRule.Reason.notHeld, required: [exceeding], policyRevision: self.authorizer.revision)
+        }
+        guard try await self.authorizer.check(decision, on: resource, recordingTo: decisions) else {
+            let permission = decision.required.first ?? "?"
+            throw IAMError.forbidden(
+                decision.reason == "EXCEEDS_ACCOUNT"
+                    ? "customPermissions cannot exceed the account's own permissions (\(permission))."
+                    : "customPermissions cannot exceed your own permissions (\(permission)).",
+                reason: decision.reason)
+        }
     }
 
     public func list(accountID: String?, offset: Int, limit: Int) async throws -> (items: [TokenRecord], total: Int) {
@@ -124,17 +151,23 @@ public struct TokenAdministration: Sendable {
         return .object(body)
     }
 
-    /// A new token of the same kind and scope for the caller; the presented one stops working.
+    /// A new token of the same kind, scope, family and session for the caller; the presented one stops
+    /// working. An expiring opaque token keeps its expiry; an access token never outlives its session
+    /// (`SESSION_EXPIRED` then). Of two concurrent refreshes of one token, one wins and the other is 401.
     public func refresh(_ caller: Principal, requestID: String?) async throws -> TokenIssuer.Issued {
-        guard let account = try await self.identity.accounts.find(id: caller.accountID) else { throw IAMError.notFound("Account not found.") }
+        guard let account = try await self.identity.accounts.find(id: caller.accountID),
+            let entry = try await self.identity.tokens.find(id: caller.tokenID)
+        else { throw IAMError.notFound("Account not found.") }
         let scope = caller.scope.map { Array($0).sorted() }
-        let issued: TokenIssuer.Issued
-        if caller.tokenType == "persistent" {
-            issued = try await self.identity.issuer.persistentToken(for: account, scope: scope, description: "refreshed")
-        } else {
-            issued = try await self.identity.issuer.accessToken(for: account, scope: scope, actor: caller.actor)
+        let issuer = self.identity.issuer
+        let issued = try await self.identity.replace(tokenID: entry.record.id) { connection in
+            if entry.record.kind == .persistent {
+                return try await issuer.persistentToken(
+                    for: account, expiresAt: entry.record.expiresAt, scope: scope, description: "refreshed", lineage: entry.lineage, on: connection)
+            }
+            return try await issuer.accessToken(for: account, scope: scope, actor: caller.actor, lineage: entry.lineage, on: connection)
         }
-        try await self.identity.revoke(tokenID: caller.tokenID)
+        guard let issued else { throw AuthenticationError.invalidToken("refreshed already") }
         try await self.publishAudit("audit.iam.token.created", record: issued.record, caller: caller, requestID: requestID)
         return issued
     }

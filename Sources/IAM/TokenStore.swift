@@ -16,19 +16,31 @@ public struct TokenStore: Sendable {
         let record: TokenRecord
         let act: Principal.Actor?
         let familyID: String?
+        /// When the session this token belongs to began: refreshing never extends a session past its limit.
+        let sessionStartedAt: Date
+        /// The OAuth grant that issued it (`client_credentials`, ...), when one did.
+        let grant: String?
+
+        var lineage: TokenIssuer.Lineage {
+            TokenIssuer.Lineage(familyID: self.familyID, sessionStartedAt: self.sessionStartedAt, grant: self.grant)
+        }
     }
 
-    static let columns: SQLQuery = "id, account_id, kind, description, scope, act, family_id, created_at, expires_at, revoked_at"
+    static let columns: SQLQuery =
+        "id, account_id, kind, description, scope, act, family_id, created_at, expires_at, revoked_at, session_started_at, grant_type"
 
-    func insert(_ record: TokenRecord, hash: String?, act: Principal.Actor?, familyID: String?, on connection: (any DatabaseConnection)? = nil)
-        async throws
-    {
+    func insert(
+        _ record: TokenRecord, hash: String?, act: Principal.Actor?, lineage: TokenIssuer.Lineage, on connection: (any DatabaseConnection)? = nil
+    ) async throws {
         let scope = try record.scope.map { try JSONCoding.string($0) }
         let act = try act.map { try JSONCoding.string($0) }
+        let session = Timestamp.milliseconds(lineage.sessionStartedAt ?? record.createdAt)
         let query: SQLQuery = """
-            INSERT INTO iam_tokens (id, account_id, kind, token_hash, description, scope, act, family_id, created_at, expires_at, revoked_at)
-            VALUES (\(record.id), \(record.accountId), \(record.kind.rawValue), \(hash), \(record.description), \(scope), \(act), \(familyID),
-                    \(Timestamp.milliseconds(record.createdAt)), \(record.expiresAt.map(Timestamp.milliseconds)), \(SQLValue.null))
+            INSERT INTO iam_tokens (id, account_id, kind, token_hash, description, scope, act, family_id, created_at, expires_at, revoked_at,
+                                    session_started_at, grant_type)
+            VALUES (\(record.id), \(record.accountId), \(record.kind.rawValue), \(hash), \(record.description), \(scope), \(act),
+                    \(lineage.familyID), \(Timestamp.milliseconds(record.createdAt)), \(record.expiresAt.map(Timestamp.milliseconds)),
+                    \(SQLValue.null), \(session), \(lineage.grant))
             """
         if let connection {
             try await connection.execute(query)
@@ -47,6 +59,19 @@ public struct TokenStore: Sendable {
 
     func find(hash: String) async throws -> Entry? {
         try await self.database.first("SELECT \(Self.columns) FROM iam_tokens WHERE token_hash = \(hash)").map(Self.entry)
+    }
+
+    /// Revokes the live tokens an account got through `grant`; returns the ids revoked.
+    func revokeAll(accountID: String, grant: String, on connection: any DatabaseConnection) async throws -> [String] {
+        let now = Timestamp.milliseconds(Date())
+        let rows = try await connection.query(
+            """
+            UPDATE iam_tokens SET revoked_at = \(now)
+            WHERE account_id = \(accountID) AND grant_type = \(grant) AND revoked_at IS NULL
+            RETURNING id
+            """
+        )
+        return try rows.map { try $0.string("id") }
     }
 
     /// Marks a token revoked; returns false when it was unknown or revoked already.
@@ -104,7 +129,10 @@ public struct TokenStore: Sendable {
                 revokedAt: try row.optionalInt("revoked_at").map(Timestamp.date(milliseconds:))
             ),
             act: try row.optionalString("act").map { try JSONCoding.decode(Principal.Actor.self, from: $0) },
-            familyID: try row.optionalString("family_id")
+            familyID: try row.optionalString("family_id"),
+            // Tokens from before sessions were recorded began their session when they were made.
+            sessionStartedAt: Timestamp.date(milliseconds: try row.optionalInt("session_started_at") ?? row.int("created_at")),
+            grant: try row.optionalString("grant_type")
         )
     }
 }

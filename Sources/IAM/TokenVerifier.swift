@@ -48,6 +48,7 @@ public struct TokenVerifier: Sendable {
         if let cached = self.cache.get(hash, now: now) {
             return cached
         }
+        let generation = self.cache.generation
         let principal: Principal
         do {
             if token.hasPrefix(TokenIssuer.persistentPrefix) {
@@ -66,7 +67,7 @@ public struct TokenVerifier: Sendable {
         } catch {
             throw .invalidToken("unreadable")
         }
-        self.cache.put(principal, tokenHash: hash, now: now)
+        self.cache.put(principal, tokenHash: hash, now: now, verifiedSince: generation)
         return principal
     }
 

@@ -20,6 +20,9 @@ public struct PolicySet: Sendable {
     /// The authorizer over this set's catalog, stamping its revision on every decision.
     public var authorizer: Authorizer { Authorizer(catalog: self.catalog, revision: self.revision) }
 
+    /// The grant rule over this set's catalog.
+    public var grants: GrantRule { GrantRule(authorizer: self.authorizer) }
+
     /// The route-level decision on `method` and the canonical `path`: the first matching rule decides, and a
     /// request no rule matches is denied with `NO_ROUTE`. HEAD is decided as GET.
     public func decide(_ principal: Principal?, method: String, path: String) -> Decision {

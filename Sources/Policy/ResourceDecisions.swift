@@ -83,7 +83,15 @@ extension Authorizer {
     public func check(
         _ principal: Principal, _ action: ResourceAction, on resource: ResourceRef, recordingTo recorder: any ResourceDecisionRecorder
     ) async throws -> Bool {
-        let decision = self.decide(principal, action, on: resource)
+        try await self.check(self.decide(principal, action, on: resource), on: resource, recordingTo: recorder)
+    }
+
+    /// Records a decision made elsewhere (a grant, a ceiling, a credential check) about `resource`.
+    ///
+    /// - Returns: whether the decision allows.
+    /// - Throws: when the decision cannot be recorded (the caller must not act: fail closed).
+    @discardableResult
+    public func check(_ decision: Decision, on resource: ResourceRef, recordingTo recorder: any ResourceDecisionRecorder) async throws -> Bool {
         try await recorder.record(decision, resource: resource)
         return decision.allowed
     }

@@ -34,6 +34,9 @@ public struct ConfigurationLoader: Sendable {
         public static let keyRotationInterval = Setting(variable: "PORTCULLIS_KEY_ROTATION_INTERVAL", flag: "")
         public static let auditRetention = Setting(variable: "PORTCULLIS_AUDIT_RETENTION", flag: "")
         public static let auditWriteTimeout = Setting(variable: "PORTCULLIS_AUDIT_WRITE_TIMEOUT", flag: "")
+        public static let sessionMax = Setting(variable: "PORTCULLIS_SESSION_MAX", flag: "")
+        public static let passwordHashThreads = Setting(variable: "PORTCULLIS_PASSWORD_HASH_THREADS", flag: "")
+        public static let passwordHashQueue = Setting(variable: "PORTCULLIS_PASSWORD_HASH_QUEUE", flag: "")
 
         public static let all: [Setting] = [.host, .port, .dataDirectory, .databaseURL, .policies, .logLevel, .logFormat, .maxBodyBytes]
     }
@@ -176,6 +179,22 @@ public struct ConfigurationLoader: Sendable {
                 throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between 1s and 5m")
             }
             configuration.auditWriteTimeout = timeout
+        }
+        if let (value, name) = self.value(.sessionMax) {
+            let session = try Self.duration(value, name)
+            guard session >= .seconds(300), session <= .seconds(90 * 86400) else {
+                throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between 5m and 90d")
+            }
+            configuration.sessionMax = session
+        }
+        if let (value, name) = self.value(.passwordHashThreads) {
+            guard let threads = Int(value), (1...64).contains(threads) else {
+                throw ConfigurationError(setting: name, problem: "\"\(value)\" is not a thread count from 1 to 64")
+            }
+            configuration.passwordHashThreads = threads
+        }
+        if let (value, name) = self.value(.passwordHashQueue) {
+            configuration.passwordHashQueue = try Self.count(value, name)
         }
         if case .postgres = configuration.database, configuration.masterKey == nil {
             throw ConfigurationError(

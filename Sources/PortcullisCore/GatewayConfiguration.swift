@@ -25,6 +25,12 @@ public struct GatewayConfiguration: Sendable {
     public var tokenAudience: String
     /// Lifetime of access tokens (`PORTCULLIS_ACCESS_TOKEN_TTL`).
     public var accessTokenTTL: Duration
+    /// The longest a session may last, however often its tokens are refreshed (`PORTCULLIS_SESSION_MAX`).
+    public var sessionMax: Duration = .seconds(12 * 3600)
+    /// Threads of the password-hashing pool and how many hashes may wait for one
+    /// (`PORTCULLIS_PASSWORD_HASH_THREADS`, `PORTCULLIS_PASSWORD_HASH_QUEUE`); logins past that are shed.
+    public var passwordHashThreads: Int = 1
+    public var passwordHashQueue: Int = 16
     /// `PORTCULLIS_MASTER_KEY`, when set; see ``MasterKey``.
     public var masterKey: MasterKey?
     /// The first platform admin (`PORTCULLIS_ADMIN_USERNAME` / `PORTCULLIS_ADMIN_PASSWORD`); both or neither.
@@ -105,6 +111,10 @@ public struct PasswordPolicy: Sendable, Equatable {
 
     /// The problem with `password`, or nil when it is acceptable.
     public func problem(with password: String) -> String? {
+        if password.utf8.contains(0) {
+            // bcrypt stops reading at a NUL byte: everything after it would not count.
+            return "Passwords must not contain a NUL character."
+        }
         if password.count < self.minimumLength {
             return "Passwords need at least \(self.minimumLength) characters."
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Gateway
+import IAM
 import Logging
 import Policy
 import PortcullisCore
@@ -10,6 +11,7 @@ import UnixSignals
 /// gateway keeps serving with its last good revision, and says why on the log.
 struct PolicyReloader: Service {
     let store: PolicyStore
+    let identity: Identity
     let journal: DecisionJournal
     let logger: Logger
 
@@ -19,6 +21,12 @@ struct PolicyReloader: Service {
             let previous = self.store.current.revision
             do {
                 let loaded = try self.store.reload()
+                // IAM's checks read the store live; the built-in roles are rows, brought in line here.
+                do {
+                    try await self.identity.policiesReloaded()
+                } catch {
+                    self.logger.error("the built-in roles could not be updated; they change at the next restart", metadata: ["error": "\(error)"])
+                }
                 self.logger.notice(
                     "policies reloaded", metadata: ["policy.revision": .string(loaded.revision), "policy.previous": .string(previous)])
                 let event = try Event(

@@ -36,6 +36,9 @@ struct Serve: AsyncParsableCommand {
         let policyStore = PolicyStore(directory: configuration.policiesDirectory, initial: policies)
         let assembly = GatewayAssembly(
             configuration: configuration, database: database, policies: policyStore, masterKey: masterKey,
+            // Password hashing on threads of its own, with a bounded queue: a login flood is shed, not queued.
+            hasher: BcryptPasswordHasher(
+                pool: PasswordHashingPool(threads: configuration.passwordHashThreads, queueLimit: configuration.passwordHashQueue)),
             checks: [DatabaseReadiness(database: database), MigrationReadiness(runner: runner)],
             logger: logger
         )
@@ -45,7 +48,7 @@ struct Serve: AsyncParsableCommand {
         let rotation = KeyRotation(keyRing: identity.keyRing, interval: configuration.keyRotationInterval, logger: logger)
         // The database first: services stop in reverse order, after the server has finished its requests.
         var services: [any Service] = [database] + assembly.services
-        services += [rotation, PolicyReloader(store: policyStore, journal: assembly.journal, logger: logger)]
+        services += [rotation, PolicyReloader(store: policyStore, identity: identity, journal: assembly.journal, logger: logger)]
         if let retention = configuration.auditRetention {
             services.append(AuditRetention(chain: assembly.audit.chain, retention: retention, logger: logger))
         }

@@ -16,8 +16,10 @@ struct AuditEndToEndTests {
         return try #require(login.json?["token"] as? String)
     }
 
+    /// The policy revision in force, as a platform admin (who holds metrics.read) reads it from readiness.
     static func revision(_ server: PortcullisProcess) async throws -> String? {
-        let ready = try await HTTP.request(.GET, "\(server.baseURL)/health/ready")
+        let token = try await Self.login(server)
+        let ready = try await HTTP.request(.GET, "\(server.baseURL)/health/ready", headers: [("authorization", "Bearer \(token)")])
         return ((ready.json?["details"] as? [String: Any])?["policies"] as? [String: Any])?["revision"] as? String
     }
 

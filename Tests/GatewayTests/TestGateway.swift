@@ -31,7 +31,7 @@ func withTestGateway<Result: Sendable>(
         security: nil,
         logger: TestDatabases.logger
     )
-    HealthRoutes(checks: checks).register(on: gateway.routes)
+    HealthRoutes(checks: checks, policies: try PolicyStore(directory: PortcullisProcess.policiesDirectory)).register(on: gateway.routes)
     gateway.routes.post("/test/widgets") { request, context in
         try await JSONBody.decode(Widget.self, from: request, context: context)
     }

@@ -14,7 +14,7 @@ struct AuditRoutesTests {
     func push(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in
             let admin = try await env.adminToken()
-            _ = try await env.makeAccount("robot", password: "robot-password-1", roles: ["SERVICE_ACCOUNT"], tenant: "t1")
+            let robotAccount = try await env.makeAccount("robot", password: "robot-password-1", roles: ["SERVICE_ACCOUNT"], tenant: "t1")
             _ = try await env.makeAccount("reader", password: "reader-password-1", roles: ["USER"], tenant: "t1")
             let robot = try await env.login("robot", "robot-password-1")
             let reader = try await env.login("reader", "reader-password-1")
@@ -24,7 +24,8 @@ struct AuditRoutesTests {
             #expect(pushed.status == .created)
             let record = try #require(pushed.json?["data"])
             #expect(record["name"] == "audit.export.finished")
-            #expect(record["serviceName"] == "robot")
+            #expect(record["serviceName"]?.stringValue == robotAccount.id, "the account's id, never a name a tenant chooses")
+            #expect(record["origin"] == "push")
             #expect(record["actor"]?["type"] == "user")
             #expect(record["tenant"] == "t1")
             #expect(record["payload"] == ["rows": 12])
@@ -40,7 +41,7 @@ struct AuditRoutesTests {
                 token: robot)
             #expect(oih.status == .created)
             #expect(oih.json?["data"]?["name"] == "audit.flowrepo.flow.created")
-            #expect(oih.json?["data"]?["serviceName"] == "robot")
+            #expect(oih.json?["data"]?["serviceName"]?.stringValue == robotAccount.id)
 
             let foreign = try await env.post("/logs", json: ["name": "x", "tenant": "t2"], token: robot)
             #expect(foreign.status == .forbidden)
@@ -71,6 +72,41 @@ struct AuditRoutesTests {
             #expect(try await env.post("/logs", json: ["name": "x"]).status == .unauthorized)
             #expect(try await env.post("/logs", json: ["name": "x"], token: robot + "x").status == .unauthorized)
             #expect(try await env.get("/logs/verify").status == .unauthorized)
+        }
+    }
+
+    @Test("POST /logs cannot impersonate the gateway: reserved names are 400, big payloads 413, nothing appended", arguments: Backend.allCases)
+    func pushCannotImpersonate(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let admin = try await env.adminToken()
+            _ = try await env.makeAccount("gateway", password: "gateway-pass-123", roles: ["SERVICE_ACCOUNT"], tenant: "t1")
+            let robot = try await env.login("gateway", "gateway-pass-123")
+            for name in [
+                "audit.authz.decision", "authz.decision", "audit.iam.login", "iam.token.created", "audit.policy.reloaded", "audit.log.pruned",
+                "audit.flow.started", "AUDIT.AUTHZ.decision",
+            ] {
+                let forged: JSONValue = [
+                    "name": .string(name), "payload": ["outcome": "allow", "stage": "route", "reason": "ALLOWED"], "serviceName": "gateway",
+                ]
+                let response = try await env.post("/logs", json: forged, token: robot)
+                #expect(response.status == .badRequest, "\(name)")
+                #expect(response.errorReason == "RESERVED_NAME")
+            }
+            let big = try await env.post(
+                "/logs", json: ["name": "big", "payload": ["blob": .string(String(repeating: "x", count: 70_000))]], token: robot)
+            #expect(big.status == .contentTooLarge)
+            let huge = try await env.client.execute(
+                uri: "/logs", method: .post, headers: [.contentType: "application/json", .authorization: "Bearer \(robot)"],
+                body: ByteBuffer(string: "{\"name\":\"x\",\"payload\":\"" + String(repeating: "y", count: 300_000) + "\"}"))
+            #expect(huge.status == .contentTooLarge)
+            // A named account called "gateway" still pushes as its id, marked as pushed.
+            let fine = try await env.post("/logs", json: ["name": "note"], token: robot)
+            #expect(fine.json?["data"]?["serviceName"] != "gateway")
+            #expect(fine.json?["data"]?["origin"] == "push")
+            let pushed = try await env.get("/logs?filter%5Bname%5D=audit.authz.decision&filter%5Bservice%5D=gateway&page%5Bsize%5D=100", token: admin)
+            #expect(pushed.json?["data"]?.arrayValue?.contains { $0["origin"] == "push" } == false, "no pushed record passes for a decision")
+            let all = try await env.get("/logs?page%5Bsize%5D=100", token: admin)
+            #expect(all.json?["data"]?.arrayValue?.filter { $0["origin"] == "push" }.count == 1)
         }
     }
 

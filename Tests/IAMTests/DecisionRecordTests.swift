@@ -39,6 +39,18 @@ extension IdentityEnvironment {
         guard arrived else { throw TestEnvironmentError(description: "no \(count) records for \(requestID): \(found)") }
         return found
     }
+
+    /// The resource-stage records of `requestID` with `outcome` and `reason`, once at least one has arrived.
+    func resourceDecisions(of requestID: String, outcome: String, reason: String, admin: String) async throws -> [JSONValue] {
+        let matching: @Sendable () async throws -> [JSONValue] = {
+            let response = try await self.get("/logs?filter%5BrequestId%5D=\(requestID)&page%5Bsize%5D=100", token: admin)
+            return (response.json?["data"]?.arrayValue ?? []).filter {
+                $0["stage"] == "resource" && $0["outcome"]?.stringValue == outcome && $0["reason"]?.stringValue == reason
+            }
+        }
+        _ = try await eventually { try await !matching().isEmpty }
+        return try await matching()
+    }
 }
 
 @Suite("Decision records: every request leaves exactly one, durably, before its response")

@@ -19,6 +19,7 @@ struct IdentityEnvironment: Sendable {
     let identity: Identity
     let messaging: Messaging
     let configuration: GatewayConfiguration
+    let policies: PolicyStore
 
     static let adminPassword = "admin-password-for-tests"
 
@@ -81,6 +82,10 @@ func withIdentityGateway(
     _ backend: Backend,
     lockout: LockoutPolicy = LockoutPolicy(),
     accessTokenTTL: Duration = .seconds(900),
+    sessionMax: Duration = .seconds(12 * 3600),
+    policiesDirectory: String = PortcullisProcess.policiesDirectory,
+    hasher: any PasswordHasher = BcryptPasswordHasher(cost: 4),
+    issuerClock: @escaping @Sendable () -> Date = { Date() },
     _ body: @Sendable (IdentityEnvironment) async throws -> Void
 ) async throws {
     try await TestDatabases.withDatabase(backend) { database in
@@ -94,12 +99,14 @@ func withIdentityGateway(
             )
             // The whole suite shares one machine: a slow commit must not turn into a 503 the test did not ask for.
             configuration.auditWriteTimeout = .seconds(60)
+            configuration.sessionMax = sessionMax
             return configuration
         }()
+        let policies = try PolicyStore(directory: policiesDirectory)
         let assembly = GatewayAssembly(
-            configuration: configuration, database: database, policies: try PolicyStore(directory: PortcullisProcess.policiesDirectory),
-            masterKey: MasterKey(base64: TestDatabases.masterKey)!, hasher: BcryptPasswordHasher(cost: 4),
-            checks: [DatabaseReadiness(database: database)], logger: TestDatabases.logger
+            configuration: configuration, database: database, policies: policies,
+            masterKey: MasterKey(base64: TestDatabases.masterKey)!, hasher: hasher,
+            checks: [DatabaseReadiness(database: database)], now: issuerClock, logger: TestDatabases.logger
         )
         let identity = assembly.identity
         let messaging = assembly.messaging
@@ -110,7 +117,9 @@ func withIdentityGateway(
         try await withServices(assembly.services) {
             try await app.test(.router) { client in
                 try await body(
-                    IdentityEnvironment(client: client, database: database, identity: identity, messaging: messaging, configuration: configuration))
+                    IdentityEnvironment(
+                        client: client, database: database, identity: identity, messaging: messaging, configuration: configuration,
+                        policies: policies))
             }
         }
     }

@@ -44,6 +44,8 @@ public enum ErrorResponse {
             return JSONBody.apiError(for: error)
         case let error as IAMError:
             return self.apiError(for: error)
+        case AuthenticationError.invalidToken, AuthenticationError.accountDisabled:
+            return .unauthorized("INVALID_TOKEN", "The token is invalid, expired or revoked.")
         case AuthenticationError.unavailable(let reason):
             logger.error("authentication unavailable", metadata: ["error": "\(reason)"])
             return .serviceUnavailable("AUTHENTICATION_UNAVAILABLE", "Tokens cannot be checked right now; try again later.")
@@ -62,9 +64,10 @@ public enum ErrorResponse {
     static func apiError(for error: IAMError) -> APIError {
         switch error {
         case .invalid(let problems): .validation(problems.map { (reason: $0.0, message: $0.1) })
-        case .forbidden(let message): .forbidden("FORBIDDEN", message)
+        case .forbidden(let message, let reason): .forbidden(reason, message)
         case .notFound(let message): .notFound(message)
         case .conflict(let reason, let message): .conflict(reason, message)
+        case .sessionExpired: .unauthorized("SESSION_EXPIRED", "The session has reached its maximum length; log in again.")
         }
     }
 

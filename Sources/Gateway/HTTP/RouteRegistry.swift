@@ -40,6 +40,10 @@ public struct RouteRegistry {
         self.on(template, method: .patch, use: handler)
     }
 
+    public func put(_ template: String, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator) {
+        self.on(template, method: .put, use: handler)
+    }
+
     public func delete(_ template: String, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator) {
         self.on(template, method: .delete, use: handler)
     }

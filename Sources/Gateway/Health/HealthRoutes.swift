@@ -1,14 +1,15 @@
 public import Hummingbird
-import Policy
+public import Policy
 public import PortcullisCore
 
 /// `{"status":"pass"|"fail","details":{"database":"pass",...}}`: OIH's healthcheck shape. A check with
 /// figures reports an object instead of a string: `"bus":{"status":"pass","queues":{...},"deadLetters":0}`.
 public struct HealthReport: ResponseEncodable, Sendable, Equatable {
     public var status: String
-    public var details: [String: JSONValue]
+    /// Nil for callers who may not read them: queue names, depths and the policy revision are no one's business.
+    public var details: [String: JSONValue]?
 
-    public init(status: String, details: [String: JSONValue]) {
+    public init(status: String, details: [String: JSONValue]?) {
         self.status = status
         self.details = details
     }
@@ -20,25 +21,38 @@ public struct HealthReport: ResponseEncodable, Sendable, Equatable {
 /// when any fails, so a load balancer stops sending traffic to a replica that cannot do its work.
 public struct HealthRoutes: Sendable {
     let checks: [any ReadinessCheck]
+    let policies: PolicyStore
 
-    public init(checks: [any ReadinessCheck]) {
+    /// The permission that shows the details of a readiness answer.
+    public static let detailsPermission = "metrics.read"
+
+    public init(checks: [any ReadinessCheck], policies: PolicyStore) {
         self.checks = checks
+        self.policies = policies
     }
 
     public func register(on routes: RouteRegistry) {
         routes.get("/health/live") { _, _ in
             HealthReport(status: "pass", details: [:])
         }
-        routes.get("/health/ready") { _, _ in
-            try await self.readiness()
+        routes.get("/health/ready") { _, context in
+            try await self.readiness(context)
         }
-        routes.get("/healthcheck") { _, _ in
-            try await self.readiness()
+        routes.get("/healthcheck") { _, context in
+            try await self.readiness(context)
         }
     }
 
-    func readiness() async throws -> EditedResponse<HealthReport> {
-        let report = await self.report()
+    /// Status for everyone; the details only for a caller holding `metrics.read` (a recorded decision).
+    func readiness(_ context: GatewayRequestContext) async throws -> EditedResponse<HealthReport> {
+        var report = await self.report()
+        var showDetails = false
+        if let principal = context.principal {
+            showDetails = try await self.policies.current.authorizer.check(
+                principal, ResourceAction(platform: Self.detailsPermission), on: ResourceRef(type: "health", id: "details", tenant: nil),
+                recordingTo: context.decisions)
+        }
+        if !showDetails { report.details = nil }
         return EditedResponse(status: report.status == "pass" ? .ok : .serviceUnavailable, response: report)
     }
 

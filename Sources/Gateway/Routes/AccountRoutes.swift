@@ -49,7 +49,8 @@ public struct AccountRoutes: Sendable {
         }
         routes.post("/api/v1/users") { request, context in
             let body = try await JSONBody.decode(Body.self, from: request, context: context)
-            let account = try await self.administration.create(body.changes, by: try context.requirePrincipal(), requestID: context.requestID.value)
+            let account = try await self.administration.create(
+                body.changes, by: try context.requirePrincipal(), decisions: context.decisions, requestID: context.requestID.value)
             return EditedResponse(status: .created, response: DataEnvelope(account))
         }
         routes.patch("/api/v1/users/me") { request, context in
@@ -66,6 +67,15 @@ public struct AccountRoutes: Sendable {
                 try await self.administration.update(
                     id, body.changes, by: try context.requirePrincipal(), decisions: context.decisions, requestID: context.requestID.value))
         }
+        // OIH's full update: profile fields, roles and permissions take the body's values, absent ones cleared.
+        routes.put("/api/v1/users/{id}") { request, context in
+            let body = try await JSONBody.decode(Body.self, from: request, context: context)
+            let id = try Self.id(context)
+            return DataEnvelope(
+                try await self.administration.update(
+                    id, body.changes, replace: true, by: try context.requirePrincipal(), decisions: context.decisions,
+                    requestID: context.requestID.value))
+        }
         routes.delete("/api/v1/users/{id}") { _, context in
             try await self.administration.delete(
                 try Self.id(context), by: try context.requirePrincipal(), decisions: context.decisions, requestID: context.requestID.value)
@@ -79,16 +89,12 @@ public struct AccountRoutes: Sendable {
     }
 
     /// `PATCH /api/v1/users/me`: names freely; the password only with the current one, and then every
-    /// other token of the account is revoked.
+    /// other token of the account is revoked. The current-password check counts towards the lockout like a
+    /// login, and is a recorded decision.
     private func updateOwn(_ body: OwnBody, context: GatewayRequestContext) async throws -> Account {
         let principal = try context.requirePrincipal()
         if let password = body.password {
-            guard let current = body.currentPassword,
-                let credentials = try await self.identity.accounts.credentials(username: principal.username),
-                let hash = credentials.passwordHash, try await self.identity.hasher.verify(current, against: hash)
-            else {
-                throw APIError.forbidden("INVALID_CURRENT_PASSWORD", "Changing the password needs the correct currentPassword.")
-            }
+            try await self.checkCurrentPassword(body.currentPassword, of: principal, context: context)
             if let problem = self.administration.passwordPolicy.problem(with: password) {
                 throw APIError.badRequest("WEAK_PASSWORD", problem)
             }
@@ -99,10 +105,34 @@ public struct AccountRoutes: Sendable {
         return account
     }
 
+    private func checkCurrentPassword(_ current: String?, of principal: Principal, context: GatewayRequestContext) async throws {
+        var matches = false
+        if let current {
+            do {
+                let account = try await self.identity.login.authenticate(username: principal.username, password: current, clientIP: context.clientIP)
+                matches = account.id == principal.accountID
+            } catch LoginService.Failure.invalidCredentials {
+                matches = false
+            } catch let failure as LoginService.Failure {
+                throw IdentityRoutes.apiError(failure)
+            }
+        }
+        let decision = Decision(
+            outcome: matches ? .allow : .deny, reason: matches ? "CURRENT_PASSWORD" : "INVALID_CURRENT_PASSWORD",
+            policyRevision: self.identity.policies.revision)
+        let resource = ResourceRef(type: "account", id: principal.accountID, tenant: principal.tenant)
+        guard try await self.identity.authorizer.check(decision, on: resource, recordingTo: context.decisions) else {
+            throw APIError.forbidden("INVALID_CURRENT_PASSWORD", "Changing the password needs the correct currentPassword.")
+        }
+    }
+
     /// Ids are opaque; anything that cannot be one is simply not found.
     static func id(_ context: GatewayRequestContext) throws -> String {
-        guard let id = context.parameters.get("id"), (1...64).contains(id.count), id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" })
-        else { throw APIError.notFound("Not found.") }
+        guard let id = context.parameters.get("id"), Self.isID(id) else { throw APIError.notFound("Not found.") }
         return id
+    }
+
+    static func isID(_ id: String) -> Bool {
+        (1...64).contains(id.count) && id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" })
     }
 }

@@ -29,6 +29,13 @@ public struct AuditRoutes: Sendable {
     /// The filters `GET /logs` accepts, each at most this long.
     static let maxFilterLength = 200
 
+    /// The largest `payload` a pushed record may carry (encoded), and the largest request body read for one.
+    static let maxPushPayloadBytes = 64 * 1024
+    static let maxPushBodyBytes = 128 * 1024
+
+    /// Record names only Portcullis writes: a pushed record must not pass for a decision, a login or a flow change.
+    static let reservedPrefixes = ["audit.authz.", "audit.iam.", "audit.policy.", "audit.log.", "audit.flow."]
+
     public func register(on routes: RouteRegistry) {
         routes.get("/logs") { request, context in
             let page = try Pagination(request)
@@ -38,7 +45,9 @@ public struct AuditRoutes: Sendable {
             return PageEnvelope(items, total: total, page: page)
         }
         routes.post("/logs") { request, context in
-            let body = try await JSONBody.decode(PushBody.self, from: request, context: context)
+            var limited = context
+            limited.maxUploadSize = min(context.maxUploadSize, Self.maxPushBodyBytes)
+            let body = try await JSONBody.decode(PushBody.self, from: request, context: limited)
             let principal = try context.requirePrincipal()
             let record = try self.pushed(body, by: principal, context: context, userAgent: request.headers[.userAgent])
             return EditedResponse(status: .created, response: DataEnvelope(try await self.chain.append(record)))
@@ -89,27 +98,36 @@ public struct AuditRoutes: Sendable {
         return query
     }
 
-    /// The record `POST /logs` appends: named `audit.<name>`, attributed to the caller's token (never to
-    /// what the body claims), in the caller's tenant unless a platform admin names another.
+    /// The record `POST /logs` appends: named `audit.<name>` (never a name reserved to Portcullis), marked
+    /// `origin: "push"`, attributed to the caller's token (never to what the body claims), in the caller's
+    /// tenant unless a platform admin names another.
     func pushed(_ body: PushBody, by principal: Principal, context: GatewayRequestContext, userAgent: String?) throws -> AuditRecord {
         guard let given = body.name ?? body.headers?.name else {
             throw APIError.badRequest("MISSING_FIELD", "name is required.")
         }
-        let name = given.hasPrefix("audit.") ? given : "audit." + given
+        let name = given.lowercased().hasPrefix("audit.") ? given : "audit." + given
         let validWords = name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { word in
             !word.isEmpty && word.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || $0 == "_" || $0 == "-" }
         }
         guard name.count <= Self.maxFilterLength, validWords else {
             throw APIError.badRequest("INVALID_NAME", "name must be dot-separated words of letters, digits, '_' and '-'.")
         }
+        if let reserved = Self.reservedPrefixes.first(where: { name.lowercased().hasPrefix($0) }) {
+            throw APIError.badRequest("RESERVED_NAME", "Names starting with \(reserved) are reserved to Portcullis.")
+        }
+        let payload = body.payload ?? .object([:])
+        if try JSONCoding.string(payload).utf8.count > Self.maxPushPayloadBytes {
+            throw APIError(status: 413, reason: "PAYLOAD_TOO_LARGE", message: "payload may have at most \(Self.maxPushPayloadBytes) bytes.")
+        }
         let isPlatformAdmin = self.policies.current.authorizer.holds(principal, PermissionCatalog.all)
         if let tenant = body.tenant, tenant != principal.tenant, !isPlatformAdmin {
             throw APIError.forbidden("FOREIGN_TENANT", "Records can only be pushed for your own tenant.")
         }
+        // serviceName is the pushing account's id: a name a tenant chooses (a username) could read "gateway".
         return AuditRecord(
-            id: UUID().uuidString.lowercased(), createdAt: Timestamp.format(Date()), name: name, serviceName: principal.username,
+            id: UUID().uuidString.lowercased(), createdAt: Timestamp.format(Date()), name: name, serviceName: principal.accountID,
             requestId: context.requestID.value, tenant: body.tenant ?? principal.tenant, actor: AuditActor(principal),
-            client: AuditClient(ip: context.clientIP, userAgent: userAgent.map { String($0.prefix(256)) }), payload: body.payload ?? .object([:])
+            client: AuditClient(ip: context.clientIP, userAgent: userAgent.map { String($0.prefix(256)) }), origin: "push", payload: payload
         )
     }
 }

@@ -33,6 +33,9 @@ public struct IdentityRoutes: Sendable {
             var problems: [(reason: String, message: String)] = []
             if body.username.isEmpty { problems.append(("MISSING_FIELD", "username must not be empty.")) }
             if body.password.isEmpty { problems.append(("MISSING_FIELD", "password must not be empty.")) }
+            if let problem = LoginService.problem(username: body.username, password: body.password) {
+                problems.append(("INVALID_CREDENTIALS_FORMAT", problem))
+            }
             guard problems.isEmpty else { throw APIError.validation(problems) }
             do {
                 let issued = try await self.identity.login.login(
@@ -46,7 +49,7 @@ public struct IdentityRoutes: Sendable {
 
         routes.post("/logout") { _, context in
             let principal = try context.requirePrincipal()
-            try await self.identity.revoke(tokenID: principal.tokenID)
+            try await self.identity.logout(tokenID: principal.tokenID)
             return ["loggedOut": true] as [String: Bool]
         }
 
@@ -92,9 +95,14 @@ public struct IdentityRoutes: Sendable {
         case .accountDisabled:
             return .unauthorized("ACCOUNT_DISABLED", "The account is disabled.")
         case .locked(let retryAfter):
-            let seconds = max(1, Int((Double(retryAfter.components.seconds) + Double(retryAfter.components.attoseconds) / 1e18).rounded(.up)))
+            let seconds = LoginService.seconds(retryAfter)
             return APIError(
                 status: 429, reason: "TOO_MANY_ATTEMPTS", message: "Too many failed logins; try again in \(seconds) seconds.",
+                headers: ["Retry-After": String(seconds)]
+            )
+        case .busy(let seconds):
+            return APIError(
+                status: 503, reason: "TOO_BUSY", message: "Too many logins at once; try again in \(seconds) seconds.",
                 headers: ["Retry-After": String(seconds)]
             )
         }

@@ -11,13 +11,12 @@ public struct OAuthRoutes: Sendable {
     let oauth: OAuthService
     let tokens: TokenAdministration
     let identity: Identity
-    let authorizer: Authorizer
+    var authorizer: Authorizer { self.identity.authorizer }
 
     public init(oauth: OAuthService, tokens: TokenAdministration, identity: Identity) {
         self.oauth = oauth
         self.tokens = tokens
         self.identity = identity
-        self.authorizer = identity.policies.authorizer
     }
 
     public func register(on routes: RouteRegistry) {
@@ -25,39 +24,39 @@ public struct OAuthRoutes: Sendable {
             try await Self.oauthErrors {
                 let form = try await FormBody.parse(request, context: context)
                 let client = try await self.client(request, form: form)
-                let response = try await self.oauth.token(form: form, client: client, clientIP: context.clientIP, requestID: context.requestID.value)
+                let response = try await self.oauth.token(
+                    form: form, client: client, clientIP: context.clientIP, decisions: context.decisions, requestID: context.requestID.value)
                 return try Self.json(response)
             }
         }
         routes.post("/oauth2/introspect") { request, context in
             try await Self.oauthErrors {
                 let form = try await FormBody.parse(request, context: context)
-                let client = try await self.client(request, form: form)
-                let callerMayIntrospect = context.principal.map { self.authorizer.holds($0, "iam.token.introspect") } ?? false
-                guard client != nil || callerMayIntrospect else {
-                    throw OAuthError("invalid_client", "Client authentication or a bearer token with iam.token.introspect is required.", status: 401)
-                }
+                let caller = try await self.caller(request, form: form, context: context)
                 guard let token = form["token"] else { throw OAuthError("invalid_request", "token is required.") }
-                return try Self.json(try await self.tokens.introspect(token))
+                return try Self.json(try await self.oauth.introspect(token, by: caller, decisions: context.decisions))
             }
         }
         routes.post("/oauth2/revoke") { request, context in
             try await Self.oauthErrors {
                 let form = try await FormBody.parse(request, context: context)
-                let client = try await self.client(request, form: form)
-                guard let callerID = client?.id ?? context.principal?.accountID else {
+                guard let caller = try await self.caller(request, form: form, context: context) else {
                     throw OAuthError("invalid_client", "Client authentication or a bearer token is required.", status: 401)
                 }
                 guard let token = form["token"] else { throw OAuthError("invalid_request", "token is required.") }
-                // RFC 7009 §2.2: the answer is 200 whether or not the token was known.
-                if let principal = try? await self.identity.verifier.verify(token) {
-                    let mayRevoke =
-                        principal.accountID == callerID || (context.principal.map { self.authorizer.holds($0, "iam.token.delete") } ?? false)
-                    if mayRevoke { try await self.identity.revoke(tokenID: principal.tokenID) }
-                }
+                // RFC 7009 §2.2: the answer is 200 whether or not the token was known or revoked.
+                try await self.oauth.revoke(token, by: caller, decisions: context.decisions)
                 return try Self.json([String: String]())
             }
         }
+    }
+
+    /// Who calls: the authenticated client, else the bearer of the request's token, else nobody.
+    private func caller(_ request: Request, form: [String: String], context: GatewayRequestContext) async throws -> Principal? {
+        if let client = try await self.client(request, form: form) {
+            return try await self.oauth.clientPrincipal(client)
+        }
+        return context.principal
     }
 
     /// The client of the request: HTTP Basic first, then `client_id`/`client_secret` in the form.

@@ -28,7 +28,7 @@ public struct ServiceAccountRoutes: Sendable {
             let body = try await JSONBody.decode(Body.self, from: request, context: context)
             let credentials = try await self.serviceAccounts.create(
                 name: body.name, tenant: body.tenant, roles: body.roles, permissions: body.permissions, by: try context.requirePrincipal(),
-                requestID: context.requestID.value
+                decisions: context.decisions, requestID: context.requestID.value
             )
             return EditedResponse(status: .created, response: DataEnvelope(credentials))
         }

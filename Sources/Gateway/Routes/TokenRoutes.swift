@@ -26,10 +26,22 @@ public struct TokenRoutes: Sendable {
         let token: String
     }
 
+    /// `{token, id, expiresAt}`; `expiresAt` is always present, `null` for a persistent token.
     struct Created: Encodable, Sendable {
         let token: String
         let id: String
         let expiresAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case token, id, expiresAt
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(self.token, forKey: .token)
+            try container.encode(self.id, forKey: .id)
+            try container.encode(self.expiresAt, forKey: .expiresAt)
+        }
     }
 
     struct Refreshed: ResponseEncodable {
@@ -43,7 +55,8 @@ public struct TokenRoutes: Sendable {
             let body = try await JSONBody.decode(CreateBody.self, from: request, context: context)
             let issued = try await self.tokens.create(
                 accountID: body.accountId, lifetime: try Self.lifetime(body.expiresIn), customPermissions: body.customPermissions,
-                description: body.description, by: try context.requirePrincipal(), requestID: context.requestID.value
+                description: body.description, by: try context.requirePrincipal(), decisions: context.decisions,
+                requestID: context.requestID.value
             )
             return EditedResponse(
                 status: .created, response: DataEnvelope(Created(token: issued.token, id: issued.record.id, expiresAt: issued.record.expiresAt))
