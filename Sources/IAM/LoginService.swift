@@ -64,12 +64,10 @@ public struct LoginService: Sendable {
         do {
             account = try await self.authenticate(username: username, password: password, clientIP: clientIP)
         } catch let failure as Failure {
-            let reason =
-                switch failure {
-                case .locked: "TOO_MANY_ATTEMPTS"
-                case .busy: "TOO_BUSY"
-                default: "INVALID_CREDENTIALS"
-                }
+            // A shed login was never checked: the request's route-level decision record is its trace, and no
+            // login record is written, so that a flood costs no extra database work.
+            if case .busy = failure { throw failure }
+            let reason = if case .locked = failure { "TOO_MANY_ATTEMPTS" } else { "INVALID_CREDENTIALS" }
             try await self.audit(outcome: "deny", reason: reason, account: nil, clientIP: clientIP, requestID: requestID)
             throw failure
         }
@@ -88,6 +86,7 @@ public struct LoginService: Sendable {
     /// Unknown users cost the same bcrypt work as known ones, so timing does not tell them apart.
     public func authenticate(username: String, password: String, clientIP: String) async throws -> Account {
         guard Self.problem(username: username, password: password) == nil else { throw Failure.invalidCredentials }
+        guard !self.hasher.isSaturated else { throw Failure.busy(retryAfter: 1) }
         let canonical = Username.canonical(username)
         let reservation: LoginThrottle.Reservation
         switch try await self.throttle.reserve(account: LoginThrottle.accountSubject(canonical), ip: LoginThrottle.ipSubject(clientIP)) {

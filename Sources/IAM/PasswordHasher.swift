@@ -8,6 +8,13 @@ public protocol PasswordHasher: Sendable {
     func verify(_ password: String, against hash: String) async throws -> Bool
     /// Whether `hash` was made with weaker parameters than the current ones (rehash on the next login).
     func needsRehash(_ hash: String) -> Bool
+    /// Whether a hash asked for now would be refused as busy: checked before any other work of a login, so
+    /// that a flood is shed at the door without touching the database.
+    var isSaturated: Bool { get }
+}
+
+extension PasswordHasher {
+    public var isSaturated: Bool { false }
 }
 
 /// The threads that run password hashing, apart from everything else, with a bounded queue.
@@ -36,6 +43,9 @@ public final class PasswordHashingPool: Sendable {
 
     /// How many hashes are running or waiting now.
     public var inFlight: Int { self.state.withLock { $0.inFlight } }
+
+    /// Whether the pool is full now.
+    public var isFull: Bool { self.state.withLock { $0.inFlight >= self.capacity } }
 
     /// Runs `work` on one of the pool's threads, or throws ``Busy`` at once when the pool is full.
     public func run<Value: Sendable>(_ work: @escaping @Sendable () -> Value) async throws -> Value {
@@ -77,6 +87,8 @@ public struct BcryptPasswordHasher: PasswordHasher {
     public func verify(_ password: String, against hash: String) async throws -> Bool {
         try await self.pool.run { Bcrypt.verify(password, hash: hash) }
     }
+
+    public var isSaturated: Bool { self.pool.isFull }
 
     public func needsRehash(_ hash: String) -> Bool {
         // "$2b$12$..." → cost 12.
