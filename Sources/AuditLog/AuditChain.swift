@@ -68,9 +68,9 @@ public struct AuditChain: Sendable {
         let hash = self.mac(body + head.hash)
         try await connection.execute(
             """
-            INSERT INTO audit_records (seq, id, created_ms, name, service_name, request_id, outcome, actor_sub, tenant, body, prev_hash, hash)
+            INSERT INTO audit_records (seq, id, created_ms, name, service_name, request_id, outcome, actor_sub, tenant, origin, body, prev_hash, hash)
             VALUES (\(record.seq), \(record.id), \(record.createdMilliseconds), \(record.name), \(record.serviceName), \(record.requestId),
-                    \(record.outcome), \(record.actor?.sub), \(record.tenant), \(body), \(head.hash), \(hash))
+                    \(record.outcome), \(record.actor?.sub), \(record.tenant), \(record.origin), \(body), \(head.hash), \(hash))
             """
         )
         return (ChainedRecord(record: record, prevHash: head.hash, hash: hash), (record.seq, hash))

@@ -23,6 +23,8 @@ public enum AuditMigrations {
                 )
                 """,
             ]
-        )
+        ),
+        // Pushed records (`POST /logs`) are marked, and filters tell them apart.
+        Migration(id: "audit.0002", ["ALTER TABLE audit_records ADD COLUMN origin TEXT"]),
     ]
 }

@@ -18,6 +18,8 @@ public struct AuditQuery: Sendable, Hashable {
     public var actor: String?
     public var tenant: String?
     public var requestId: String?
+    /// `push` for records appended through `POST /logs`, `gateway` for Portcullis's own (no origin).
+    public var origin: String?
     public var from: Date?
     public var to: Date?
     public var visibility: Visibility
@@ -34,6 +36,11 @@ public struct AuditQuery: Sendable, Hashable {
         if let actor { conditions.append("actor_sub = \(actor)") }
         if let tenant { conditions.append("tenant = \(tenant)") }
         if let requestId { conditions.append("request_id = \(requestId)") }
+        switch self.origin {
+        case "push"?: conditions.append("origin = 'push'")
+        case "gateway"?: conditions.append("origin IS NULL")
+        default: break
+        }
         if let from { conditions.append("created_ms >= \(Timestamp.milliseconds(from))") }
         if let to { conditions.append("created_ms <= \(Timestamp.milliseconds(to))") }
         if case .own(let tenant, let actor) = self.visibility {

@@ -36,7 +36,7 @@ extension AuditChain {
         while true {
             let rows = try await self.database.query(
                 """
-                SELECT seq, id, created_ms, name, service_name, request_id, outcome, actor_sub, tenant, body, prev_hash, hash
+                SELECT seq, id, created_ms, name, service_name, request_id, outcome, actor_sub, tenant, origin, body, prev_hash, hash
                 FROM audit_records WHERE seq >= \(expectedSeq) ORDER BY seq LIMIT \(Int64(pageSize))
                 """
             )
@@ -68,6 +68,7 @@ extension AuditChain {
         try row.int("seq") == record.seq && row.string("id") == record.id && row.string("name") == record.name
             && row.string("service_name") == record.serviceName && row.optionalString("request_id") == record.requestId
             && row.optionalString("outcome") == record.outcome && row.optionalString("actor_sub") == record.actor?.sub
+            && row.optionalString("origin") == record.origin
             && row.optionalString("tenant") == record.tenant && row.int("created_ms") == record.createdMilliseconds
     }
 }

@@ -27,6 +27,9 @@ extension AccountAdministration {
         guard try await TenantStore(database: self.identity.database).find(id: tenantID) != nil else {
             throw IAMError.notFound("Tenant not found.")
         }
+        if (roles?.count ?? 0) > Self.maximumListLength {
+            throw IAMError.invalid([("TOO_MANY_ITEMS", "roles may list at most \(Self.maximumListLength) entries.")])
+        }
         let found: Account?
         if let accountID {
             found = try await self.identity.accounts.find(id: accountID)
@@ -38,18 +41,17 @@ extension AccountAdministration {
         guard var account = found, try await self.check(caller, "update", account, decisions) else {
             throw IAMError.notFound("Account not found.")
         }
-        try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
+        let ceiling = try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
         if account.tenant != tenantID {
             try await self.move(&account, to: tenantID, by: caller, decisions: decisions)
         }
         if let roles {
+            let had = account.roles
             account.roles = Array(Set(account.roles + roles)).sorted()
             try await self.grants.requireGrantable(
-                caller, permissions: account.permissions, roles: account.roles, to: GrantChecks.resource(account), decisions: decisions)
+                caller, permissions: [], roles: account.roles, had: ([], had), to: GrantChecks.resource(account), decisions: decisions)
         }
-        account.updatedAt = Date()
-        try await self.save(account, passwordHash: nil, requestID: requestID)
-        return account
+        return try await self.save(account, passwordHash: nil, confirming: ceiling, requestID: requestID)
     }
 
     /// Takes `accountID` out of `tenantID`: it keeps its own permissions, loses the tenant's roles, and
@@ -60,19 +62,8 @@ extension AccountAdministration {
         guard var account = try await self.identity.accounts.find(id: accountID), account.tenant == tenantID,
             try await self.check(caller, "update", account, decisions)
         else { throw IAMError.notFound("Account not found.") }
-        try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
-        let allowed = try await self.authorizer.check(
-            caller, ResourceAction(platform: "iam.account.update"),
-            on: ResourceRef(type: GrantChecks.resource(account).type, id: account.id, tenant: nil), recordingTo: decisions)
-        guard allowed else { throw IAMError.forbidden("Only platform admins move accounts between tenants.", reason: "FOREIGN_TENANT") }
-        var kept: [String] = []
-        for id in account.roles {
-            if let role = try await self.identity.roles.find(id: id), role.tenant == nil { kept.append(id) }
-        }
-        account.roles = kept
-        account.tenant = nil
-        account.updatedAt = Date()
-        try await self.save(account, passwordHash: nil, requestID: requestID)
-        return account
+        let ceiling = try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
+        try await self.move(&account, to: nil, by: caller, decisions: decisions)
+        return try await self.save(account, passwordHash: nil, confirming: ceiling, requestID: requestID)
     }
 }

@@ -59,10 +59,8 @@ public struct AccountAdministration: Sendable {
     /// reaches only accounts of its own tenant.
     func check(_ caller: Principal, _ action: String, _ account: Account, _ decisions: any ResourceDecisionRecorder) async throws -> Bool {
         try await self.authorizer.check(
-            caller, ResourceAction(platform: "iam.account.\(action)", tenant: "tenant.account.\(action)"),
-            on: ResourceRef(type: account.type == .service ? "service-account" : "account", id: account.id, tenant: account.tenant),
-            recordingTo: decisions
-        )
+            caller, ResourceAction(platform: "iam.account.\(action)", tenant: "tenant.account.\(action)"), on: GrantChecks.resource(account),
+            recordingTo: decisions)
     }
 
     public func list(by caller: Principal, offset: Int, limit: Int) async throws -> (items: [Account], total: Int) {
@@ -91,7 +89,7 @@ public struct AccountAdministration: Sendable {
         let status = try self.status(changes.status, problems: &problems) ?? .active
         let type = changes.type.map { Principal.AccountType(rawValue: $0.lowercased()) } ?? .user
         if type == nil { problems.append(("INVALID_TYPE", "type must be user or service.")) }
-        problems += self.unknownPermissions(changes.permissions)
+        problems += self.listProblems(changes)
         guard problems.isEmpty else { throw IAMError.invalid(problems) }
         // Platform account admins create in any tenant (or none); tenant admins in their own.
         let tenant = self.scope(of: caller, action: "create") == .platform ? changes.tenant : (changes.tenant ?? caller.tenant)
@@ -141,33 +139,32 @@ public struct AccountAdministration: Sendable {
         if let status = try self.status(changes.status, problems: &problems) { account.status = status }
         if replace || changes.firstname != nil { account.firstname = changes.firstname }
         if replace || changes.lastname != nil { account.lastname = changes.lastname }
-        problems += self.unknownPermissions(changes.permissions)
+        problems += self.listProblems(changes)
         guard problems.isEmpty else { throw IAMError.invalid(problems) }
-        try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
+        let ceiling = try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
 
         if let tenant = changes.tenant, tenant != account.tenant {
             try await self.move(&account, to: tenant, by: caller, decisions: decisions)
         }
+        let had = (permissions: account.permissions, roles: account.roles)
         if let permissions = changes.permissions ?? (replace ? [] : nil) { account.permissions = permissions }
         if let roles = changes.roles ?? (replace ? [] : nil) { account.roles = roles }
         if changes.permissions != nil || changes.roles != nil || replace {
             try await self.grants.requireGrantable(
-                caller, permissions: account.permissions, roles: account.roles, to: GrantChecks.resource(account), decisions: decisions)
+                caller, permissions: account.permissions, roles: account.roles, had: had, to: GrantChecks.resource(account), decisions: decisions)
         }
-        account.updatedAt = Date()
         let newHash = try await changes.password.asyncMap { try await self.identity.hasher.hash($0) }
-        try await self.save(account, passwordHash: newHash, requestID: requestID)
-        return account
+        return try await self.save(account, passwordHash: newHash, confirming: ceiling, requestID: requestID)
     }
 
-    /// Moves `account` to `tenant` (platform account admins only; the tenant must exist) and drops the roles
-    /// of its old tenant, which mean nothing in the new one.
-    func move(_ account: inout Account, to tenant: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws {
+    /// Moves `account` to `tenant`, or out of any tenant (nil): platform account admins only, the tenant
+    /// must exist, and the roles of the old tenant, which mean nothing elsewhere, are dropped.
+    func move(_ account: inout Account, to tenant: String?, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws {
         let allowed = try await self.identity.authorizer.check(
             caller, ResourceAction(platform: "iam.account.update"),
             on: ResourceRef(type: GrantChecks.resource(account).type, id: account.id, tenant: tenant), recordingTo: decisions)
         guard allowed else { throw IAMError.forbidden("Only platform admins move accounts between tenants.", reason: "FOREIGN_TENANT") }
-        guard try await TenantStore(database: self.identity.database).find(id: tenant) != nil else {
+        if let tenant, try await TenantStore(database: self.identity.database).find(id: tenant) == nil {
             throw IAMError.invalid([("UNKNOWN_TENANT", "Tenant \(tenant) does not exist.")])
         }
         var kept: [String] = []
@@ -179,24 +176,32 @@ public struct AccountAdministration: Sendable {
         account.tenant = tenant
     }
 
-    /// Writes a changed account; a new password hash revokes the account's tokens. Every replica's cache
-    /// forgets the account when the change commits.
-    func save(_ account: Account, passwordHash: String?, requestID: String?) async throws {
+    /// Writes a changed account, once `ceiling` confirms it is still the account that was checked; a new
+    /// password hash revokes the account's tokens. Every replica's cache forgets the account on commit.
+    ///
+    /// - Returns: the account as written (with its new `updatedAt`).
+    func save(_ account: Account, passwordHash: String?, confirming ceiling: GrantChecks.Ceiling, requestID: String?) async throws -> Account {
+        var account = account
+        // Strictly later than the version checked, so that the next writer's confirmation sees the change.
+        account.updatedAt = max(Date(), Timestamp.date(milliseconds: ceiling.updatedAt + 1))
         let id = account.id
+        let written = account
         do {
             try await self.identity.database.transaction { connection in
-                try await self.identity.accounts.update(account, on: connection)
+                try await self.grants.confirm(ceiling, on: connection)
+                try await self.identity.accounts.update(written, on: connection)
                 if let passwordHash {
                     try await self.identity.accounts.setPasswordHash(passwordHash, accountID: id, on: connection)
                     _ = try await self.identity.tokens.revokeAll(accountID: id, on: connection)
                 }
                 try await IdentityChanges.announce("account:\(id)", database: self.identity.database, on: connection)
-                try await self.publish("iam.user.modified", account: account, requestID: requestID, on: connection)
+                try await self.publish("iam.user.modified", account: written, requestID: requestID, on: connection)
             }
         } catch StorageError.uniqueViolation {
             throw IAMError.conflict("USERNAME_TAKEN", "The username is taken.")
         }
         self.identity.cache.purge("account:\(id)")
+        return written
     }
 
     public func delete(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?) async throws {
@@ -204,8 +209,9 @@ public struct AccountAdministration: Sendable {
             throw IAMError.notFound("Account not found.")
         }
         guard account.id != caller.accountID else { throw IAMError.conflict("SELF_DELETE", "You cannot delete your own account.") }
-        try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
+        let ceiling = try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
         try await self.identity.database.transaction { connection in
+            try await self.grants.confirm(ceiling, on: connection)
             _ = try await self.identity.tokens.revokeAll(accountID: id, on: connection)
             try await connection.execute("DELETE FROM iam_service_clients WHERE account_id = \(id)")
             try await self.identity.accounts.delete(id: id, on: connection)
@@ -215,10 +221,19 @@ public struct AccountAdministration: Sendable {
         self.identity.cache.purge("account:\(id)")
     }
 
-    /// Unknown permissions, listed with the other problems of a body (the grant rule checks the rest).
-    private func unknownPermissions(_ permissions: [String]?) -> [(String, String)] {
+    /// Longest permission or role list an account may be given: a bounded body, a bounded check.
+    static let maximumListLength = 100
+
+    /// Lists over the limit and unknown permissions, listed with the other problems of a body (the grant
+    /// rule checks the rest).
+    private func listProblems(_ changes: Changes) -> [(String, String)] {
+        var problems: [(String, String)] = []
+        for (field, list) in [("permissions", changes.permissions), ("roles", changes.roles)] where (list?.count ?? 0) > Self.maximumListLength {
+            problems.append(("TOO_MANY_ITEMS", "\(field) may list at most \(Self.maximumListLength) entries."))
+        }
+        guard problems.isEmpty else { return problems }
         let catalog = self.identity.policies.catalog
-        return (permissions ?? []).filter { !catalog.contains($0) }.map { ("UNKNOWN_PERMISSION", "Unknown permission \($0).") }
+        return (changes.permissions ?? []).filter { !catalog.contains($0) }.map { ("UNKNOWN_PERMISSION", "Unknown permission \($0).") }
     }
 
     private func status(_ text: String?, problems: inout [(String, String)]) throws -> AccountStatus? {

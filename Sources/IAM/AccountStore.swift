@@ -61,6 +61,13 @@ public struct AccountStore: Sendable {
         try await self.setRoles(account.id, roles: account.roles, on: connection)
     }
 
+    /// The account's password hash, its row held (shared, on PostgreSQL) until the transaction ends, so that
+    /// a password change waits for what is issued under the old one.
+    static func passwordHash(of accountID: String, lockedOn connection: any DatabaseConnection) async throws -> String? {
+        let lock: SQLQuery = connection.dialect == .postgres ? " FOR SHARE" : ""
+        return try await connection.first("SELECT password_hash FROM iam_accounts WHERE id = \(accountID)\(lock)")?.optionalString("password_hash")
+    }
+
     public func setPasswordHash(_ hash: String, accountID: String, on connection: (any DatabaseConnection)? = nil) async throws {
         try await self.run(on: connection) { connection in
             try await connection.execute("UPDATE iam_accounts SET password_hash = \(hash) WHERE id = \(accountID)")
@@ -90,11 +97,12 @@ public struct AccountStore: Sendable {
         }
     }
 
-    /// Whether `account` may act: it is active and so is its tenant, if it has one.
+    /// Whether `account` may act: it is active and so is its tenant, if it has one. An account whose tenant
+    /// no longer exists (deleted while the account was being created or changed) may not.
     public func isEnabled(_ account: Account) async throws -> Bool {
         guard account.status == .active else { return false }
         guard let tenant = account.tenant else { return true }
-        return try await TenantStore(database: self.database).find(id: tenant)?.status != .disabled
+        return try await TenantStore(database: self.database).find(id: tenant)?.status == .active
     }
 
     /// Whether any active account holds `all` directly or through a role.

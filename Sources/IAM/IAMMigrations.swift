@@ -57,9 +57,12 @@ public enum IAMMigrations {
         },
         Migration(id: "iam.0002") { _ in
             [
-                // The start of the session a token extends, and the grant that issued it.
-                "ALTER TABLE iam_tokens ADD COLUMN session_started_at BIGINT",
+                // When the session a token extends ends, and the grant that issued it. Tokens of before got
+                // the default limit (12 h) from their creation; persistent ones end when they expire.
+                "ALTER TABLE iam_tokens ADD COLUMN session_ends_at BIGINT",
                 "ALTER TABLE iam_tokens ADD COLUMN grant_type TEXT",
+                "UPDATE iam_tokens SET session_ends_at = created_at + 43200000 WHERE kind IN ('access', 'refresh')",
+                "UPDATE iam_tokens SET session_ends_at = expires_at WHERE kind = 'persistent'",
                 // One counter per subject (`account:<username>`, `ip:<address>`), reserved before bcrypt runs.
                 """
                 CREATE TABLE iam_login_attempts (

@@ -51,7 +51,8 @@ public struct Identity: Sendable {
         self.issuer = issuer
         self.hasher = hasher
         self.login = LoginService(
-            database: database, hasher: hasher, throttle: LoginThrottle(database: database, policy: configuration.lockout), issuer: issuer,
+            database: database, hasher: hasher, throttle: LoginThrottle(database: database, policy: configuration.lockout, logger: logger),
+            issuer: issuer,
             bus: bus, logger: logger
         )
         self.accounts = AccountStore(database: database)
@@ -71,6 +72,11 @@ public struct Identity: Sendable {
         try await self.roles.syncBuiltIns(self.policies.builtInRoles)
         try await self.keyRing.start()
         return try await AdminBootstrap(database: self.database, hasher: self.hasher).ensureAdmin(configured: bootstrapAdmin)
+    }
+
+    /// What `account` effectively holds now: its own permissions and its roles'.
+    public func effectivePermissions(of account: Account) async throws -> Set<String> {
+        Set(account.permissions).union(try await self.roles.permissions(of: account.roles))
     }
 
     /// After a policy reload: the built-in roles take the new definitions, and every replica's cached
@@ -138,33 +144,26 @@ public struct Identity: Sendable {
         return issued
     }
 
-    /// Ends a session: revokes the presented token and, when it came from a refresh token, its whole family
-    /// (the refresh token included), so that nothing of the login keeps working.
+    /// Ends a session: revokes the presented token (an `iam.token.revoked` event) and, when it belongs to a
+    /// refresh family, the whole family (the refresh token included), so that nothing of the login keeps working.
     public func logout(tokenID: String) async throws {
-        if let family = try await self.tokens.find(id: tokenID)?.familyID {
-            try await self.revokeFamily(family)
-        }
+        let family = try await self.tokens.find(id: tokenID)?.familyID
         try await self.revoke(tokenID: tokenID)
+        if let family { try await self.revokeFamily(family) }
     }
 
-    /// Revokes every token of a refresh family (reuse detection), everywhere.
+    /// Revokes every token of a refresh family (reuse detection, logout), everywhere: each revoked token is
+    /// purged from every replica's cache by its id, and nothing else is.
     public func revokeFamily(_ familyID: String) async throws {
-        try await self.database.transaction { connection in
-            _ = try await self.tokens.revokeFamily(familyID, on: connection)
-            try await IdentityChanges.announce("*", database: self.database, on: connection)
-        }
-        self.cache.purge("*")
-    }
-
-    /// Revokes the access tokens a service account got with its secret (`client_credentials`), everywhere:
-    /// a rotated secret takes what it issued with it.
-    public func revokeClientCredentialTokens(accountID: String) async throws {
         let database = self.database
-        try await database.transaction { connection in
-            _ = try await self.tokens.revokeAll(accountID: accountID, grant: OAuthService.clientCredentials, on: connection)
-            try await IdentityChanges.announce("account:\(accountID)", database: database, on: connection)
+        let revoked = try await database.transaction { connection in
+            let ids = try await self.tokens.revokeFamily(familyID, on: connection)
+            for id in ids {
+                try await IdentityChanges.announce("token:\(id)", database: database, on: connection)
+            }
+            return ids
         }
-        self.cache.purge("account:\(accountID)")
+        for id in revoked { self.cache.purge("token:\(id)") }
     }
 
     /// Revokes one token everywhere: marks it revoked and purges it from every replica's cache on commit.

@@ -3,6 +3,7 @@ public import Logging
 public import Messaging
 import PortcullisCore
 public import Storage
+import Synchronization
 
 /// Password login (`/login`, the OAuth `password` grant): one generic error for unknown users and wrong
 /// passwords, the same bcrypt work for both, lockout per account and per client address.
@@ -23,9 +24,14 @@ public struct LoginService: Sendable {
     public static let maximumUsernameBytes = 320
     public static let maximumPasswordBytes = 1024
 
+    /// Password checks one client address may have under way at once (on this replica): a single address,
+    /// even with a valid password, cannot hold the whole hashing pool and shut logins for everyone else.
+    public static let maximumChecksPerAddress = 8
+
     let accounts: AccountStore
     let hasher: any PasswordHasher
     let throttle: LoginThrottle
+    let checksInFlight = ChecksInFlight()
     let issuer: TokenIssuer
     let bus: any EventBus
     let dummyHash: DummyHash
@@ -57,12 +63,30 @@ public struct LoginService: Sendable {
 
     /// Checks the credentials and issues an access token that starts a session (of `lineage.familyID`, when
     /// the OAuth password grant pairs it with a refresh token).
+    /// What a login hands out: an access token that starts a session and, for the OAuth password grant, a
+    /// refresh token of a new family in the same session.
+    public struct Session: Sendable {
+        public let access: TokenIssuer.Issued
+        public let refresh: TokenIssuer.Issued?
+    }
+
+    /// A proven password: the account, and the hash it was proven against.
+    public struct Authenticated: Sendable {
+        public let account: Account
+        let passwordHash: String
+    }
+
+    /// Checks the credentials and issues the session's tokens.
+    ///
+    /// The tokens are issued in a transaction that holds the account's row and finds its password hash
+    /// unchanged: a password reset either commits first (this login is refused) or waits for it and then
+    /// revokes what it issued. So an old password never opens a session that survives the reset.
     public func login(
-        username: String, password: String, clientIP: String, requestID: String?, lineage: TokenIssuer.Lineage = TokenIssuer.Lineage()
-    ) async throws -> TokenIssuer.Issued {
-        let account: Account
+        username: String, password: String, clientIP: String, requestID: String?, withRefreshToken: Bool = false
+    ) async throws -> Session {
+        let proven: Authenticated
         do {
-            account = try await self.authenticate(username: username, password: password, clientIP: clientIP)
+            proven = try await self.authenticate(username: username, password: password, clientIP: clientIP)
         } catch let failure as Failure {
             // A shed login was never checked: the request's route-level decision record is its trace, and no
             // login record is written, so that a flood costs no extra database work.
@@ -71,22 +95,49 @@ public struct LoginService: Sendable {
             try await self.audit(outcome: "deny", reason: reason, account: nil, clientIP: clientIP, requestID: requestID)
             throw failure
         }
+        let account = proven.account
         guard try await self.accounts.isEnabled(account) else {
             try await self.audit(outcome: "deny", reason: "ACCOUNT_DISABLED", account: account, clientIP: clientIP, requestID: requestID)
             throw Failure.accountDisabled
         }
-        let issued = try await self.issuer.accessToken(for: account, lineage: lineage)
+        guard let session = try await self.issue(for: proven, withRefreshToken: withRefreshToken) else {
+            try await self.audit(outcome: "deny", reason: "INVALID_CREDENTIALS", account: nil, clientIP: clientIP, requestID: requestID)
+            throw Failure.invalidCredentials
+        }
+        if self.hasher.needsRehash(proven.passwordHash) {
+            // Only while the hash is still the one proven: a reset in between wins.
+            let newHash = try await self.hasher.hash(password)
+            try await self.accounts.database.execute(
+                "UPDATE iam_accounts SET password_hash = \(newHash) WHERE id = \(account.id) AND password_hash = \(proven.passwordHash)")
+        }
         try await self.audit(
-            outcome: "allow", reason: "LOGIN", account: account, clientIP: clientIP, requestID: requestID, tokenID: issued.record.id)
-        return issued
+            outcome: "allow", reason: "LOGIN", account: account, clientIP: clientIP, requestID: requestID, tokenID: session.access.record.id)
+        return session
+    }
+
+    /// The session's tokens, issued in a transaction that holds the account's row and finds its password
+    /// hash still the one `proven` was checked against; nil when the password changed meanwhile.
+    func issue(for proven: Authenticated, withRefreshToken: Bool) async throws -> Session? {
+        let issuer = self.issuer
+        return try await self.accounts.database.transaction { connection -> Session? in
+            guard try await AccountStore.passwordHash(of: proven.account.id, lockedOn: connection) == proven.passwordHash else { return nil }
+            let access = try await issuer.accessToken(
+                for: proven.account, lineage: TokenIssuer.Lineage(familyID: withRefreshToken ? Identifiers.objectID() : nil), on: connection)
+            let refresh =
+                withRefreshToken ? try await issuer.refreshToken(for: proven.account, scope: nil, lineage: access.lineage, on: connection) : nil
+            return Session(access: access, refresh: refresh)
+        }
     }
 
     /// The account whose password this is, with the attempt counted against the lockout of the account and
     /// of the address first (reserved before bcrypt runs, so concurrent guesses cannot outrun the count).
     /// Unknown users cost the same bcrypt work as known ones, so timing does not tell them apart.
-    public func authenticate(username: String, password: String, clientIP: String) async throws -> Account {
+    public func authenticate(username: String, password: String, clientIP: String) async throws -> Authenticated {
         guard Self.problem(username: username, password: password) == nil else { throw Failure.invalidCredentials }
-        guard !self.hasher.isSaturated else { throw Failure.busy(retryAfter: 1) }
+        guard !self.hasher.isSaturated, self.checksInFlight.enter(clientIP, limit: Self.maximumChecksPerAddress) else {
+            throw Failure.busy(retryAfter: 1)
+        }
+        defer { self.checksInFlight.leave(clientIP) }
         let canonical = Username.canonical(username)
         let reservation: LoginThrottle.Reservation
         switch try await self.throttle.reserve(account: LoginThrottle.accountSubject(canonical), ip: LoginThrottle.ipSubject(clientIP)) {
@@ -95,18 +146,15 @@ public struct LoginService: Sendable {
         }
         let credentials: AccountStore.Credentials?
         let matches: Bool
+        let hash: String
         do {
             credentials = try await self.accounts.credentials(username: canonical)
-            let hash: String
             if let stored = credentials?.passwordHash {
                 hash = stored
             } else {
                 hash = try await self.dummyHash.value()
             }
             matches = try await self.hasher.verify(password, against: hash) && credentials?.passwordHash != nil
-            if matches, self.hasher.needsRehash(hash), let account = credentials?.account {
-                try await self.accounts.setPasswordHash(try await self.hasher.hash(password), accountID: account.id)
-            }
         } catch is PasswordHashingPool.Busy {
             // The password was never checked: the attempt does not count.
             try await self.throttle.release(reservation)
@@ -120,7 +168,7 @@ public struct LoginService: Sendable {
             throw Failure.invalidCredentials
         }
         try await self.throttle.settleSuccess(reservation)
-        return account
+        return Authenticated(account: account, passwordHash: hash)
     }
 
     /// `audit.iam.login`: who, from where, with what outcome; never the password or the token. The
@@ -138,6 +186,27 @@ public struct LoginService: Sendable {
         if let tokenID { payload["tokenId"] = .string(tokenID) }
         try await self.bus.publish(
             try Event(name: "audit.iam.login", serviceName: "iam", payload: JSONValue.object(payload), requestId: requestID, tenant: account?.tenant))
+    }
+}
+
+/// Password checks under way per client address.
+final class ChecksInFlight: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+
+    /// Counts one more check for `address`, unless it has `limit` under way already.
+    func enter(_ address: String, limit: Int) -> Bool {
+        self.counts.withLock { counts in
+            guard counts[address, default: 0] < limit else { return false }
+            counts[address, default: 0] += 1
+            return true
+        }
+    }
+
+    func leave(_ address: String) {
+        self.counts.withLock { counts in
+            let left = counts[address, default: 1] - 1
+            counts[address] = left > 0 ? left : nil
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 public import Foundation
+public import Logging
 public import PortcullisCore
 public import Storage
 import Synchronization
@@ -20,15 +21,17 @@ public struct LoginThrottle: Sendable {
     let database: any Database
     let policy: LockoutPolicy
     let now: @Sendable () -> Date
+    let logger: Logger
     private let lastPrune = LastPrune()
 
     private final class LastPrune: Sendable {
         let date = Mutex<Date>(.distantPast)
     }
 
-    public init(database: any Database, policy: LockoutPolicy, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(database: any Database, policy: LockoutPolicy, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.database = database
         self.policy = policy
+        self.logger = logger
         self.now = now
     }
 
@@ -44,6 +47,21 @@ public struct LoginThrottle: Sendable {
     func reserve(account: String, ip: String) async throws -> Result<Reservation, LoginService.Failure> {
         let now = Timestamp.milliseconds(self.now())
         let window = Int64(self.policy.window.components.seconds) * 1000
+        // A locked subject is refused with a read: a flood of attempts on a locked account costs no writes.
+        let lock = try await self.database.first(
+            "SELECT MAX(locked_until) AS until FROM iam_login_attempts WHERE subject IN (\(list: [account, ip])) AND locked_until > \(now)")
+        if let until = try lock?.optionalInt("until") {
+            return .failure(.locked(retryAfter: .milliseconds(until - now)))
+        }
+        do {
+            return try await self.countAttempt(account: account, ip: ip, now: now, window: window)
+        } catch StorageError.serializationFailure {
+            // PostgreSQL broke a lock cycle (with a concurrent prune, say): one more try, then it is an error.
+            return try await self.countAttempt(account: account, ip: ip, now: now, window: window)
+        }
+    }
+
+    private func countAttempt(account: String, ip: String, now: Int64, window: Int64) async throws -> Result<Reservation, LoginService.Failure> {
         do {
             try await self.database.transaction { connection in
                 for (subject, limit) in [(account, self.policy.accountAttempts), (ip, self.policy.ipAttempts)] {
@@ -96,7 +114,7 @@ public struct LoginThrottle: Sendable {
                     "UPDATE iam_login_attempts SET locked_until = \(lockedUntil) WHERE subject = \(subject) AND attempts >= \(limit)")
             }
         }
-        try await self.pruneNow(now: now)
+        await self.pruneNow(now: now)
     }
 
     /// A right password: the account starts afresh and the address gets its attempt back.
@@ -120,20 +138,37 @@ public struct LoginThrottle: Sendable {
             "UPDATE iam_login_attempts SET attempts = attempts - 1 WHERE subject = \(subject) AND attempts > 0 AND locked_until = 0")
     }
 
-    /// Deletes counters whose window and lock are over, at most once a minute per process.
-    private func pruneNow(now: Int64) async throws {
+    /// Deletes counters whose window and lock are over, at most once a minute per process. Best effort:
+    /// a prune that fails is retried at the next minute, and never fails the login that triggered it.
+    private func pruneNow(now: Int64) async {
         let due = self.lastPrune.date.withLock { last in
             guard self.now().timeIntervalSince(last) >= 60 else { return false }
             last = self.now()
             return true
         }
         guard due else { return }
-        try await self.prune(now: now)
+        do {
+            try await self.prune(now: now)
+        } catch {
+            self.logger.notice("pruning login counters failed; trying again later", metadata: ["error": "\(error)"])
+        }
     }
 
-    /// Deletes every counter whose window has passed and whose lock, if any, has run out.
+    /// Deletes every counter whose window has passed and whose lock, if any, has run out. On PostgreSQL rows
+    /// that a login holds right now are skipped (`SKIP LOCKED`), so a prune never waits on, or deadlocks
+    /// with, a reservation.
     func prune(now: Int64) async throws {
         let cutoff = now - Int64(self.policy.window.components.seconds) * 1000
-        try await self.database.execute("DELETE FROM iam_login_attempts WHERE window_start <= \(cutoff) AND locked_until <= \(now)")
+        switch self.database.dialect {
+        case .postgres:
+            try await self.database.execute(
+                """
+                DELETE FROM iam_login_attempts WHERE subject IN (
+                    SELECT subject FROM iam_login_attempts WHERE window_start <= \(cutoff) AND locked_until <= \(now) FOR UPDATE SKIP LOCKED)
+                """
+            )
+        case .sqlite:
+            try await self.database.execute("DELETE FROM iam_login_attempts WHERE window_start <= \(cutoff) AND locked_until <= \(now)")
+        }
     }
 }

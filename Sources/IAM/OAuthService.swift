@@ -53,22 +53,22 @@ public struct OAuthService: Sendable {
     }
 
     /// The client's account, from HTTP Basic or form credentials; nil when none were sent.
-    public func authenticateClient(id: String?, secret: String?) async throws -> Account? {
+    public func authenticateClient(id: String?, secret: String?) async throws -> ServiceAccounts.Client? {
         guard let id else { return nil }
-        guard let secret, let account = try await self.serviceAccounts.authenticate(clientID: id, secret: secret) else {
+        guard let secret, let client = try await self.serviceAccounts.authenticate(clientID: id, secret: secret) else {
             throw OAuthError("invalid_client", "Client authentication failed.", status: 401)
         }
-        return account
+        return client
     }
 
     public func token(
-        form: [String: String], client: Account?, clientIP: String, decisions: any ResourceDecisionRecorder, requestID: String?
+        form: [String: String], client: ServiceAccounts.Client?, clientIP: String, decisions: any ResourceDecisionRecorder, requestID: String?
     ) async throws -> TokenResponse {
         switch form["grant_type"] {
         case "password": return try await self.password(form, clientIP: clientIP, requestID: requestID)
         case Self.clientCredentials: return try await self.clientCredentials(form, client: client)
         case "refresh_token": return try await self.refresh(form)
-        case Self.tokenExchange: return try await self.exchange(form, client: client, decisions: decisions, requestID: requestID)
+        case Self.tokenExchange: return try await self.exchange(form, client: client?.account, decisions: decisions, requestID: requestID)
         case nil: throw OAuthError("invalid_request", "grant_type is required.")
         default: throw OAuthError("unsupported_grant_type", "Supported: password, client_credentials, refresh_token, token exchange.")
         }
@@ -81,11 +81,10 @@ public struct OAuthService: Sendable {
         if let problem = LoginService.problem(username: username, password: password) {
             throw OAuthError("invalid_request", problem)
         }
-        let family = Identifiers.objectID()
-        let issued: TokenIssuer.Issued
+        let session: LoginService.Session
         do {
-            issued = try await self.identity.login.login(
-                username: username, password: password, clientIP: clientIP, requestID: requestID, lineage: TokenIssuer.Lineage(familyID: family))
+            session = try await self.identity.login.login(
+                username: username, password: password, clientIP: clientIP, requestID: requestID, withRefreshToken: true)
         } catch LoginService.Failure.locked(let retryAfter) {
             throw OAuthError("invalid_grant", "Too many failed logins.", retryAfter: LoginService.seconds(retryAfter))
         } catch LoginService.Failure.busy(let retryAfter) {
@@ -93,20 +92,23 @@ public struct OAuthService: Sendable {
         } catch is LoginService.Failure {
             throw OAuthError("invalid_grant", "Invalid username or password.")
         }
-        guard let account = try await self.identity.accounts.find(id: issued.record.accountId) else {
-            throw OAuthError("invalid_grant", "Invalid username or password.")
-        }
-        let lineage = TokenIssuer.Lineage(familyID: family, sessionStartedAt: issued.record.createdAt)
-        let refresh = try await self.identity.issuer.refreshToken(for: account, scope: nil, lineage: lineage)
-        return self.response(issued, refresh: refresh)
+        return self.response(session.access, refresh: session.refresh)
     }
 
-    private func clientCredentials(_ form: [String: String], client: Account?) async throws -> TokenResponse {
+    private func clientCredentials(_ form: [String: String], client: ServiceAccounts.Client?) async throws -> TokenResponse {
         guard let client else { throw OAuthError("invalid_client", "Client authentication is required.", status: 401) }
-        let scope = try await self.requestedScope(form["scope"], within: client)
-        // Marked with its grant: rotating the client's secret revokes what the old secret obtained.
-        let issued = try await self.identity.issuer.accessToken(
-            for: client, scope: scope, lineage: TokenIssuer.Lineage(grant: Self.clientCredentials))
+        let scope = try await self.requestedScope(form["scope"], within: client.account)
+        // Marked with its grant and issued under the secret it was asked with: rotating the client's secret
+        // revokes what the old secret obtained, also a token issued while the rotation was under way.
+        let issuer = self.identity.issuer
+        guard
+            let issued = try await self.serviceAccounts.underCurrentSecret(
+                client,
+                { connection in
+                    try await issuer.accessToken(
+                        for: client.account, scope: scope, lineage: TokenIssuer.Lineage(grant: Self.clientCredentials), on: connection)
+                })
+        else { throw OAuthError("invalid_client", "Client authentication failed.", status: 401) }
         return self.response(issued, refresh: nil)
     }
 
@@ -124,7 +126,7 @@ public struct OAuthService: Sendable {
             try await self.identity.revokeFamily(family)
             throw invalid
         }
-        guard (entry.record.expiresAt ?? .distantFuture) > Date(),
+        guard (entry.record.expiresAt ?? .distantFuture) > self.identity.issuer.now(),
             let account = try await self.identity.accounts.find(id: entry.record.accountId), try await self.identity.accounts.isEnabled(account)
         else { throw invalid }
         let issuer = self.identity.issuer
@@ -185,19 +187,25 @@ public struct OAuthService: Sendable {
         let scope: [String]
         if let requested = form["scope"] {
             scope = requested.split(separator: " ").map(String.init)
-            for permission in scope where !self.authorizer.holds(subject, permission) {
-                throw OAuthError("invalid_scope", "The scope can only narrow the subject's permissions (\(permission)).")
+            let policies = self.identity.policies
+            // The scope only narrows what the subject token holds (its own scope included): the rule of custom
+            // permissions, with the subject in the caller's place, recorded as the actor's request.
+            let decision = policies.grants.decideNarrowing(subject, scope, within: subject.granted)
+            guard try await policies.authorizer.check(decision, about: actor, on: GrantChecks.resource(account), recordingTo: decisions) else {
+                throw OAuthError("invalid_scope", "The scope can only narrow the subject's permissions (\(decision.required.first ?? "?")).")
             }
         } else {
             scope = subject.scope.map { Array($0).sorted() } ?? subject.granted.sorted()
         }
         let act = Principal.Actor.actor(sub: actor.accountID, act: subject.actor)
-        // The exchanged token continues the subject's session: delegation does not extend it.
-        let session = try await self.identity.tokens.find(id: subject.tokenID)?.sessionStartedAt
+        // The exchanged token continues the subject token's lineage: its session (delegation does not extend
+        // it; a persistent subject that never expires starts a new one), its refresh family (a logout ends it
+        // too) and its grant (a rotated client secret takes it too).
+        let lineage = try await self.identity.tokens.find(id: subject.tokenID)?.lineage ?? TokenIssuer.Lineage()
         let issued: TokenIssuer.Issued
         do {
             issued = try await self.identity.issuer.accessToken(
-                for: account, scope: scope, actor: act, description: "token exchange", lineage: TokenIssuer.Lineage(sessionStartedAt: session))
+                for: account, scope: scope, actor: act, description: "token exchange", lineage: lineage)
         } catch IAMError.sessionExpired {
             throw OAuthError("invalid_grant", "The subject's session has reached its maximum length.")
         }

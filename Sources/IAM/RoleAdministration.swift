@@ -43,14 +43,17 @@ public struct RoleAdministration: Sendable {
         name: String?, description: String?, permissions: [String]?, tenant: String?, by caller: Principal, decisions: any ResourceDecisionRecorder
     ) async throws -> Role {
         let name = (name ?? "").trimmingCharacters(in: .whitespaces)
-        if name.isEmpty || name.count > 100 { throw IAMError.invalid([("INVALID_NAME", "name must have 1-100 characters.")]) }
-        guard !self.identity.policies.reservedRoleNames.contains(name.uppercased()) else {
-            throw IAMError.forbidden("The role name \(name) is reserved.", reason: "RESERVED_NAME")
+        var problems: [(String, String)] = []
+        if name.isEmpty || name.count > 100 { problems.append(("INVALID_NAME", "name must have 1-100 characters.")) }
+        if (permissions ?? []).count > Self.maximumPermissions {
+            problems.append(("TOO_MANY_PERMISSIONS", "A role may list at most \(Self.maximumPermissions) permissions."))
         }
+        guard problems.isEmpty else { throw IAMError.invalid(problems) }
         // Platform admins create roles anywhere (or platform-wide); tenant admins in their own tenant.
         let owner = self.scope(of: caller, action: "create") == .platform ? tenant : (tenant ?? caller.tenant)
         let role = Role(
             id: Identifiers.objectID(), name: name, description: description ?? "", permissions: permissions ?? [], tenant: owner, builtIn: false)
+        try await self.requireUnreservedName(name, for: role, by: caller, decisions: decisions)
         guard try await self.check(caller, "create", role, decisions) else {
             throw IAMError.forbidden("Roles can only be created in your own tenant.", reason: "FOREIGN_TENANT")
         }
@@ -77,15 +80,17 @@ public struct RoleAdministration: Sendable {
         if let name {
             let trimmed = name.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.count > 100 { problems.append(("INVALID_NAME", "name must have 1-100 characters.")) }
-            if self.identity.policies.reservedRoleNames.contains(trimmed.uppercased()) {
-                throw IAMError.forbidden("The role name \(trimmed) is reserved.", reason: "RESERVED_NAME")
-            }
             role.name = trimmed
+        }
+        if (permissions ?? []).count > Self.maximumPermissions {
+            problems.append(("TOO_MANY_PERMISSIONS", "A role may list at most \(Self.maximumPermissions) permissions."))
         }
         if let description { role.description = description }
         guard problems.isEmpty else { throw IAMError.invalid(problems) }
+        if name != nil { try await self.requireUnreservedName(role.name, for: role, by: caller, decisions: decisions) }
         if let permissions {
-            try await self.grants.requireGrantable(caller, permissions: permissions, to: Self.resource(role), decisions: decisions)
+            try await self.grants.requireGrantable(
+                caller, permissions: permissions, had: (role.permissions, []), to: Self.resource(role), decisions: decisions)
             role.permissions = permissions
         }
         let updated = role
@@ -119,12 +124,30 @@ public struct RoleAdministration: Sendable {
         self.identity.cache.purge("*")
     }
 
-    /// A role the caller may change: not built-in (403) and allowed by the resource check (else 404).
+    /// Longest permission list a role may have (the catalog is far shorter): a bounded body, a bounded check.
+    static let maximumPermissions = 100
+
+    /// A role the caller may change: allowed by the resource check (else 404) and not built-in (403, a
+    /// recorded deny).
     private func writable(_ id: String, by caller: Principal, action: String, decisions: any ResourceDecisionRecorder) async throws -> Role {
         guard let role = try await self.identity.roles.find(id: id) else { throw IAMError.notFound("Role not found.") }
-        guard !role.builtIn else { throw IAMError.forbidden("Built-in roles cannot be changed.") }
+        if role.builtIn {
+            let policies = self.identity.policies
+            let decision = Decision(outcome: .deny, reason: "BUILT_IN", policyRevision: policies.revision)
+            try await policies.authorizer.check(decision, about: caller, on: Self.resource(role), recordingTo: decisions)
+            throw IAMError.forbidden("Built-in roles cannot be changed.", reason: "BUILT_IN")
+        }
         guard try await self.check(caller, action, role, decisions) else { throw IAMError.notFound("Role not found.") }
         return role
+    }
+
+    /// The built-in role names are reserved for everyone: a refusal is a recorded deny (403 `RESERVED_NAME`).
+    private func requireUnreservedName(_ name: String, for role: Role, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws {
+        let policies = self.identity.policies
+        guard policies.reservedRoleNames.contains(name.uppercased()) else { return }
+        let decision = Decision(outcome: .deny, reason: "RESERVED_NAME", policyRevision: policies.revision)
+        try await policies.authorizer.check(decision, about: caller, on: Self.resource(role), recordingTo: decisions)
+        throw IAMError.forbidden("The role name \(name) is reserved.", reason: "RESERVED_NAME")
     }
 
     /// The resource-level decision on `tenant.roles.<action>` over `role`: platform admins reach every

@@ -3,7 +3,7 @@ import Foundation
 import Messaging
 public import Policy
 public import PortcullisCore
-import Storage
+public import Storage
 
 /// Service accounts: accounts of type `service` with a client id and a secret for the `client_credentials`
 /// grant. The secret is shown once and stored as an HMAC-SHA256 under a key derived from the master key,
@@ -14,6 +14,13 @@ public struct ServiceAccounts: Sendable {
         public let id: String
         public let clientId: String
         public let clientSecret: String
+    }
+
+    /// A client that proved its secret: its account, and which secret it proved (to issue under it).
+    public struct Client: Sendable {
+        public let account: Account
+        let clientID: String
+        let secretHash: String
     }
 
     let identity: Identity
@@ -35,7 +42,7 @@ public struct ServiceAccounts: Sendable {
         )
         changes.password = nil
         let account = try await self.administration.create(changes, by: caller, decisions: decisions, requestID: requestID, requirePassword: false)
-        return try await self.issueSecret(for: account.id, creating: true)
+        return try await self.issueSecret(for: account.id, confirming: nil)
     }
 
     /// A new secret for the service account; the old one stops working at once, and so do the access tokens
@@ -43,10 +50,8 @@ public struct ServiceAccounts: Sendable {
     /// a new secret is the account's whole power.
     public func rotate(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Credentials {
         let account = try await self.serviceAccount(id, by: caller, action: "update", decisions: decisions)
-        try await self.administration.grants.requireCeiling(caller, over: account, decisions: decisions)
-        let credentials = try await self.issueSecret(for: account.id, creating: false)
-        try await self.identity.revokeClientCredentialTokens(accountID: account.id)
-        return credentials
+        let ceiling = try await self.administration.grants.requireCeiling(caller, over: account, decisions: decisions)
+        return try await self.issueSecret(for: account.id, confirming: ceiling)
     }
 
     public func list(by caller: Principal, offset: Int, limit: Int) async throws -> (items: [Account], total: Int) {
@@ -70,7 +75,7 @@ public struct ServiceAccounts: Sendable {
 
     /// The account of `clientID` when `secret` is its current secret (compared in constant time) and it may
     /// act: active, in an enabled tenant.
-    public func authenticate(clientID: String, secret: String) async throws -> Account? {
+    public func authenticate(clientID: String, secret: String) async throws -> Client? {
         guard
             let row = try await self.identity.database.first("SELECT account_id, secret_hash FROM iam_service_clients WHERE client_id = \(clientID)")
         else { return nil }
@@ -79,7 +84,22 @@ public struct ServiceAccounts: Sendable {
         guard let account = try await self.identity.accounts.find(id: try row.string("account_id")),
             try await self.identity.accounts.isEnabled(account)
         else { return nil }
-        return account
+        return Client(account: account, clientID: clientID, secretHash: expected)
+    }
+
+    /// Runs `issue` in a transaction that holds the client's row (shared) and finds its secret unchanged:
+    /// a rotation either commits first (the secret no longer matches: nil) or waits for this transaction,
+    /// and then revokes what it issued. So no token obtained with an old secret outlives the rotation.
+    func underCurrentSecret<Issued: Sendable>(
+        _ client: Client, _ issue: @Sendable (any DatabaseConnection) async throws -> Issued
+    ) async throws -> Issued? {
+        try await self.identity.database.transaction { connection in
+            let lock: SQLQuery = connection.dialect == .postgres ? " FOR SHARE" : ""
+            guard let row = try await connection.first("SELECT secret_hash FROM iam_service_clients WHERE client_id = \(client.clientID)\(lock)"),
+                Hex.constantTimeEquals(try row.string("secret_hash"), client.secretHash)
+            else { return nil }
+            return try await issue(connection)
+        }
     }
 
     /// A service account the caller may `action` (recorded); anything else is 404.
@@ -90,26 +110,37 @@ public struct ServiceAccounts: Sendable {
         return account
     }
 
-    private func issueSecret(for accountID: String, creating: Bool) async throws -> Credentials {
+    /// A new secret: for a new client (no `ceiling`), or replacing the current one once `ceiling` confirms
+    /// the account is still what was checked, in one transaction with the revocation of every token the old
+    /// secret obtained (`client_credentials`).
+    private func issueSecret(for accountID: String, confirming ceiling: GrantChecks.Ceiling?) async throws -> Credentials {
+        let creating = ceiling == nil
         let secret = Identifiers.opaqueToken(prefix: "pcc_")
         let now = Timestamp.milliseconds(Date())
-        let clientID: String
-        if creating {
-            clientID = "sa_" + Identifiers.objectID()
-            try await self.identity.database.execute(
-                """
-                INSERT INTO iam_service_clients (client_id, account_id, secret_hash, created_at, rotated_at)
-                VALUES (\(clientID), \(accountID), \(self.hash(secret)), \(now), \(now))
-                """
-            )
-        } else {
+        let hash = self.hash(secret)
+        let database = self.identity.database
+        let clientID: String = try await database.transaction { connection in
+            if creating {
+                let clientID = "sa_" + Identifiers.objectID()
+                try await connection.execute(
+                    """
+                    INSERT INTO iam_service_clients (client_id, account_id, secret_hash, created_at, rotated_at)
+                    VALUES (\(clientID), \(accountID), \(hash), \(now), \(now))
+                    """
+                )
+                return clientID
+            }
+            if let ceiling { try await self.administration.grants.confirm(ceiling, on: connection) }
             guard
-                let row = try await self.identity.database.first(
-                    "UPDATE iam_service_clients SET secret_hash = \(self.hash(secret)), rotated_at = \(now) WHERE account_id = \(accountID) RETURNING client_id"
+                let row = try await connection.first(
+                    "UPDATE iam_service_clients SET secret_hash = \(hash), rotated_at = \(now) WHERE account_id = \(accountID) RETURNING client_id"
                 )
             else { throw IAMError.notFound("Service account not found.") }
-            clientID = try row.string("client_id")
+            _ = try await self.identity.tokens.revokeAll(accountID: accountID, grant: OAuthService.clientCredentials, on: connection)
+            try await IdentityChanges.announce("account:\(accountID)", database: database, on: connection)
+            return try row.string("client_id")
         }
+        if !creating { self.identity.cache.purge("account:\(accountID)") }
         return Credentials(id: accountID, clientId: clientID, clientSecret: secret)
     }
 

@@ -60,13 +60,23 @@ public struct TenantAdministration: Sendable {
     ) async throws -> Tenant {
         guard var tenant = try await self.store.find(id: id), try await self.check(caller, "update", own: "tenant.profile.update", tenant, decisions)
         else { throw IAMError.notFound("Tenant not found.") }
-        if let status = try Self.validate(name: name, status: status, requireName: replace) { tenant.status = status }
+        let checked = tenant.updatedAt
+        if let status = try Self.validate(name: name, status: status, requireName: replace), status != tenant.status {
+            // Enabling or disabling a tenant decides whether all its accounts work: a platform act, not a profile edit.
+            let allowed = try await self.authorizer.check(
+                caller, ResourceAction(platform: "iam.tenant.update"), on: ResourceRef(type: "tenant", id: id, tenant: id), recordingTo: decisions)
+            guard allowed else { throw IAMError.forbidden("Only platform admins enable or disable tenants.", reason: "MISSING_PERMISSION") }
+            tenant.status = status
+        }
         if let name { tenant.name = name }
-        tenant.updatedAt = Date()
+        tenant.updatedAt = max(Date(), checked.addingTimeInterval(0.001))
         let updated = tenant
         let database = self.identity.database
         try await self.write("iam.tenant.modified", tenant: updated, requestID: requestID) { connection in
-            try await self.store.update(updated, on: connection)
+            // Only over the version that was checked: a concurrent change (a platform admin's disable) wins.
+            guard try await self.store.update(updated, ifUpdatedAt: checked, on: connection) else {
+                throw IAMError.conflict("CONCURRENT_CHANGE", "The tenant changed while this request was being checked; try again.")
+            }
             // A tenant's status decides whether its accounts' tokens work: every replica re-checks them.
             try await IdentityChanges.announce("*", database: database, on: connection)
         }

@@ -34,13 +34,14 @@ public struct TenantStore: Sendable {
         )
     }
 
-    func update(_ tenant: Tenant, on connection: any DatabaseConnection) async throws {
-        try await connection.execute(
+    /// Writes `tenant` over the version last changed at `checked`; false when it changed since.
+    func update(_ tenant: Tenant, ifUpdatedAt checked: Date, on connection: any DatabaseConnection) async throws -> Bool {
+        try await connection.first(
             """
             UPDATE iam_tenants SET name = \(tenant.name), status = \(tenant.status.rawValue), updated_at = \(Timestamp.milliseconds(tenant.updatedAt))
-            WHERE id = \(tenant.id)
+            WHERE id = \(tenant.id) AND updated_at = \(Timestamp.milliseconds(checked)) RETURNING id
             """
-        )
+        ) != nil
     }
 
     func delete(id: String, on connection: any DatabaseConnection) async throws {

@@ -35,51 +35,50 @@ public struct TokenAdministration: Sendable {
         decisions: any ResourceDecisionRecorder, requestID: String?
     ) async throws -> TokenIssuer.Issued {
         guard let account = try await self.identity.accounts.find(id: accountID) else { throw IAMError.notFound("Account not found.") }
-        try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
+        let ceiling = try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
         if let customPermissions {
             try await self.checkCustomPermissions(customPermissions, for: account, by: caller, decisions: decisions)
         }
-        let issued: TokenIssuer.Issued
-        switch lifetime ?? .duration(self.identity.issuer.accessTokenTTL) {
-        case .persistent:
-            issued = try await self.identity.issuer.persistentToken(for: account, scope: customPermissions, description: description)
-        case .duration(let duration) where duration <= self.identity.issuer.accessTokenTTL:
-            issued = try await self.identity.issuer.accessToken(for: account, ttl: duration, scope: customPermissions, description: description)
-        case .duration(let duration):
-            let expiresAt = Date().addingTimeInterval(TimeInterval(duration.components.seconds))
-            issued = try await self.identity.issuer.persistentToken(
-                for: account, expiresAt: expiresAt, scope: customPermissions, description: description)
+        let issuer = self.identity.issuer
+        let grants = self.grants
+        // Issued once the account is confirmed to be the one checked: a token is its holder's whole power.
+        let issued: TokenIssuer.Issued = try await self.identity.database.transaction { connection in
+            try await grants.confirm(ceiling, on: connection)
+            switch lifetime ?? .duration(issuer.accessTokenTTL) {
+            case .persistent:
+                return try await issuer.persistentToken(for: account, scope: customPermissions, description: description, on: connection)
+            case .duration(let duration) where duration <= issuer.accessTokenTTL:
+                // The grant bounds the session: refreshing this token never carries it past the lifetime asked for.
+                let end = issuer.now().addingTimeInterval(TimeInterval(duration.components.seconds))
+                return try await issuer.accessToken(
+                    for: account, ttl: duration, scope: customPermissions, description: description, lineage: TokenIssuer.Lineage(sessionEndsAt: end),
+                    on: connection)
+            case .duration(let duration):
+                let expiresAt = issuer.now().addingTimeInterval(TimeInterval(duration.components.seconds))
+                return try await issuer.persistentToken(
+                    for: account, expiresAt: expiresAt, scope: customPermissions, description: description, on: connection)
+            }
         }
         try await self.publishAudit("audit.iam.token.created", record: issued.record, caller: caller, requestID: requestID)
         return issued
     }
 
-    /// `customPermissions` need `iam.token.update`, must exist (400), and each must be held by the account
-    /// (`EXCEEDS_ACCOUNT`) and by the caller (`NOT_HELD`). Both checks are recorded.
+    /// `customPermissions` need `iam.token.update` and must exist (400); then ``GrantRule/decideNarrowing``:
+    /// each held by the account (`EXCEEDS_ACCOUNT`) and by the caller (`NOT_HELD`). Both checks are recorded.
     private func checkCustomPermissions(
         _ permissions: [String], for account: Account, by caller: Principal, decisions: any ResourceDecisionRecorder
     ) async throws {
+        let policies = self.identity.policies
         let resource = GrantChecks.resource(account)
-        guard try await self.authorizer.check(caller, ResourceAction(platform: "iam.token.update"), on: resource, recordingTo: decisions) else {
+        guard try await policies.authorizer.check(caller, ResourceAction(platform: "iam.token.update"), on: resource, recordingTo: decisions)
+        else {
             throw IAMError.forbidden("customPermissions need iam.token.update.", reason: "MISSING_PERMISSION")
         }
-        let catalog = self.identity.policies.catalog
-        let unknown = permissions.filter { !catalog.contains($0) }
+        let unknown = permissions.filter { !policies.catalog.contains($0) }
         guard unknown.isEmpty else { throw IAMError.invalid(unknown.map { ("UNKNOWN_PERMISSION", "Unknown permission \($0).") }) }
-        let held = try await self.grants.effectivePermissions(of: account)
-        var decision = Decision(outcome: .allow, reason: "WITHIN_ACCOUNT", required: permissions, policyRevision: self.authorizer.revision)
-        if let exceeding = permissions.first(where: { !catalog.grants(held: held, $0) }) {
-            decision = Decision(outcome: .deny, reason: "EXCEEDS_ACCOUNT", required: [exceeding], policyRevision: self.authorizer.revision)
-        } else if let exceeding = permissions.first(where: { !self.authorizer.holds(caller, $0) }) {
-            decision = Decision(outcome: .deny, reason: GrantRule.Reason.notHeld, required: [exceeding], policyRevision: self.authorizer.revision)
-        }
-        guard try await self.authorizer.check(decision, on: resource, recordingTo: decisions) else {
-            let permission = decision.required.first ?? "?"
-            throw IAMError.forbidden(
-                decision.reason == "EXCEEDS_ACCOUNT"
-                    ? "customPermissions cannot exceed the account's own permissions (\(permission))."
-                    : "customPermissions cannot exceed your own permissions (\(permission)).",
-                reason: decision.reason)
+        let decision = policies.grants.decideNarrowing(caller, permissions, within: try await self.grants.effectivePermissions(of: account))
+        guard try await policies.authorizer.check(decision, about: caller, on: resource, recordingTo: decisions) else {
+            throw IAMError.forbidden(GrantRule.message(for: decision), reason: decision.reason)
         }
     }
 

@@ -14,18 +14,22 @@ public struct TokenIssuer: Sendable {
     public struct Issued: Sendable {
         public let token: String
         public let record: TokenRecord
+        /// The lineage it was stored with, its session's end filled in.
+        public let lineage: Lineage
     }
 
-    /// Where a token comes from: the refresh family it belongs to, the start of the session it extends (nil:
-    /// a new session starts now), and the OAuth grant that issued it.
+    /// Where a token comes from: the refresh family it belongs to, when the session it extends ends (nil: a
+    /// new session starts now and lasts `PORTCULLIS_SESSION_MAX`), and the OAuth grant that issued it. A
+    /// successor (refresh, exchange) inherits its predecessor's lineage, so nothing outlives its grant, a
+    /// logout ends the whole family, and a secret rotation reaches what the secret obtained.
     public struct Lineage: Sendable {
         public var familyID: String?
-        public var sessionStartedAt: Date?
+        public var sessionEndsAt: Date?
         public var grant: String?
 
-        public init(familyID: String? = nil, sessionStartedAt: Date? = nil, grant: String? = nil) {
+        public init(familyID: String? = nil, sessionEndsAt: Date? = nil, grant: String? = nil) {
             self.familyID = familyID
-            self.sessionStartedAt = sessionStartedAt
+            self.sessionEndsAt = sessionEndsAt
             self.grant = grant
         }
     }
@@ -57,17 +61,19 @@ public struct TokenIssuer: Sendable {
         self.now = now
     }
 
-    /// When the session that began at `start` ends.
-    func sessionEnd(_ start: Date) -> Date {
-        start.addingTimeInterval(TimeInterval(self.sessionMax.components.seconds))
+    /// The lineage a token is stored with: its session's end filled in (a new session ends `sessionMax`
+    /// from now), or ``IAMError/sessionExpired`` once that end has passed.
+    func session(_ lineage: Lineage, now: Date) throws -> Lineage {
+        var lineage = lineage
+        let end = lineage.sessionEndsAt ?? now.addingTimeInterval(TimeInterval(self.sessionMax.components.seconds))
+        guard end > now else { throw IAMError.sessionExpired }
+        lineage.sessionEndsAt = end
+        return lineage
     }
 
-    /// `now + lifetime`, but never past the end of the session; ``IAMError/sessionExpired`` once it ended.
-    func expiry(_ lifetime: Duration, now: Date, lineage: Lineage) throws -> Date {
-        let wanted = now.addingTimeInterval(TimeInterval(lifetime.components.seconds))
-        let end = self.sessionEnd(lineage.sessionStartedAt ?? now)
-        guard end > now else { throw IAMError.sessionExpired }
-        return min(wanted, end)
+    /// `now + lifetime`, but never past the end of the session.
+    func expiry(_ lifetime: Duration, now: Date, session: Lineage) -> Date {
+        min(now.addingTimeInterval(TimeInterval(lifetime.components.seconds)), session.sessionEndsAt ?? .distantFuture)
     }
 
     /// A signed JWT access token for `account`, valid for `ttl` (default: the configured lifetime) and never
@@ -82,7 +88,8 @@ public struct TokenIssuer: Sendable {
         on connection: (any DatabaseConnection)? = nil
     ) async throws -> Issued {
         let now = self.now()
-        let expiresAt = try self.expiry(ttl ?? self.accessTokenTTL, now: now, lineage: lineage)
+        let lineage = try self.session(lineage, now: now)
+        let expiresAt = self.expiry(ttl ?? self.accessTokenTTL, now: now, session: lineage)
         let record = TokenRecord(
             id: Identifiers.objectID(), accountId: account.id, kind: .access, description: description, scope: scope,
             createdAt: now, expiresAt: expiresAt, revokedAt: nil
@@ -101,7 +108,7 @@ public struct TokenIssuer: Sendable {
         )
         let token = try await self.keyRing.sign(claims)
         try await self.tokens.insert(record, hash: nil, act: actor, lineage: lineage, on: connection)
-        return Issued(token: token, record: record)
+        return Issued(token: token, record: record, lineage: lineage)
     }
 
     /// An opaque refresh token of `lineage.familyID` (one family per login; reuse of a retired member revokes
@@ -111,17 +118,19 @@ public struct TokenIssuer: Sendable {
         on connection: (any DatabaseConnection)? = nil
     ) async throws -> Issued {
         let now = self.now()
+        let lineage = try self.session(lineage, now: now)
         let token = Identifiers.opaqueToken(prefix: Self.refreshPrefix)
         let record = TokenRecord(
             id: Identifiers.objectID(), accountId: account.id, kind: .refresh, description: nil, scope: scope, createdAt: now,
-            expiresAt: try self.expiry(ttl, now: now, lineage: lineage), revokedAt: nil
+            expiresAt: self.expiry(ttl, now: now, session: lineage), revokedAt: nil
         )
         try await self.tokens.insert(record, hash: Identifiers.tokenHash(token), act: nil, lineage: lineage, on: connection)
-        return Issued(token: token, record: record)
+        return Issued(token: token, record: record, lineage: lineage)
     }
 
     /// An opaque persistent service token (OIH's `expiresIn: -1`), expiring at `expiresAt` when given.
-    /// Persistent tokens are not sessions: they live as long as their grant said, and no longer.
+    /// Persistent tokens are not sessions: they live as long as their grant said, and no longer (their
+    /// lineage's session ends when they do, which is what a token exchanged from one inherits).
     public func persistentToken(
         for account: Account,
         expiresAt: Date? = nil,
@@ -136,7 +145,9 @@ public struct TokenIssuer: Sendable {
             id: Identifiers.objectID(), accountId: account.id, kind: .persistent, description: description, scope: scope,
             createdAt: now, expiresAt: expiresAt, revokedAt: nil
         )
+        var lineage = lineage
+        lineage.sessionEndsAt = expiresAt
         try await self.tokens.insert(record, hash: Identifiers.tokenHash(token), act: nil, lineage: lineage, on: connection)
-        return Issued(token: token, record: record)
+        return Issued(token: token, record: record, lineage: lineage)
     }
 }

@@ -16,28 +16,29 @@ public struct TokenStore: Sendable {
         let record: TokenRecord
         let act: Principal.Actor?
         let familyID: String?
-        /// When the session this token belongs to began: refreshing never extends a session past its limit.
-        let sessionStartedAt: Date
+        /// When the session this token belongs to ends (nil: a persistent token that never expires): no
+        /// successor (refresh, exchange) outlives it.
+        let sessionEndsAt: Date?
         /// The OAuth grant that issued it (`client_credentials`, ...), when one did.
         let grant: String?
 
         var lineage: TokenIssuer.Lineage {
-            TokenIssuer.Lineage(familyID: self.familyID, sessionStartedAt: self.sessionStartedAt, grant: self.grant)
+            TokenIssuer.Lineage(familyID: self.familyID, sessionEndsAt: self.sessionEndsAt, grant: self.grant)
         }
     }
 
     static let columns: SQLQuery =
-        "id, account_id, kind, description, scope, act, family_id, created_at, expires_at, revoked_at, session_started_at, grant_type"
+        "id, account_id, kind, description, scope, act, family_id, created_at, expires_at, revoked_at, session_ends_at, grant_type"
 
     func insert(
         _ record: TokenRecord, hash: String?, act: Principal.Actor?, lineage: TokenIssuer.Lineage, on connection: (any DatabaseConnection)? = nil
     ) async throws {
         let scope = try record.scope.map { try JSONCoding.string($0) }
         let act = try act.map { try JSONCoding.string($0) }
-        let session = Timestamp.milliseconds(lineage.sessionStartedAt ?? record.createdAt)
+        let session = lineage.sessionEndsAt.map(Timestamp.milliseconds)
         let query: SQLQuery = """
             INSERT INTO iam_tokens (id, account_id, kind, token_hash, description, scope, act, family_id, created_at, expires_at, revoked_at,
-                                    session_started_at, grant_type)
+                                    session_ends_at, grant_type)
             VALUES (\(record.id), \(record.accountId), \(record.kind.rawValue), \(hash), \(record.description), \(scope), \(act),
                     \(lineage.familyID), \(Timestamp.milliseconds(record.createdAt)), \(record.expiresAt.map(Timestamp.milliseconds)),
                     \(SQLValue.null), \(session), \(lineage.grant))
@@ -93,11 +94,6 @@ public struct TokenStore: Sendable {
         return try rows.map { try $0.string("id") }
     }
 
-    /// Makes `tokenID` a member of a refresh family.
-    func setFamily(_ familyID: String, tokenID: String) async throws {
-        try await self.database.execute("UPDATE iam_tokens SET family_id = \(familyID) WHERE id = \(tokenID)")
-    }
-
     /// Revokes every token of a refresh family (reuse detection); returns the ids revoked.
     func revokeFamily(_ familyID: String, on connection: any DatabaseConnection) async throws -> [String] {
         let now = Timestamp.milliseconds(Date())
@@ -130,8 +126,7 @@ public struct TokenStore: Sendable {
             ),
             act: try row.optionalString("act").map { try JSONCoding.decode(Principal.Actor.self, from: $0) },
             familyID: try row.optionalString("family_id"),
-            // Tokens from before sessions were recorded began their session when they were made.
-            sessionStartedAt: Timestamp.date(milliseconds: try row.optionalInt("session_started_at") ?? row.int("created_at")),
+            sessionEndsAt: try row.optionalInt("session_ends_at").map(Timestamp.date(milliseconds:)),
             grant: try row.optionalString("grant_type")
         )
     }

@@ -1,7 +1,8 @@
 public import PortcullisCore
 
 /// The one rule for handing out permissions, whichever way they travel: a direct grant to an account, a
-/// permission put into a role, a role assigned to an account, a token's custom permissions; and its twin, the
+/// permission put into a role, a role assigned to an account (``decideGrant``), a token narrowed by custom
+/// permissions (``decideNarrowing``); and its twin, the
 /// ceiling, for acting on an account (resetting its password, changing it, disabling or deleting it, rotating
 /// its secret, minting its token), which hands out what that account holds.
 ///
@@ -29,6 +30,8 @@ public struct GrantRule: Sendable {
         public static let notTenantGrantable = "NOT_TENANT_GRANTABLE"
         public static let withinCeiling = "WITHIN_CEILING"
         public static let exceedsCaller = "EXCEEDS_CALLER"
+        public static let withinAccount = "WITHIN_ACCOUNT"
+        public static let exceedsAccount = "EXCEEDS_ACCOUNT"
     }
 
     /// Whether `caller` may give `permissions` away. A deny names the first permission at fault in
@@ -56,6 +59,18 @@ public struct GrantRule: Sendable {
         return Decision(outcome: .allow, reason: Reason.withinCeiling, required: sorted, policyRevision: self.authorizer.revision)
     }
 
+    /// Whether `caller` may narrow a token of an account that holds `held` to `permissions` (OIH's
+    /// `customPermissions`): custom permissions only narrow, so each must be held by the account
+    /// (`EXCEEDS_ACCOUNT`) and by the caller (`NOT_HELD`; after the ceiling this holds already, and is checked
+    /// again so that the rule stands on its own).
+    public func decideNarrowing(_ caller: Principal, _ permissions: [String], within held: Set<String>) -> Decision {
+        let catalog = self.authorizer.catalog
+        if let unknown = permissions.first(where: { !catalog.contains($0) }) { return self.deny(Reason.unknown, unknown) }
+        if let exceeding = permissions.first(where: { !catalog.grants(held: held, $0) }) { return self.deny(Reason.exceedsAccount, exceeding) }
+        if let exceeding = permissions.first(where: { !self.authorizer.holds(caller, $0) }) { return self.deny(Reason.notHeld, exceeding) }
+        return Decision(outcome: .allow, reason: Reason.withinAccount, required: permissions, policyRevision: self.authorizer.revision)
+    }
+
     /// A sentence for a refused grant, naming the permission at fault.
     public static func message(for decision: Decision) -> String {
         let permission = decision.required.first ?? "?"
@@ -65,6 +80,7 @@ public struct GrantRule: Sendable {
         case Reason.notHeld: return "You cannot grant \(permission), which you do not hold."
         case Reason.notTenantGrantable: return "Tenant admins cannot grant \(permission): it is not tenant-grantable."
         case Reason.exceedsCaller: return "The account holds \(permission), which you do not hold."
+        case Reason.exceedsAccount: return "customPermissions cannot exceed the account's own permissions (\(permission))."
         default: return "Not allowed."
         }
     }

@@ -36,8 +36,9 @@ public struct ResourceRef: Sendable, Hashable {
 /// Records resource-level decisions for the request being served: the gateway makes one per request and
 /// hands it to the module operations that check resources, next to the caller.
 public protocol ResourceDecisionRecorder: Sendable {
-    /// Durably records `decision` about `resource`; throws when it cannot, and the check then fails closed.
-    func record(_ decision: Decision, resource: ResourceRef) async throws
+    /// Durably records `decision` about `resource`, made for `principal` (nil: the request's own caller);
+    /// throws when it cannot, and the check then fails closed.
+    func record(_ decision: Decision, about principal: Principal?, resource: ResourceRef) async throws
 }
 
 /// The recorder for work that has none: every check through it fails, so a resource check can never
@@ -49,7 +50,7 @@ public struct NoDecisionRecorder: ResourceDecisionRecorder {
 
     public init() {}
 
-    public func record(_ decision: Decision, resource: ResourceRef) async throws {
+    public func record(_ decision: Decision, about principal: Principal?, resource: ResourceRef) async throws {
         throw Missing()
     }
 }
@@ -83,16 +84,20 @@ extension Authorizer {
     public func check(
         _ principal: Principal, _ action: ResourceAction, on resource: ResourceRef, recordingTo recorder: any ResourceDecisionRecorder
     ) async throws -> Bool {
-        try await self.check(self.decide(principal, action, on: resource), on: resource, recordingTo: recorder)
+        try await self.check(self.decide(principal, action, on: resource), about: principal, on: resource, recordingTo: recorder)
     }
 
-    /// Records a decision made elsewhere (a grant, a ceiling, a credential check) about `resource`.
+    /// Records a decision made elsewhere (a grant, a ceiling, a credential check) for `principal` (the
+    /// party the decision is about: an OAuth client or an exchange's actor may not be the request's bearer)
+    /// about `resource`.
     ///
     /// - Returns: whether the decision allows.
     /// - Throws: when the decision cannot be recorded (the caller must not act: fail closed).
     @discardableResult
-    public func check(_ decision: Decision, on resource: ResourceRef, recordingTo recorder: any ResourceDecisionRecorder) async throws -> Bool {
-        try await recorder.record(decision, resource: resource)
+    public func check(
+        _ decision: Decision, about principal: Principal?, on resource: ResourceRef, recordingTo recorder: any ResourceDecisionRecorder
+    ) async throws -> Bool {
+        try await recorder.record(decision, about: principal, resource: resource)
         return decision.allowed
     }
 }

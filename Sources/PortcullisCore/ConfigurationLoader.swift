@@ -196,6 +196,10 @@ public struct ConfigurationLoader: Sendable {
         if let (value, name) = self.value(.passwordHashQueue) {
             configuration.passwordHashQueue = try Self.count(value, name)
         }
+        if configuration.accessTokenTTL > configuration.sessionMax {
+            throw ConfigurationError(
+                setting: "PORTCULLIS_SESSION_MAX", problem: "is shorter than PORTCULLIS_ACCESS_TOKEN_TTL: a session must outlast its first token")
+        }
         if case .postgres = configuration.database, configuration.masterKey == nil {
             throw ConfigurationError(
                 setting: "PORTCULLIS_MASTER_KEY",

@@ -19,6 +19,14 @@ struct HTTPResult {
 }
 
 enum HTTP {
+    /// The suite's client: up to 256 connections per host, so that a test that sends 96 requests at once
+    /// really has 96 in flight (the shared client stops at 8 per host). It lives as long as the test process.
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     static func request(_ method: HTTPMethod = .GET, _ url: String, headers: [(String, String)] = [], body: String? = nil) async throws -> HTTPResult
     {
         var request = HTTPClientRequest(url: url)
@@ -29,7 +37,7 @@ enum HTTP {
         if let body {
             request.body = .bytes(ByteBuffer(string: body))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await Self.client.execute(request, timeout: .seconds(30))
         let buffer = try await response.body.collect(upTo: 1 << 20)
         return HTTPResult(status: Int(response.status.code), headers: response.headers, body: String(buffer: buffer))
     }

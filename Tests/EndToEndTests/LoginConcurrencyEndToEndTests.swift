@@ -32,7 +32,7 @@ struct LoginConcurrencyEndToEndTests {
         return try await HTTP.request(.POST, "\(server.baseURL)/login", headers: Self.json, body: String(decoding: body, as: UTF8.self))
     }
 
-    @Test("40 concurrent wrong passwords for one account: at most 5 are checked, the rest get 429", arguments: Backend.allCases)
+    @Test("40 concurrent wrong passwords for one account: at most 5 are checked, the rest are refused", arguments: Backend.allCases)
     func concurrentGuesses(backend: Backend) async throws {
         try await Self.withServer(backend, ["PORTCULLIS_LOCKOUT_IP_ATTEMPTS": "1000"]) { server in
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -41,9 +41,10 @@ struct LoginConcurrencyEndToEndTests {
                 }
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
             }
+            // Refused: 429 over the lockout, or 503 past the checks one address may have under way at once.
             #expect(statuses.filter { $0 == 401 }.count <= 5, "\(statuses.sorted())")
-            #expect(statuses.filter { $0 == 429 }.count >= 35)
-            #expect(statuses.allSatisfy { $0 == 401 || $0 == 429 })
+            #expect(statuses.filter { $0 == 429 || $0 == 503 }.count >= 35)
+            #expect(statuses.allSatisfy { $0 == 401 || $0 == 429 || $0 == 503 })
             #expect(try await Self.login(server).status == 429, "the account is locked, even for the right password")
         }
     }

@@ -107,6 +107,13 @@ struct AuditRoutesTests {
             #expect(pushed.json?["data"]?.arrayValue?.contains { $0["origin"] == "push" } == false, "no pushed record passes for a decision")
             let all = try await env.get("/logs?page%5Bsize%5D=100", token: admin)
             #expect(all.json?["data"]?.arrayValue?.filter { $0["origin"] == "push" }.count == 1)
+            // filter[origin] tells pushed records from Portcullis's own.
+            let onlyPushed = try await env.get("/logs?filter%5Borigin%5D=push&page%5Bsize%5D=100", token: admin)
+            #expect(onlyPushed.json?["data"]?.arrayValue?.map { $0["name"]?.stringValue } == ["audit.note"])
+            let own = try await env.get("/logs?filter%5Borigin%5D=gateway&page%5Bsize%5D=100", token: admin)
+            #expect(own.json?["data"]?.arrayValue?.contains { $0["origin"] == "push" } == false)
+            #expect(try await env.get("/logs?filter%5Borigin%5D=elsewhere", token: admin).status == .badRequest)
+            #expect(try await env.get("/logs/verify", token: admin).json?["data"]?["ok"] == true)
         }
     }
 

@@ -48,8 +48,13 @@ extension IdentityEnvironment {
                 $0["stage"] == "resource" && $0["outcome"]?.stringValue == outcome && $0["reason"]?.stringValue == reason
             }
         }
-        _ = try await eventually { try await !matching().isEmpty }
-        return try await matching()
+        let arrived = try await eventually { try await !matching().isEmpty }
+        let found = try await matching()
+        guard arrived, !found.isEmpty else {
+            let all = try await self.get("/logs?filter%5BrequestId%5D=\(requestID)&page%5Bsize%5D=100", token: admin).json?["data"]
+            throw TestEnvironmentError(description: "no \(outcome) \(reason) resource decision for \(requestID); records: \(String(describing: all))")
+        }
+        return found
     }
 }
 
@@ -216,7 +221,7 @@ struct DecisionRecordTests {
     @Test("a resource check that cannot be recorded stops the module before it acts", arguments: Backend.allCases)
     func resourceCheckFailsClosed(backend: Backend) async throws {
         struct Refusing: ResourceDecisionRecorder {
-            func record(_ decision: Decision, resource: ResourceRef) async throws { throw CancellationError() }
+            func record(_ decision: Decision, about principal: Principal?, resource: ResourceRef) async throws { throw CancellationError() }
         }
         try await withIdentityGateway(backend) { env in
             let admin = try await env.makeAccount("platform", password: "platform-pass-12", roles: ["ADMIN"])

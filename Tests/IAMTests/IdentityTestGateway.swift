@@ -61,6 +61,16 @@ struct IdentityEnvironment: Sendable {
         )
         let hash = try await self.identity.hasher.hash(password)
         try await self.database.transaction { connection in
+            if let tenant {
+                // The tenant exists too: an account of a tenant that does not exist may not act.
+                let now = Timestamp.milliseconds(Date())
+                try await connection.execute(
+                    """
+                    INSERT INTO iam_tenants (id, name, status, created_at, updated_at) VALUES (\(tenant), \(tenant), 'ACTIVE', \(now), \(now))
+                    ON CONFLICT (id) DO NOTHING
+                    """
+                )
+            }
             try await self.identity.accounts.insert(account, passwordHash: hash, on: connection)
         }
         return account

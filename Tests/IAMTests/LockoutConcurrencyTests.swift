@@ -32,7 +32,7 @@ final class CountingHasher: PasswordHasher {
 
 @Suite("Lockout under concurrency, and login input limits")
 struct LockoutConcurrencyTests {
-    @Test("60 concurrent wrong guesses for one account: at most 5 passwords are checked, the rest are 429", arguments: Backend.allCases)
+    @Test("60 concurrent wrong guesses for one account: at most 5 passwords are checked, the rest refused", arguments: Backend.allCases)
     func concurrentGuesses(backend: Backend) async throws {
         let hasher = CountingHasher()
         try await withIdentityGateway(backend, lockout: LockoutPolicy(accountAttempts: 5, ipAttempts: 1000), hasher: hasher) { env in
@@ -48,9 +48,10 @@ struct LockoutConcurrencyTests {
             }
             let checked = hasher.verifications.withLock { $0 } - before
             #expect(checked <= 5, "bcrypt ran \(checked) times")
+            // Refused: 429 over the lockout, or 503 past the checks one address may have under way at once.
             #expect(statuses.filter { $0 == .unauthorized }.count <= 5)
-            #expect(statuses.filter { $0 == .tooManyRequests }.count >= 55)
-            #expect(statuses.allSatisfy { $0 == .unauthorized || $0 == .tooManyRequests })
+            #expect(statuses.filter { $0 == .tooManyRequests || $0 == .serviceUnavailable }.count >= 55)
+            #expect(statuses.allSatisfy { $0 == .unauthorized || $0 == .tooManyRequests || $0 == .serviceUnavailable })
             // Locked now, even for the right password.
             #expect(try await env.post("/login", json: ["username": "victim", "password": "victim-password-1"]).status == .tooManyRequests)
         }
@@ -90,7 +91,7 @@ struct LockoutConcurrencyTests {
             let clock = Mutex(start)
             let throttle = LoginThrottle(
                 database: database, policy: LockoutPolicy(accountAttempts: 2, ipAttempts: 10, window: .seconds(60), duration: .seconds(60)),
-                now: { clock.withLock { $0 } })
+                logger: TestDatabases.logger, now: { clock.withLock { $0 } })
             for _ in 0..<2 {
                 guard case .success(let reservation) = try await throttle.reserve(account: "account:a", ip: "ip:1") else {
                     Issue.record("the first two attempts are allowed")

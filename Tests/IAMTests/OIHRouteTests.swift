@@ -43,6 +43,10 @@ struct OIHRouteTests {
                 body: ByteBuffer(string: "{\"username\": 5"))
             #expect(malformed.status == .badRequest)
             #expect(try await Self.put(env, "/api/v1/users/..%2Fx", ["username": "pat"], token: admins[0]).status == .badRequest)
+            let many = JSONValue.array((0..<101).map { .string("role-\($0)") })
+            let tooMany = try await Self.put(env, "/api/v1/users/\(id)", ["username": "pat", "roles": many], token: admins[0])
+            #expect(tooMany.status == .badRequest)
+            #expect(tooMany.errorReason == "TOO_MANY_ITEMS")
 
             let tenant = try await Self.put(env, "/api/v1/tenants/\(tenants[0])", ["name": "acme-renamed"], token: admins[0])
             #expect(tenant.status == .ok)

@@ -34,7 +34,8 @@ struct RecordedCheckTests {
                 json: ["username": "sneaky2", "password": "sneaky-pass-123", "roles": [.string(roleID)]])
             #expect(withRole.status == .forbidden)
             #expect(withRole.errorReason == "FOREIGN_ROLE")
-            _ = try await env.resourceDecisions(of: roleRequest, outcome: "deny", reason: "FOREIGN_ROLE", admin: admin)
+            let foreignRole = try await env.resourceDecisions(of: roleRequest, outcome: "deny", reason: "FOREIGN_ROLE", admin: admin)
+            #expect(foreignRole.first?["permission"] == nil, "the record does not show what another tenant's role holds")
 
             // An allowed creation records its tenant check and its grant check as allows.
             let allowed = Self.requestID("create-ok")
@@ -79,6 +80,45 @@ struct RecordedCheckTests {
                 headers: headers)
             #expect(exchange.status == .forbidden)
             _ = try await env.resourceDecisions(of: exchangeID, outcome: "deny", reason: "MISSING_PERMISSION", admin: admin)
+        }
+    }
+
+    @Test("refusals about built-in roles, reserved names, foreign logs and widening scopes are recorded too", arguments: Backend.allCases)
+    func otherRefusals(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let (admin, tenants, admins) = try await AdministrationTests.twoTenants(env)
+            let builtIn = Self.requestID("builtin")
+            #expect(
+                try await env.send(.patch, "/api/v1/roles/builtin-user", token: admins[0], requestID: builtIn, json: ["name": "x"]).status
+                    == .forbidden)
+            _ = try await env.resourceDecisions(of: builtIn, outcome: "deny", reason: "BUILT_IN", admin: admin)
+            let reserved = Self.requestID("reserved")
+            #expect(try await env.send(.post, "/api/v1/roles", token: admins[0], requestID: reserved, json: ["name": "admin"]).status == .forbidden)
+            _ = try await env.resourceDecisions(of: reserved, outcome: "deny", reason: "RESERVED_NAME", admin: admin)
+
+            _ = try await env.makeAccount("pusher", password: "pusher-password-1", roles: ["SERVICE_ACCOUNT"], tenant: tenants[0])
+            let pusher = try await env.login("pusher", "pusher-password-1")
+            let foreignLog = Self.requestID("foreign-log")
+            let pushed = try await env.send(.post, "/logs", token: pusher, requestID: foreignLog, json: ["name": "x", "tenant": .string(tenants[1])])
+            #expect(pushed.status == .forbidden)
+            _ = try await env.resourceDecisions(of: foreignLog, outcome: "deny", reason: "MISSING_PERMISSION", admin: admin)
+
+            _ = try await env.makeAccount("subject", password: "subject-password-1", permissions: ["flows.read"])
+            let subject = try await env.login("subject", "subject-password-1")
+            let exchanger = try await OAuthTests.serviceAccount(env, name: "exchanger", permissions: ["iam.token.exchange"])
+            let widen = Self.requestID("widen")
+            var headers = OAuthTests.basic(exchanger.clientID, exchanger.secret)
+            headers[HTTPField.Name("x-request-id")!] = widen
+            let widened = try await OAuthTests.form(
+                env, "/oauth2/token",
+                [
+                    ("grant_type", OAuthService.tokenExchange), ("subject_token", subject), ("subject_token_type", OAuthService.accessTokenType),
+                    ("scope", "flows.read tenant.all"),
+                ],
+                headers: headers)
+            #expect(widened.json?["error"] == "invalid_scope")
+            let denies = try await env.resourceDecisions(of: widen, outcome: "deny", reason: "EXCEEDS_ACCOUNT", admin: admin)
+            #expect(denies.first?["actor"]?["sub"]?.stringValue == exchanger.id, "the record names the client that asked")
         }
     }
 

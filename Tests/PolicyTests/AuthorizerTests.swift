@@ -79,7 +79,7 @@ final class CollectingRecorder: ResourceDecisionRecorder, @unchecked Sendable {
 
     var decisions: [(Decision, ResourceRef)] { self.lock.withLock { self.stored } }
 
-    func record(_ decision: Decision, resource: ResourceRef) async throws {
+    func record(_ decision: Decision, about principal: Principal?, resource: ResourceRef) async throws {
         if self.refuse { throw Refused() }
         self.lock.withLock { self.stored.append((decision, resource)) }
     }

@@ -47,4 +47,16 @@ struct GrantRuleTests {
         #expect(Self.grants.decideCeiling(principal(["all"]), over: ["all", "bus.deadletters.manage"]).allowed)
         #expect(GrantRule.message(for: refused) == "The account holds tenant.all, which you do not hold.")
     }
+
+    @Test("custom permissions only narrow: held by the account and by the caller")
+    func narrowing() {
+        let caller = principal(["flows.read", "flows.write"])
+        #expect(Self.grants.decideNarrowing(caller, ["flows.read"], within: ["flows.read", "logs.read"]).allowed)
+        #expect(Self.grants.decideNarrowing(caller, ["flows.write"], within: ["flows.read"]).reason == GrantRule.Reason.exceedsAccount)
+        let notHeld = Self.grants.decideNarrowing(caller, ["logs.read"], within: ["flows.read", "logs.read"])
+        #expect(notHeld.reason == GrantRule.Reason.notHeld)
+        #expect(notHeld.required == ["logs.read"])
+        #expect(Self.grants.decideNarrowing(caller, ["nope"], within: ["all"]).reason == GrantRule.Reason.unknown)
+        #expect(Self.grants.decideNarrowing(principal(["all"]), ["bus.deadletters.manage"], within: ["all"]).allowed)
+    }
 }

@@ -24,16 +24,17 @@ struct DecisionRecorder: ResourceDecisionRecorder {
 
     /// Records the request's route-level decision.
     func recordRoute(_ decision: Decision) async throws {
-        try await self.record(decision, stage: "route", resource: AuditResource(method: self.method, path: self.path))
+        try await self.record(decision, stage: "route", resource: AuditResource(method: self.method, path: self.path), principal: self.principal)
     }
 
     /// Records a module's decision about one resource, with the same request id. When it cannot, the
     /// module's check throws 503 `AUDIT_UNAVAILABLE` and the module does not act.
-    func record(_ decision: Decision, resource: ResourceRef) async throws {
+    func record(_ decision: Decision, about principal: Principal?, resource: ResourceRef) async throws {
         do {
             try await self.record(
                 decision, stage: "resource",
-                resource: AuditResource(method: self.method, path: self.path, type: resource.type, id: resource.id, tenant: resource.tenant)
+                resource: AuditResource(method: self.method, path: self.path, type: resource.type, id: resource.id, tenant: resource.tenant),
+                principal: principal ?? self.principal
             )
         } catch {
             throw Self.unavailable
@@ -42,14 +43,14 @@ struct DecisionRecorder: ResourceDecisionRecorder {
 
     static let unavailable = APIError.serviceUnavailable("AUDIT_UNAVAILABLE", "The request cannot be recorded right now; try again later.")
 
-    private func record(_ decision: Decision, stage: String, resource: AuditResource) async throws {
+    private func record(_ decision: Decision, stage: String, resource: AuditResource, principal: Principal?) async throws {
         let payload = DecisionPayload(
             stage: stage, outcome: decision.outcome.rawValue, reason: decision.reason,
             permission: decision.required.isEmpty ? nil : decision.required.joined(separator: ","), rule: decision.rule,
-            policyRevision: decision.policyRevision, actor: AuditActor(self.principal), resource: resource, client: self.client
+            policyRevision: decision.policyRevision, actor: AuditActor(principal), resource: resource, client: self.client
         )
         let event = try Event(
-            name: DecisionPayload.eventName, serviceName: "gateway", payload: payload, requestId: self.requestID, tenant: self.principal?.tenant)
+            name: DecisionPayload.eventName, serviceName: "gateway", payload: payload, requestId: self.requestID, tenant: principal?.tenant)
         try await self.journal.record(event)
     }
 }

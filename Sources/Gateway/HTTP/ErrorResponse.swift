@@ -44,6 +44,10 @@ public enum ErrorResponse {
             return JSONBody.apiError(for: error)
         case let error as IAMError:
             return self.apiError(for: error)
+        case is PasswordHashingPool.Busy:
+            // A login flood fills the hashing pool: anything else that sets a password waits its turn too.
+            return APIError(
+                status: 503, reason: "TOO_BUSY", message: "Too many password operations at once; try again shortly.", headers: ["Retry-After": "1"])
         case AuthenticationError.invalidToken, AuthenticationError.accountDisabled:
             return .unauthorized("INVALID_TOKEN", "The token is invalid, expired or revoked.")
         case AuthenticationError.unavailable(let reason):

@@ -105,25 +105,28 @@ public struct AccountRoutes: Sendable {
         return account
     }
 
+    /// The current-password check, counted like a login and recorded whatever its outcome: a wrong or
+    /// missing password, a locked account and a full hashing pool are all recorded denies.
     private func checkCurrentPassword(_ current: String?, of principal: Principal, context: GatewayRequestContext) async throws {
-        var matches = false
+        var refusal: APIError? = APIError.forbidden("INVALID_CURRENT_PASSWORD", "Changing the password needs the correct currentPassword.")
+        var reason = "INVALID_CURRENT_PASSWORD"
         if let current {
             do {
-                let account = try await self.identity.login.authenticate(username: principal.username, password: current, clientIP: context.clientIP)
-                matches = account.id == principal.accountID
+                let proven = try await self.identity.login.authenticate(username: principal.username, password: current, clientIP: context.clientIP)
+                if proven.account.id == principal.accountID { refusal = nil }
             } catch LoginService.Failure.invalidCredentials {
-                matches = false
+                // The refusal above stands.
             } catch let failure as LoginService.Failure {
-                throw IdentityRoutes.apiError(failure)
+                refusal = IdentityRoutes.apiError(failure)
+                reason = refusal?.reason ?? reason
             }
         }
+        let policies = self.identity.policies
         let decision = Decision(
-            outcome: matches ? .allow : .deny, reason: matches ? "CURRENT_PASSWORD" : "INVALID_CURRENT_PASSWORD",
-            policyRevision: self.identity.policies.revision)
+            outcome: refusal == nil ? .allow : .deny, reason: refusal == nil ? "CURRENT_PASSWORD" : reason, policyRevision: policies.revision)
         let resource = ResourceRef(type: "account", id: principal.accountID, tenant: principal.tenant)
-        guard try await self.identity.authorizer.check(decision, on: resource, recordingTo: context.decisions) else {
-            throw APIError.forbidden("INVALID_CURRENT_PASSWORD", "Changing the password needs the correct currentPassword.")
-        }
+        try await policies.authorizer.check(decision, about: principal, on: resource, recordingTo: context.decisions)
+        if let refusal { throw refusal }
     }
 
     /// Ids are opaque; anything that cannot be one is simply not found.

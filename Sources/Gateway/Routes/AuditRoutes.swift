@@ -49,7 +49,7 @@ public struct AuditRoutes: Sendable {
             limited.maxUploadSize = min(context.maxUploadSize, Self.maxPushBodyBytes)
             let body = try await JSONBody.decode(PushBody.self, from: request, context: limited)
             let principal = try context.requirePrincipal()
-            let record = try self.pushed(body, by: principal, context: context, userAgent: request.headers[.userAgent])
+            let record = try await self.pushed(body, by: principal, context: context, userAgent: request.headers[.userAgent])
             return EditedResponse(status: .created, response: DataEnvelope(try await self.chain.append(record)))
         }
         routes.get("/logs/verify") { _, _ in
@@ -89,6 +89,10 @@ public struct AuditRoutes: Sendable {
         query.actor = text("filter[actor]")
         query.tenant = text("filter[tenant]")
         query.requestId = text("filter[requestId]")
+        query.origin = text("filter[origin]")
+        if let origin = query.origin, origin != "push", origin != "gateway" {
+            problems.append(("INVALID_FILTER", "filter[origin] must be push or gateway."))
+        }
         query.from = time("from")
         query.to = time("to")
         if let outcome = query.outcome, outcome != "allow", outcome != "deny" {
@@ -101,7 +105,7 @@ public struct AuditRoutes: Sendable {
     /// The record `POST /logs` appends: named `audit.<name>` (never a name reserved to Portcullis), marked
     /// `origin: "push"`, attributed to the caller's token (never to what the body claims), in the caller's
     /// tenant unless a platform admin names another.
-    func pushed(_ body: PushBody, by principal: Principal, context: GatewayRequestContext, userAgent: String?) throws -> AuditRecord {
+    func pushed(_ body: PushBody, by principal: Principal, context: GatewayRequestContext, userAgent: String?) async throws -> AuditRecord {
         guard let given = body.name ?? body.headers?.name else {
             throw APIError.badRequest("MISSING_FIELD", "name is required.")
         }
@@ -112,16 +116,20 @@ public struct AuditRoutes: Sendable {
         guard name.count <= Self.maxFilterLength, validWords else {
             throw APIError.badRequest("INVALID_NAME", "name must be dot-separated words of letters, digits, '_' and '-'.")
         }
-        if let reserved = Self.reservedPrefixes.first(where: { name.lowercased().hasPrefix($0) }) {
+        let lowered = name.lowercased()
+        if let reserved = Self.reservedPrefixes.first(where: { lowered.hasPrefix($0) || lowered == $0.dropLast() }) {
             throw APIError.badRequest("RESERVED_NAME", "Names starting with \(reserved) are reserved to Portcullis.")
         }
         let payload = body.payload ?? .object([:])
         if try JSONCoding.string(payload).utf8.count > Self.maxPushPayloadBytes {
             throw APIError(status: 413, reason: "PAYLOAD_TOO_LARGE", message: "payload may have at most \(Self.maxPushPayloadBytes) bytes.")
         }
-        let isPlatformAdmin = self.policies.current.authorizer.holds(principal, PermissionCatalog.all)
-        if let tenant = body.tenant, tenant != principal.tenant, !isPlatformAdmin {
-            throw APIError.forbidden("FOREIGN_TENANT", "Records can only be pushed for your own tenant.")
+        if let tenant = body.tenant, tenant != principal.tenant {
+            // Another tenant's log: platform admins only, a recorded decision.
+            let allowed = try await self.policies.current.authorizer.check(
+                principal, ResourceAction(platform: PermissionCatalog.all), on: ResourceRef(type: "audit-log", id: tenant, tenant: tenant),
+                recordingTo: context.decisions)
+            guard allowed else { throw APIError.forbidden("FOREIGN_TENANT", "Records can only be pushed for your own tenant.") }
         }
         // serviceName is the pushing account's id: a name a tenant chooses (a username) could read "gateway".
         return AuditRecord(

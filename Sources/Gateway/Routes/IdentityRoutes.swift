@@ -40,8 +40,9 @@ public struct IdentityRoutes: Sendable {
             do {
                 let issued = try await self.identity.login.login(
                     username: body.username, password: body.password, clientIP: context.clientIP, requestID: context.requestID.value
-                )
-                return LoginResponse(token: issued.token, id: issued.record.id, expiresIn: Int(self.configuration.accessTokenTTL.components.seconds))
+                ).access
+                let lifetime = (issued.record.expiresAt ?? issued.record.createdAt).timeIntervalSince(issued.record.createdAt)
+                return LoginResponse(token: issued.token, id: issued.record.id, expiresIn: Int(lifetime.rounded()))
             } catch let failure as LoginService.Failure {
                 throw Self.apiError(failure)
             }

@@ -54,13 +54,13 @@ public struct OAuthRoutes: Sendable {
     /// Who calls: the authenticated client, else the bearer of the request's token, else nobody.
     private func caller(_ request: Request, form: [String: String], context: GatewayRequestContext) async throws -> Principal? {
         if let client = try await self.client(request, form: form) {
-            return try await self.oauth.clientPrincipal(client)
+            return try await self.oauth.clientPrincipal(client.account)
         }
         return context.principal
     }
 
     /// The client of the request: HTTP Basic first, then `client_id`/`client_secret` in the form.
-    private func client(_ request: Request, form: [String: String]) async throws -> Account? {
+    private func client(_ request: Request, form: [String: String]) async throws -> ServiceAccounts.Client? {
         if let header = request.headers[.authorization], header.lowercased().hasPrefix("basic ") {
             guard let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
                 let pair = String(data: data, encoding: .utf8), let colon = pair.firstIndex(of: ":")
