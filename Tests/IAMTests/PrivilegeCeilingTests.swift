@@ -147,6 +147,18 @@ struct PrivilegeCeilingTests {
             _ = try await env.resourceDecisions(of: id, outcome: "deny", reason: "NOT_HELD", admin: admin)
             #expect(try await env.post("/login", json: ["username": "laundered", "password": "laundered-pass-1"]).status == .unauthorized)
 
+            // Changing a role is giving what is added to it, by the same rule.
+            let ownRole = try await AdministrationTests.create(
+                env, "/api/v1/roles", ["name": "mine", "permissions": ["flows.read"]], token: tenantAdmin)
+            let ownRoleID = try #require(ownRole["id"]?.stringValue)
+            let patchID = Self.requestID("role-patch")
+            let widened = try await env.send(
+                .patch, "/api/v1/roles/\(ownRoleID)", token: tenantAdmin, requestID: patchID,
+                json: ["permissions": ["flows.read", "iam.token.exchange"]])
+            #expect(widened.status == .forbidden)
+            _ = try await env.resourceDecisions(of: patchID, outcome: "deny", reason: "NOT_TENANT_GRANTABLE", admin: admin)
+            #expect(try await env.get("/api/v1/roles/\(ownRoleID)", token: tenantAdmin).json?["data"]?["permissions"] == ["flows.read"])
+
             // Someone who creates roles without being a tenant admin only puts in what it holds.
             _ = try await AdministrationTests.create(
                 env, "/api/v1/users",
@@ -192,6 +204,10 @@ struct PrivilegeCeilingTests {
             #expect(try await env.post("/api/v1/service-accounts/\(serviceID)/secret", json: [:], token: viewer).status == .forbidden)
             #expect(try await AdministrationTests.delete(env, "/api/v1/service-accounts/\(serviceID)", token: viewer).status == .forbidden)
             #expect(try await AdministrationTests.delete(env, "/api/v1/service-accounts/\(serviceID)", token: admins[1]).status == .notFound)
+            let deleteID = Self.requestID("delete-above")
+            let deleted = try await env.send(.delete, "/api/v1/service-accounts/\(serviceID)", token: admins[0], requestID: deleteID)
+            #expect(deleted.status == .forbidden, "deleting an account that holds more than the caller is above the ceiling too")
+            _ = try await env.resourceDecisions(of: deleteID, outcome: "deny", reason: "EXCEEDS_CALLER", admin: admin)
 
             // The secret still works after every refused attempt.
             let token = try await OAuthTests.form(
