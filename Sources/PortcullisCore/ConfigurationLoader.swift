@@ -35,6 +35,7 @@ public struct ConfigurationLoader: Sendable {
         public static let auditRetention = Setting(variable: "PORTCULLIS_AUDIT_RETENTION", flag: "")
         public static let auditWriteTimeout = Setting(variable: "PORTCULLIS_AUDIT_WRITE_TIMEOUT", flag: "")
         public static let sessionMax = Setting(variable: "PORTCULLIS_SESSION_MAX", flag: "")
+        public static let databaseTimeout = Setting(variable: "PORTCULLIS_DATABASE_TIMEOUT", flag: "")
         public static let passwordHashThreads = Setting(variable: "PORTCULLIS_PASSWORD_HASH_THREADS", flag: "")
         public static let passwordHashQueue = Setting(variable: "PORTCULLIS_PASSWORD_HASH_QUEUE", flag: "")
 
@@ -179,6 +180,13 @@ public struct ConfigurationLoader: Sendable {
                 throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between 1s and 5m")
             }
             configuration.auditWriteTimeout = timeout
+        }
+        if let (value, name) = self.value(.databaseTimeout) {
+            let timeout = try Self.duration(value, name)
+            guard timeout >= .seconds(1), timeout <= .seconds(300) else {
+                throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between 1s and 5m")
+            }
+            configuration.databaseTimeout = timeout
         }
         if let (value, name) = self.value(.sessionMax) {
             let session = try Self.duration(value, name)

@@ -25,6 +25,9 @@ public struct GatewayConfiguration: Sendable {
     public var tokenAudience: String
     /// Lifetime of access tokens (`PORTCULLIS_ACCESS_TOKEN_TTL`).
     public var accessTokenTTL: Duration
+    /// How long a statement waits for a PostgreSQL connection before the request gets 503
+    /// (`PORTCULLIS_DATABASE_TIMEOUT`).
+    public var databaseTimeout: Duration = .seconds(5)
     /// The longest a session may last, however often its tokens are refreshed (`PORTCULLIS_SESSION_MAX`).
     public var sessionMax: Duration = .seconds(12 * 3600)
     /// Threads of the password-hashing pool and how many hashes may wait for one

@@ -6,57 +6,49 @@ public import PortcullisCore
 import PostgresNIO
 import ServiceLifecycle
 
-/// The production backend: a pooled, non-blocking PostgreSQL client (PostgresNIO).
+/// The production backend: pooled, non-blocking PostgreSQL connections (PostgresNIO's `PostgresConnection`)
+/// in a pool of our own whose every wait has a deadline (``PostgresConnectionPool``).
 public final class PostgresBackend: Database {
     public let dialect = SQLDialect.postgres
     public let endpoint: PostgresEndpoint
-    private let client: PostgresClient
+    private let pool: PostgresConnectionPool
+    private let connectionConfiguration: PostgresConnection.Configuration?
+    private let configurationError: String?
     private let logger: Logger
 
     /// - Parameters:
     ///   - endpoint: Where to connect, parsed from `DATABASE_URL`.
     ///   - maximumConnections: Upper bound of the pool.
-    public init(endpoint: PostgresEndpoint, maximumConnections: Int = 20, logger: Logger) {
+    ///   - leaseTimeout: How long a statement waits for a connection before it fails as unavailable.
+    public init(endpoint: PostgresEndpoint, maximumConnections: Int = 20, leaseTimeout: Duration = .seconds(5), logger: Logger) {
         self.endpoint = endpoint
         self.logger = logger
-        var configuration = Self.clientConfiguration(endpoint)
-        configuration.options.maximumConnections = maximumConnections
-        configuration.options.connectTimeout = .seconds(5)
-        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        var configuration: PostgresConnection.Configuration?
+        var problem: String?
+        do {
+            configuration = try Self.connectionConfiguration(endpoint)
+        } catch {
+            problem = "cannot set up TLS: \(error)"
+        }
+        self.connectionConfiguration = configuration
+        self.configurationError = problem
+        var options = PostgresConnectionPool.Options()
+        options.maximumConnections = maximumConnections
+        options.leaseTimeout = leaseTimeout
+        // A configuration that cannot be built fails every lease (and the start-up probe says why).
+        self.pool = PostgresConnectionPool(
+            configuration: configuration ?? .init(unixSocketPath: "/nonexistent", username: "", password: nil, database: nil), options: options,
+            logger: logger)
     }
 
     /// Opens one connection outside the pool and closes it again, so start-up can fail fast with the real
-    /// reason (refused, unknown host, authentication, missing database) instead of waiting on the pool.
+    /// reason (refused, unknown host, authentication, missing database).
     public func probe() async throws {
-        let configuration: PostgresConnection.Configuration
-        switch self.endpoint.address {
-        case .tcp(let host, let port):
-            let tls: PostgresConnection.Configuration.TLS
-            do {
-                switch self.endpoint.tls {
-                case .disable: tls = .disable
-                case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-                case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-                }
-            } catch {
-                throw StorageError.unavailable("cannot set up TLS: \(error)")
-            }
-            configuration = .init(
-                host: host, port: port, username: self.endpoint.username, password: self.endpoint.password,
-                database: self.endpoint.database, tls: tls
-            )
-        case .unixSocket(let path):
-            configuration = .init(
-                unixSocketPath: path, username: self.endpoint.username, password: self.endpoint.password,
-                database: self.endpoint.database
-            )
+        guard let configuration = self.connectionConfiguration else {
+            throw StorageError.unavailable(self.configurationError ?? "invalid configuration")
         }
         do {
-            let connection = try await withTimeout(.seconds(10)) {
-                try await PostgresConnection.connect(
-                    on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 0, logger: self.logger
-                ).get()
-            }
+            let connection = try await PostgresConnectionPool.connect(configuration, id: 0, timeout: .seconds(10), logger: self.logger)
             try await connection.close()
         } catch let error as StorageError {
             throw error
@@ -66,13 +58,13 @@ public final class PostgresBackend: Database {
     }
 
     public func withConnection<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result {
-        try await self.client.withConnection { connection in
+        try await self.pool.withConnection { connection in
             try await body(PostgresSession(connection: connection, logger: self.logger))
         }
     }
 
     public func transaction<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result {
-        try await self.client.withConnection { connection in
+        try await self.pool.withConnection { connection in
             let session = PostgresSession(connection: connection, logger: self.logger)
             try await session.execute("BEGIN")
             let result: Result
@@ -105,7 +97,7 @@ public final class PostgresBackend: Database {
     public func ping() async throws {
         do {
             // Generous enough for a cold pool that must open and authenticate a connection first.
-            try await withTimeout(.seconds(5)) {
+            try await withDeadline(.seconds(5)) {
                 try await self.execute("SELECT 1")
             }
         } catch let error as StorageError {
@@ -119,18 +111,31 @@ public final class PostgresBackend: Database {
         try await connection.execute("SELECT pg_notify(\(channel), \(payload))")
     }
 
-    /// Holds one pooled connection in LISTEN; when it fails, waits a moment and listens again.
+    /// Holds a connection of its own (outside the pool) in LISTEN; when it fails (the server went away),
+    /// waits a moment and listens again on a new one, telling `handler` `"*"` each time it is listening.
     public func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws {
+        guard let configuration = self.connectionConfiguration else {
+            throw StorageError.unavailable(self.configurationError ?? "invalid configuration")
+        }
         while !Task.isCancelled {
             do {
-                try await self.client.withConnection { connection in
-                    try await connection.listen(on: channel) { notifications in
-                        handler("*")
-                        for try await notification in notifications {
-                            handler(notification.payload)
+                let connection = try await PostgresConnectionPool.connect(configuration, id: -1, timeout: .seconds(5), logger: self.logger)
+                do {
+                    try await withTaskCancellationHandler {
+                        try await connection.listen(on: channel) { notifications in
+                            handler("*")
+                            for try await notification in notifications {
+                                handler(notification.payload)
+                            }
                         }
+                    } onCancel: {
+                        PostgresConnectionPool.close(connection)
                     }
+                } catch {
+                    try? await connection.close()
+                    throw error
                 }
+                try? await connection.close()
             } catch is CancellationError {
                 return
             } catch {
@@ -141,30 +146,30 @@ public final class PostgresBackend: Database {
         }
     }
 
+    /// Nothing to start: the pool opens connections when they are first leased. Runs until shutdown, then
+    /// closes the pool.
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await self.client.run()
-        }
+        try? await gracefulShutdown()
+        self.pool.close()
     }
 
-    static func clientConfiguration(_ endpoint: PostgresEndpoint) -> PostgresClient.Configuration {
+    static func connectionConfiguration(_ endpoint: PostgresEndpoint) throws -> PostgresConnection.Configuration {
+        var configuration: PostgresConnection.Configuration
         switch endpoint.address {
         case .tcp(let host, let port):
-            let tls: PostgresClient.Configuration.TLS =
+            let tls: PostgresConnection.Configuration.TLS =
                 switch endpoint.tls {
                 case .disable: .disable
-                case .prefer: .prefer(.makeClientConfiguration())
-                case .require: .require(.makeClientConfiguration())
+                case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+                case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
                 }
-            return .init(
-                host: host, port: port, username: endpoint.username, password: endpoint.password,
-                database: endpoint.database, tls: tls
-            )
+            configuration = .init(
+                host: host, port: port, username: endpoint.username, password: endpoint.password, database: endpoint.database, tls: tls)
         case .unixSocket(let path):
-            return .init(
-                unixSocketPath: path, username: endpoint.username, password: endpoint.password, database: endpoint.database
-            )
+            configuration = .init(unixSocketPath: path, username: endpoint.username, password: endpoint.password, database: endpoint.database)
         }
+        configuration.options.connectTimeout = .seconds(5)
+        return configuration
     }
 
     /// A sentence for an error from PostgresNIO. `PSQLError` hides its details from `description` on purpose;

@@ -1,11 +1,16 @@
 import Logging
 import NIOCore
+import PortcullisCore
 import PostgresNIO
 
 /// A pooled PostgreSQL connection lent by ``PostgresBackend``.
 struct PostgresSession: DatabaseConnection {
     let connection: PostgresConnection
     let logger: Logger
+    /// How long one statement may take, rows included. A statement on a connection whose server died can
+    /// stay pending forever (seen after `pg_ctl stop -m immediate`): past this it is abandoned, its
+    /// connection closed (the pool drops it), and the caller gets ``StorageError/unavailable(_:)`` on time.
+    var statementTimeout: Duration = .seconds(30)
     var dialect: SQLDialect { .postgres }
 
     @discardableResult
@@ -22,21 +27,29 @@ struct PostgresSession: DatabaseConnection {
             case .bool(let bool): bindings.append(bool)
             }
         }
+        let connection = self.connection
+        let logger = self.logger
+        let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
         do {
-            let sequence = try await self.connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: self.logger)
-            var rows: [SQLRow] = []
-            for try await row in sequence {
-                var columns: [String] = []
-                var cells: [SQLValue] = []
-                for cell in row {
-                    columns.append(cell.columnName)
-                    cells.append(try Self.value(cell))
+            return try await withDeadline(self.statementTimeout) {
+                let sequence = try await connection.query(query, logger: logger)
+                var rows: [SQLRow] = []
+                for try await row in sequence {
+                    var columns: [String] = []
+                    var cells: [SQLValue] = []
+                    for cell in row {
+                        columns.append(cell.columnName)
+                        cells.append(try Self.value(cell))
+                    }
+                    rows.append(SQLRow(columns: columns, values: cells))
                 }
-                rows.append(SQLRow(columns: columns, values: cells))
+                return rows
             }
-            return rows
         } catch let error as PSQLError {
             throw Self.map(error)
+        } catch let timeout as TimeoutError {
+            PostgresConnectionPool.close(connection)
+            throw StorageError.unavailable("a statement did not finish within \(timeout.limit)")
         }
     }
 

@@ -32,7 +32,7 @@ enum Startup {
     /// Opens the configured database, or prints why not and exits with status 1.
     static func openDatabase(_ configuration: GatewayConfiguration, logger: Logger) async throws -> any Database {
         do {
-            return try await DatabaseFactory.open(configuration.database, logger: logger)
+            return try await DatabaseFactory.open(configuration.database, leaseTimeout: configuration.databaseTimeout, logger: logger)
         } catch {
             StandardError.write("portcullis: \(error)")
             throw ExitCode(1)

@@ -26,7 +26,7 @@ struct BusWorker {
         logger.logLevel = .warning
         let location: DatabaseLocation =
             arguments[2].hasPrefix("postgres") ? .postgres(try PostgresEndpoint.parse(arguments[2])) : .sqlite(path: arguments[2])
-        let database = try await DatabaseFactory.open(location, maximumConnections: 4, logger: logger)
+        let database = try await DatabaseFactory.open(location, maximumConnections: 4, leaseTimeout: .seconds(60), logger: logger)
         let messaging = Messaging(database: database, pollInterval: .seconds(60), logger: logger)
 
         switch arguments[1] {

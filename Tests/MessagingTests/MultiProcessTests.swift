@@ -22,7 +22,7 @@ struct MultiProcessTests {
         case .postgres: workerArgument = try #require(try TestDatabases.environment(for: location)["DATABASE_URL"])
         }
         do {
-            let database = try await DatabaseFactory.open(location, maximumConnections: 8, logger: TestDatabases.logger)
+            let database = try await DatabaseFactory.open(location, maximumConnections: 8, leaseTimeout: .seconds(60), logger: TestDatabases.logger)
             try await database.whileRunning {
                 try await MigrationRunner(database: database, migrations: MessagingMigrations.all, logger: TestDatabases.logger).migrate()
                 let messaging = Messaging(database: database, pollInterval: pollInterval, logger: TestDatabases.logger)

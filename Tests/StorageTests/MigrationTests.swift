@@ -56,8 +56,8 @@ struct MigrationTests {
         defer { Task { try? await TestDatabases.drop(location) } }
         // Two separate Database instances stand for two replicas starting together.
         let replicas = [
-            try await DatabaseFactory.open(location, maximumConnections: 2, logger: TestDatabases.logger),
-            try await DatabaseFactory.open(location, maximumConnections: 2, logger: TestDatabases.logger),
+            try await DatabaseFactory.open(location, maximumConnections: 2, leaseTimeout: .seconds(60), logger: TestDatabases.logger),
+            try await DatabaseFactory.open(location, maximumConnections: 2, leaseTimeout: .seconds(60), logger: TestDatabases.logger),
         ]
         let applied = try await withThrowingTaskGroup(of: [String].self) { group in
             for replica in replicas {

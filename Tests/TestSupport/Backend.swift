@@ -93,7 +93,8 @@ public enum TestDatabases {
     ) async throws -> Result {
         let location = try await self.create(backend)
         do {
-            let database = try await DatabaseFactory.open(location, maximumConnections: 8, logger: self.logger)
+            // The suite runs many databases at once on one machine: waits are long here on purpose.
+            let database = try await DatabaseFactory.open(location, maximumConnections: 8, leaseTimeout: .seconds(60), logger: self.logger)
             let result = try await database.whileRunning { try await body(database) }
             try await self.drop(location)
             return result

@@ -27,6 +27,7 @@ public struct PortcullisProcess: Sendable {
         environment["PORTCULLIS_POLICIES"] = environment["PORTCULLIS_POLICIES"] ?? Self.policiesDirectory
         // The suite loads the machine: give decision records time to commit rather than answer 503.
         environment["PORTCULLIS_AUDIT_WRITE_TIMEOUT"] = environment["PORTCULLIS_AUDIT_WRITE_TIMEOUT"] ?? "60s"
+        environment["PORTCULLIS_DATABASE_TIMEOUT"] = environment["PORTCULLIS_DATABASE_TIMEOUT"] ?? "60s"
         if environment["PORTCULLIS_ADMIN_USERNAME"] == nil && environment["PORTCULLIS_ADMIN_PASSWORD"] == nil {
             environment["PORTCULLIS_ADMIN_USERNAME"] = Self.adminUsername
             environment["PORTCULLIS_ADMIN_PASSWORD"] = Self.adminPassword

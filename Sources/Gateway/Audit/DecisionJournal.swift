@@ -110,7 +110,10 @@ public final class DecisionJournal: Service, Sendable {
             if batch.isEmpty { return }
             let events = batch.map(\.event)
             do {
-                try await withTimeout(self.timeout) { [bus] in
+                // A deadline that returns on time even when the commit never does (a statement on a connection
+                // that died with its server): the requests are refused with 503, and the journal goes on with
+                // the next batch instead of holding every request behind the stuck one.
+                try await withDeadline(self.timeout) { [bus] in
                     try await bus.publish(contentsOf: events)
                 }
                 self.state.withLock {
