@@ -36,6 +36,7 @@ public struct ConfigurationLoader: Sendable {
         public static let auditWriteTimeout = Setting(variable: "PORTCULLIS_AUDIT_WRITE_TIMEOUT", flag: "")
         public static let sessionMax = Setting(variable: "PORTCULLIS_SESSION_MAX", flag: "")
         public static let databaseTimeout = Setting(variable: "PORTCULLIS_DATABASE_TIMEOUT", flag: "")
+        public static let auditMaxLag = Setting(variable: "PORTCULLIS_AUDIT_MAX_LAG", flag: "")
         public static let passwordHashThreads = Setting(variable: "PORTCULLIS_PASSWORD_HASH_THREADS", flag: "")
         public static let passwordHashQueue = Setting(variable: "PORTCULLIS_PASSWORD_HASH_QUEUE", flag: "")
 
@@ -180,6 +181,13 @@ public struct ConfigurationLoader: Sendable {
                 throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between 1s and 5m")
             }
             configuration.auditWriteTimeout = timeout
+        }
+        if let (value, name) = self.value(.auditMaxLag) {
+            let lag = try Self.duration(value, name)
+            guard lag >= .seconds(1), lag <= .seconds(86400) else {
+                throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between 1s and 1d")
+            }
+            configuration.auditMaxLag = lag
         }
         if let (value, name) = self.value(.databaseTimeout) {
             let timeout = try Self.duration(value, name)

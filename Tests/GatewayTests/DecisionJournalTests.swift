@@ -65,3 +65,30 @@ struct DecisionJournalTests {
         }
     }
 }
+
+@Suite("Audit readiness")
+struct AuditReadinessTests {
+    @Test("readiness fails, naming the problem, while audit records wait longer than the allowed lag, and passes again once they are gone")
+    func lagThreshold() async throws {
+        try await TestDatabases.withDatabase(.sqlite) { database in
+            try await MigrationRunner(database: database, migrations: MessagingMigrations.all, logger: TestDatabases.logger).migrate()
+            let messaging = Messaging(database: database, logger: TestDatabases.logger)
+            try await messaging.bus.bind(group: "audit", patterns: ["audit.#"])
+            let journal = DecisionJournal(bus: messaging.bus, timeout: .seconds(30), logger: TestDatabases.logger)
+            let check = AuditReadiness(journal: journal, store: messaging.store, maxLag: .seconds(1))
+            try await withServices([journal]) {
+                #expect(try await eventually { journal.isAccepting })
+                #expect(await check.check().ready, "nothing waits yet")
+                // No audit consumer runs: the record waits, and after the allowed lag readiness fails.
+                try await journal.record(try DecisionJournalTests.decision(1))
+                try await Task.sleep(for: .milliseconds(1500))
+                let late = await check.check()
+                #expect(late.ready == false)
+                #expect(late.info["problem"]?.stringValue?.contains("wait longer than 1 s") == true)
+                // The consumer catches up (here: the record is taken off the queue), and readiness passes again.
+                try await database.execute("DELETE FROM bus_messages")
+                #expect(await check.check().ready)
+            }
+        }
+    }
+}

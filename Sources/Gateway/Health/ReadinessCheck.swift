@@ -86,17 +86,30 @@ public struct AuditReadiness: ReadinessCheck {
     public let name = "audit"
     let journal: DecisionJournal
     let store: MessageStore
+    /// Audit lag past which the replica reports not ready (`PORTCULLIS_AUDIT_MAX_LAG`).
+    let maxLag: Duration
 
-    public init(journal: DecisionJournal, store: MessageStore) {
+    public init(journal: DecisionJournal, store: MessageStore, maxLag: Duration = .seconds(30)) {
         self.journal = journal
         self.store = store
+        self.maxLag = maxLag
     }
 
+    /// Fails when the journal is not running, when the bus cannot be read, or when the oldest record
+    /// waiting for the chain is older than `maxLag` (the audit consumer is stuck or far behind); passes
+    /// again by itself once it has caught up.
     public func check() async -> ReadinessResult {
-        guard self.journal.isAccepting else { return ReadinessResult(ready: false) }
-        guard let stats = try? await withTimeout(.seconds(3), { [store] in try await store.stats() }),
-            let queue = stats.first(where: { $0.queue == DatabaseEventBus.queueName(group: AuditLog.group) })
-        else { return ReadinessResult(ready: true) }
-        return ReadinessResult(ready: true, info: ["pending": .int(Int64(queue.depth)), "lagSeconds": .double(queue.lagSeconds())])
+        guard self.journal.isAccepting else { return ReadinessResult(ready: false, info: ["problem": "the decision journal is not running"]) }
+        guard let stats = try? await withDeadline(.seconds(3), { [store] in try await store.stats() }) else {
+            return ReadinessResult(ready: false, info: ["problem": "the audit queue cannot be read"])
+        }
+        guard let queue = stats.first(where: { $0.queue == DatabaseEventBus.queueName(group: AuditLog.group) }) else {
+            return ReadinessResult(ready: true)
+        }
+        let lag = queue.lagSeconds()
+        let limit = Double(self.maxLag.components.seconds)
+        var info: [String: JSONValue] = ["pending": .int(Int64(queue.depth)), "lagSeconds": .double(lag), "maxLagSeconds": .double(limit)]
+        if lag > limit { info["problem"] = .string("audit records wait longer than \(Int(limit)) s for the chain") }
+        return ReadinessResult(ready: lag <= limit, info: info)
     }
 }
