@@ -57,3 +57,21 @@ struct AvailabilityTests {
         #expect(reason.contains("/proc/portcullis-cannot-exist"))
     }
 }
+
+@Suite("The PostgreSQL pool")
+struct PostgresPoolTests {
+    @Test("a lease that finds every connection busy fails as unavailable at its deadline instead of waiting forever")
+    func leaseDeadline() async throws {
+        let location = try await TestDatabases.create(.postgres)
+        defer { Task { try? await TestDatabases.drop(location) } }
+        let database = try await DatabaseFactory.open(location, maximumConnections: 1, leaseTimeout: .seconds(1), logger: TestDatabases.logger)
+        try await database.whileRunning {
+            try await database.transaction { _ in
+                // The only connection is held by this transaction: another statement cannot get one.
+                await #expect(throws: StorageError.self) { try await database.execute("SELECT 1") }
+            }
+            // Given back, the connection serves the next statement.
+            try await database.execute("SELECT 1")
+        }
+    }
+}

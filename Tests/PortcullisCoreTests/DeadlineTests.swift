@@ -1,0 +1,38 @@
+import PortcullisCore
+import Synchronization
+import Testing
+
+@Suite("withDeadline")
+struct DeadlineTests {
+    @Test("returns TimeoutError even when the operation ignores cancellation, and counts it abandoned until it ends")
+    func abandonsStuckWork() async throws {
+        let release = Mutex(false)
+        let before = AbandonedWork.shared.running
+        await #expect(throws: TimeoutError.self) {
+            try await withDeadline(.milliseconds(100)) {
+                // Ignores cancellation: only the flag ends it.
+                while !release.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(10)) }
+                return 1
+            }
+        }
+        #expect(AbandonedWork.shared.running >= before + 1, "the stuck operation is accounted for")
+        release.withLock { $0 = true }
+        let drained = await eventuallyTrue { AbandonedWork.shared.running <= before }
+        #expect(drained, "it is no longer counted once it has ended")
+    }
+
+    @Test("passes results and errors through when the operation is in time")
+    func inTime() async throws {
+        #expect(try await withDeadline(.seconds(10)) { 42 } == 42)
+        struct Failure: Error {}
+        await #expect(throws: Failure.self) { try await withDeadline(.seconds(10)) { throw Failure() } }
+    }
+
+    func eventuallyTrue(_ condition: @Sendable () -> Bool) async -> Bool {
+        for _ in 0..<500 {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return condition()
+    }
+}
