@@ -46,7 +46,8 @@ public struct GatewayAssembly {
         )
         HealthRoutes(
             checks: checks + [
-                BusReadiness(store: messaging.store), AuditReadiness(journal: journal, store: messaging.store, maxLag: configuration.auditMaxLag), PolicyReadiness(policies: policies),
+                BusReadiness(store: messaging.store), AuditReadiness(journal: journal, store: messaging.store, maxLag: configuration.auditMaxLag),
+                PolicyReadiness(policies: policies),
             ],
             policies: policies
         )
