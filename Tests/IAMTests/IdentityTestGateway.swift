@@ -124,7 +124,12 @@ func withIdentityGateway(
         try await assembly.audit.bind()
         let gateway = assembly.gateway
         let app = Application(responder: gateway.buildResponder(), logger: TestDatabases.logger)
+        let journal = assembly.journal
         try await withServices(assembly.services) {
+            // The services start next to the body: the first request must not find the journal not yet running.
+            guard try await eventually({ journal.isAccepting }) else {
+                throw TestEnvironmentError(description: "the decision journal did not start")
+            }
             try await app.test(.router) { client in
                 try await body(
                     IdentityEnvironment(
