@@ -37,6 +37,7 @@ public struct ConfigurationLoader: Sendable {
         public static let sessionMax = Setting(variable: "PORTCULLIS_SESSION_MAX", flag: "")
         public static let databaseTimeout = Setting(variable: "PORTCULLIS_DATABASE_TIMEOUT", flag: "")
         public static let auditMaxLag = Setting(variable: "PORTCULLIS_AUDIT_MAX_LAG", flag: "")
+        public static let shutdownTimeout = Setting(variable: "PORTCULLIS_SHUTDOWN_TIMEOUT", flag: "")
         public static let passwordHashThreads = Setting(variable: "PORTCULLIS_PASSWORD_HASH_THREADS", flag: "")
         public static let passwordHashQueue = Setting(variable: "PORTCULLIS_PASSWORD_HASH_QUEUE", flag: "")
 
@@ -181,6 +182,13 @@ public struct ConfigurationLoader: Sendable {
                 throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between 1s and 5m")
             }
             configuration.auditWriteTimeout = timeout
+        }
+        if let (value, name) = self.value(.shutdownTimeout) {
+            let bound = try Self.duration(value, name)
+            guard bound >= .seconds(1), bound <= .seconds(600) else {
+                throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between 1s and 10m")
+            }
+            configuration.shutdownTimeout = bound
         }
         if let (value, name) = self.value(.auditMaxLag) {
             let lag = try Self.duration(value, name)

@@ -25,6 +25,8 @@ public struct GatewayConfiguration: Sendable {
     public var tokenAudience: String
     /// Lifetime of access tokens (`PORTCULLIS_ACCESS_TOKEN_TTL`).
     public var accessTokenTTL: Duration
+    /// How long graceful shutdown may take before the process exits with status 1 (`PORTCULLIS_SHUTDOWN_TIMEOUT`).
+    public var shutdownTimeout: Duration = .seconds(30)
     /// Audit lag past which `/health/ready` fails (`PORTCULLIS_AUDIT_MAX_LAG`).
     public var auditMaxLag: Duration = .seconds(30)
     /// How long a statement waits for a PostgreSQL connection before the request gets 503

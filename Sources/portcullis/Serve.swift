@@ -70,6 +70,7 @@ struct Serve: AsyncParsableCommand {
                 )
             }
         }
+        ShutdownBound.watch(limit: configuration.shutdownTimeout, logger: logger)
         do {
             try await application.runService()
         } catch {

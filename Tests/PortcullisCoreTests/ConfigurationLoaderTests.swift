@@ -48,6 +48,20 @@ struct ConfigurationLoaderTests {
         #expect(set.auditWriteTimeout == .seconds(30))
     }
 
+    @Test("session, hashing, database, audit-lag and shutdown settings: documented defaults, and each can be set")
+    func resilienceSettings() throws {
+        let defaults = try ConfigurationLoader(environment: [:]).load()
+        #expect(defaults.sessionMax == .seconds(12 * 3600))
+        #expect(defaults.passwordHashThreads == 1 && defaults.passwordHashQueue == 16)
+        #expect(defaults.databaseTimeout == .seconds(5) && defaults.auditMaxLag == .seconds(30) && defaults.shutdownTimeout == .seconds(30))
+        let set = try ConfigurationLoader(environment: [
+            "PORTCULLIS_SESSION_MAX": "2h", "PORTCULLIS_PASSWORD_HASH_THREADS": "2", "PORTCULLIS_PASSWORD_HASH_QUEUE": "8",
+            "PORTCULLIS_DATABASE_TIMEOUT": "10s", "PORTCULLIS_AUDIT_MAX_LAG": "1m", "PORTCULLIS_SHUTDOWN_TIMEOUT": "5s",
+        ]).load()
+        #expect(set.sessionMax == .seconds(7200) && set.passwordHashThreads == 2 && set.passwordHashQueue == 8)
+        #expect(set.databaseTimeout == .seconds(10) && set.auditMaxLag == .seconds(60) && set.shutdownTimeout == .seconds(5))
+    }
+
     @Test("a flag wins over the environment")
     func flagWins() throws {
         let configuration = try ConfigurationLoader(
@@ -95,6 +109,13 @@ struct ConfigurationLoaderTests {
             ("PORTCULLIS_AUDIT_RETENTION", "forever"),
             ("PORTCULLIS_AUDIT_WRITE_TIMEOUT", "0s"),
             ("PORTCULLIS_AUDIT_WRITE_TIMEOUT", "1d"),
+            ("PORTCULLIS_SESSION_MAX", "1m"),
+            ("PORTCULLIS_SESSION_MAX", "10m"),  // shorter than the 15-minute access-token lifetime
+            ("PORTCULLIS_PASSWORD_HASH_THREADS", "0"),
+            ("PORTCULLIS_PASSWORD_HASH_QUEUE", "many"),
+            ("PORTCULLIS_DATABASE_TIMEOUT", "0s"),
+            ("PORTCULLIS_AUDIT_MAX_LAG", "2d"),
+            ("PORTCULLIS_SHUTDOWN_TIMEOUT", "1h"),
         ]
     )
     func invalid(variable: String, value: String) {
