@@ -96,10 +96,8 @@ public final class PostgresBackend: Database {
 
     public func ping() async throws {
         do {
-            // Generous enough for a cold pool that must open and authenticate a connection first.
-            try await withDeadline(.seconds(5)) {
-                try await self.execute("SELECT 1")
-            }
+            // Bounded by the pool's lease and statement deadlines; readiness adds its own.
+            try await self.execute("SELECT 1")
         } catch let error as StorageError {
             throw error
         } catch {

@@ -30,7 +30,9 @@ struct HealthTests {
                 database: database, migrations: [Migration(id: "t.1", ["CREATE TABLE t (id TEXT)"])], logger: TestDatabases.logger)
             try await runner.migrate()
             // A generous timeout: the suite runs many PostgreSQL tests at once, and this test is about the answer, not speed.
-            let checks: [any ReadinessCheck] = [DatabaseReadiness(database: database), MigrationReadiness(runner: runner, timeout: .seconds(60))]
+            let checks: [any ReadinessCheck] = [
+                DatabaseReadiness(database: database, timeout: .seconds(60)), MigrationReadiness(runner: runner, timeout: .seconds(60)),
+            ]
             try await withTestGateway(checks: checks) { client in
                 for path in ["/health/ready", "/healthcheck"] {
                     let response = try await client.execute(uri: path, method: .get)
@@ -48,7 +50,9 @@ struct HealthTests {
         try await TestDatabases.withDatabase(backend) { database in
             let runner = MigrationRunner(
                 database: database, migrations: [Migration(id: "t.1", ["CREATE TABLE t (id TEXT)"])], logger: TestDatabases.logger)
-            let checks: [any ReadinessCheck] = [DatabaseReadiness(database: database), MigrationReadiness(runner: runner, timeout: .seconds(60))]
+            let checks: [any ReadinessCheck] = [
+                DatabaseReadiness(database: database, timeout: .seconds(60)), MigrationReadiness(runner: runner, timeout: .seconds(60)),
+            ]
             try await withTestGateway(checks: checks) { client in
                 let response = try await client.execute(uri: "/health/ready", method: .get)
                 #expect(response.status == .serviceUnavailable)

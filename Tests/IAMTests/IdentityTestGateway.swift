@@ -116,7 +116,7 @@ func withIdentityGateway(
         let assembly = GatewayAssembly(
             configuration: configuration, database: database, policies: policies,
             masterKey: MasterKey(base64: TestDatabases.masterKey)!, hasher: hasher,
-            checks: [DatabaseReadiness(database: database)], now: issuerClock, logger: TestDatabases.logger
+            checks: [DatabaseReadiness(database: database, timeout: .seconds(60))], now: issuerClock, logger: TestDatabases.logger
         )
         let identity = assembly.identity
         let messaging = assembly.messaging

@@ -28,14 +28,16 @@ public protocol ReadinessCheck: Sendable {
 public struct DatabaseReadiness: ReadinessCheck {
     public let name = "database"
     let database: any Database
+    let timeout: Duration
 
-    public init(database: any Database) {
+    public init(database: any Database, timeout: Duration = .seconds(5)) {
         self.database = database
+        self.timeout = timeout
     }
 
     public func check() async -> ReadinessResult {
         do {
-            try await self.database.ping()
+            try await withDeadline(self.timeout) { [database] in try await database.ping() }
             return ReadinessResult(ready: true)
         } catch {
             return ReadinessResult(ready: false)
