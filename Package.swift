@@ -178,6 +178,7 @@ let package = Package(
             dependencies: [
                 "PortcullisCore", "Storage", "Messaging", "Policy", "IAM", "AuditLog", "Gateway", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -188,6 +189,7 @@ let package = Package(
             dependencies: [
                 "PortcullisCore", "Storage", "Messaging", "Policy", "IAM", "AuditLog", "Gateway", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: upcomingFeatures
         ),

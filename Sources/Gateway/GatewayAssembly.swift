@@ -22,6 +22,8 @@ public struct GatewayAssembly {
     public let audit: AuditLog
     public let journal: DecisionJournal
     public let policies: PolicyStore
+    /// Restarts a background service that stops by itself; ``ServicesReadiness`` reports it meanwhile.
+    public let supervisor: Supervisor
 
     /// - Parameter checks: readiness checks besides the bus, the audit pipeline and the policy set, which are always reported.
     public init(
@@ -34,6 +36,7 @@ public struct GatewayAssembly {
         now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger
     ) {
+        let supervisor = Supervisor(logger: logger)
         let messaging = Messaging(database: database, logger: logger)
         let identity = Identity(
             database: database, configuration: configuration, policies: policies, masterKey: masterKey, bus: messaging.bus, hasher: hasher,
@@ -47,7 +50,7 @@ public struct GatewayAssembly {
         HealthRoutes(
             checks: checks + [
                 BusReadiness(store: messaging.store), AuditReadiness(journal: journal, store: messaging.store, maxLag: configuration.auditMaxLag),
-                PolicyReadiness(policies: policies),
+                PolicyReadiness(policies: policies), ServicesReadiness(supervisor: supervisor),
             ],
             policies: policies
         )
@@ -62,10 +65,17 @@ public struct GatewayAssembly {
         self.audit = audit
         self.journal = journal
         self.policies = policies
+        self.supervisor = supervisor
     }
 
-    /// The services that must run next to the HTTP server (the database itself not included).
+    /// The services that must run next to the HTTP server (the database itself not included), each under
+    /// the ``supervisor``.
     public var services: [any Service] {
-        [self.messaging.wakeUps, self.identity.changes, self.journal, self.audit.consumer()]
+        [
+            self.supervisor.supervise(self.messaging.wakeUps, name: "bus-wake-ups"),
+            self.supervisor.supervise(self.identity.changes, name: "identity-changes"),
+            self.supervisor.supervise(self.journal, name: "decision-journal"),
+            self.supervisor.supervise(self.audit.consumer(), name: "audit-consumer"),
+        ]
     }
 }

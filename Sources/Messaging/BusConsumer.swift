@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PortcullisCore
 public import ServiceLifecycle
@@ -44,25 +45,50 @@ public final class BusConsumer: Service {
 
     private var stopping: Bool { Task.isShuttingDownGracefully || Task.isCancelled }
 
+    /// Leases this loop lost track of while the database was away, settled before it claims again.
+    struct Unsettled {
+        /// Messages handled whose ack failed: acked first, so they are not delivered again.
+        var acks: [(seq: Int64, leaseID: String)] = []
+        /// Leases whose outcome is unknown (the claim's answer never arrived) or whose nack failed: every
+        /// message still under them is given back, to be delivered again now rather than when the lease expires.
+        var leases: Set<String> = []
+
+        var isEmpty: Bool { self.acks.isEmpty && self.leases.isEmpty }
+    }
+
     private func loop() async {
+        var unsettled = Unsettled()
+        var failures = 0
         while !self.stopping {
             let generation = self.signals.generation(of: self.queue)
+            if !unsettled.isEmpty, !(await self.settle(&unsettled)) {
+                failures += 1
+                await self.pause(afterFailures: failures, since: generation)
+                continue
+            }
+            let leaseID = UUID().uuidString.lowercased()
             let batch: [QueuedMessage]
             do {
                 batch = try await self.store.claim(
                     queue: self.queue, max: self.options.batchSize, visibility: self.options.visibility,
-                    maxAttempts: self.options.retry.maxAttempts
+                    maxAttempts: self.options.retry.maxAttempts, leaseID: leaseID
                 )
+                failures = 0
             } catch {
-                self.logger.warning("claiming failed; retrying", metadata: ["error": "\(error)"])
-                await self.idle(since: generation)
+                // The claim may have committed without its answer arriving: whatever it leased is given back.
+                unsettled.leases.insert(leaseID)
+                failures += 1
+                if failures == 1 { self.logger.warning("claiming failed; retrying", metadata: ["error": "\(error)"]) }
+                await self.pause(afterFailures: failures, since: generation)
                 continue
             }
             if batch.isEmpty {
                 await self.idle(since: generation)
                 continue
             }
-            if let batchHandler = self.batchHandler, batch.count > 1, !self.stopping, await self.deliverTogether(batch, batchHandler) {
+            if let batchHandler = self.batchHandler, batch.count > 1, !self.stopping,
+                await self.deliverTogether(batch, batchHandler, unsettled: &unsettled)
+            {
                 continue
             }
             for (index, message) in batch.enumerated() {
@@ -70,8 +96,38 @@ public final class BusConsumer: Service {
                     await self.release(Array(batch[index...]))
                     return
                 }
-                await self.deliver(message)
+                await self.deliver(message, unsettled: &unsettled)
             }
+        }
+    }
+
+    /// Acks what was handled and gives back what was lost track of; false when the database still fails.
+    private func settle(_ unsettled: inout Unsettled) async -> Bool {
+        do {
+            if !unsettled.acks.isEmpty {
+                _ = try await self.store.ack(queue: self.queue, messages: unsettled.acks)
+                unsettled.acks = []
+            }
+            for leaseID in unsettled.leases {
+                let released = try await self.store.releaseLease(queue: self.queue, leaseID: leaseID)
+                unsettled.leases.remove(leaseID)
+                if released > 0 {
+                    self.logger.notice("gave back messages leased before the database went away", metadata: ["count": "\(released)"])
+                }
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// After a failure: a short pause that grows to the poll interval, ended early by a wake-up or shutdown.
+    private func pause(afterFailures failures: Int, since generation: UInt64) async {
+        let delay = min(self.options.pollInterval, .milliseconds(100) * (1 << min(max(failures - 1, 0), 10)))
+        await withGracefulShutdownHandler {
+            await self.signals.wait(queue: self.queue, unlessChangedFrom: generation, timeout: delay)
+        } onGracefulShutdown: {
+            self.signals.signal(self.queue)
         }
     }
 
@@ -87,13 +143,13 @@ public final class BusConsumer: Service {
         }
     }
 
-    private func deliver(_ message: QueuedMessage) async {
+    private func deliver(_ message: QueuedMessage, unsettled: inout Unsettled) async {
         let event: Event
         do {
             event = try JSONCoding.decode(Event.self, from: message.body)
         } catch {
             // A body that is not an event can never succeed: dead-letter it on the first try.
-            await self.fail(message, error: "undecodable event: \(error)", maxAttempts: message.attempts)
+            await self.fail(message, error: "undecodable event: \(error)", maxAttempts: message.attempts, unsettled: &unsettled)
             return
         }
         let delivery = Delivery(group: self.group, attempts: message.attempts, eventID: event.id, database: self.store.database)
@@ -104,7 +160,7 @@ public final class BusConsumer: Service {
                 "handler failed",
                 metadata: ["event.id": .string(event.id), "event.name": .string(event.name), "attempts": "\(message.attempts)", "error": "\(error)"]
             )
-            await self.fail(message, error: "\(error)", maxAttempts: self.options.retry.maxAttempts)
+            await self.fail(message, error: "\(error)", maxAttempts: self.options.retry.maxAttempts, unsettled: &unsettled)
             return
         }
         do {
@@ -112,13 +168,14 @@ public final class BusConsumer: Service {
                 self.logger.warning("lease expired before ack; the event will be delivered again", metadata: ["event.id": .string(event.id)])
             }
         } catch {
-            self.logger.warning("ack failed; the event will be delivered again", metadata: ["event.id": .string(event.id), "error": "\(error)"])
+            self.logger.warning("ack failed; acking again once the database answers", metadata: ["event.id": .string(event.id), "error": "\(error)"])
+            unsettled.acks.append((message.seq, message.leaseID))
         }
     }
 
     /// Offers the whole batch to `batchHandler` and acks it; false (nothing acked) when any body is not an
     /// event or the handler throws, so that each message takes the one-by-one path with its own retries.
-    private func deliverTogether(_ batch: [QueuedMessage], _ batchHandler: EventBatchHandler) async -> Bool {
+    private func deliverTogether(_ batch: [QueuedMessage], _ batchHandler: EventBatchHandler, unsettled: inout Unsettled) async -> Bool {
         guard let events = try? batch.map({ try JSONCoding.decode(Event.self, from: $0.body) }) else { return false }
         do {
             try await batchHandler(events)
@@ -132,12 +189,13 @@ public final class BusConsumer: Service {
                 self.logger.warning("leases expired before ack; those events will be delivered again", metadata: ["count": "\(stale)"])
             }
         } catch {
-            self.logger.warning("ack failed; the events will be delivered again", metadata: ["count": "\(batch.count)", "error": "\(error)"])
+            self.logger.warning("ack failed; acking again once the database answers", metadata: ["count": "\(batch.count)", "error": "\(error)"])
+            unsettled.acks += batch.map { ($0.seq, $0.leaseID) }
         }
         return true
     }
 
-    private func fail(_ message: QueuedMessage, error: String, maxAttempts: Int) async {
+    private func fail(_ message: QueuedMessage, error: String, maxAttempts: Int, unsettled: inout Unsettled) async {
         do {
             let outcome = try await self.store.nack(
                 queue: self.queue, seq: message.seq, leaseID: message.leaseID,
@@ -147,7 +205,8 @@ public final class BusConsumer: Service {
                 self.logger.error("event dead-lettered", metadata: ["message.id": .string(message.messageID), "attempts": "\(message.attempts)"])
             }
         } catch {
-            self.logger.warning("nack failed; the lease will expire instead", metadata: ["error": "\(error)"])
+            self.logger.warning("nack failed; giving the message back once the database answers", metadata: ["error": "\(error)"])
+            unsettled.leases.insert(message.leaseID)
         }
     }
 

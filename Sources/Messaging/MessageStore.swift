@@ -55,9 +55,13 @@ public struct MessageStore: Sendable {
 
     /// Leases up to `max` visible messages for `visibility`. Messages whose earlier leases expired after
     /// `maxAttempts` deliveries (their consumer crashed each time) go to the dead-letter store instead.
-    public func claim(queue: String, max: Int, visibility: Duration, maxAttempts: Int) async throws -> [QueuedMessage] {
+    ///
+    /// - Parameter leaseID: The lease to claim under; a caller that chooses it can give back whatever the
+    ///   claim leased even when it never learned the outcome (``releaseLease(queue:leaseID:)``).
+    public func claim(
+        queue: String, max: Int, visibility: Duration, maxAttempts: Int, leaseID: String = UUID().uuidString.lowercased()
+    ) async throws -> [QueuedMessage] {
         let now = self.nowMilliseconds
-        let leaseID = UUID().uuidString.lowercased()
         let until = now + visibility.milliseconds
         return try await self.database.transaction { connection in
             let lock: SQLQuery = connection.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
@@ -154,6 +158,27 @@ public struct MessageStore: Sendable {
                 try await self.database.notify(channel: Self.channel, payload: queue, on: connection)
             }
             return .requeued
+        }
+    }
+
+    /// Gives back every message still held under `leaseID`, without counting the delivery: for a consumer
+    /// that lost track of a lease when the database went away (its claim's answer, or its nack, never
+    /// arrived), so that the messages are delivered again now instead of when the lease expires.
+    /// Returns how many were given back.
+    @discardableResult
+    public func releaseLease(queue: String, leaseID: String) async throws -> Int {
+        let now = self.nowMilliseconds
+        return try await self.database.transaction { connection in
+            let released = try await connection.query(
+                """
+                UPDATE bus_messages SET visible_at = \(now), lease_id = NULL, attempts = attempts - 1
+                WHERE queue = \(queue) AND lease_id = \(leaseID) RETURNING seq
+                """
+            ).count
+            if released > 0 {
+                try await self.database.notify(channel: Self.channel, payload: queue, on: connection)
+            }
+            return released
         }
     }
 

@@ -11,15 +11,37 @@ public func withDeadline<Result: Sendable>(
     _ limit: Duration,
     _ operation: @escaping @Sendable () async throws -> Result
 ) async throws -> Result {
+    try await withDeadline(limit, abandonWhen: { _ in }, operation)
+}
+
+/// ``withDeadline(_:_:)`` that also gives up as soon as `abandonWhen`'s callback is called: the caller
+/// gets the error passed to it at once, and the operation is abandoned as on a timeout. For an event that
+/// makes waiting pointless, such as the connection a statement runs on closing.
+///
+/// ```swift
+/// try await withDeadline(.seconds(30), abandonWhen: { giveUp in watch.onClose(giveUp) }) { try await statement() }
+/// ```
+public func withDeadline<Result: Sendable>(
+    _ limit: Duration,
+    abandonWhen: (@escaping @Sendable (any Error) -> Void) -> Void,
+    _ operation: @escaping @Sendable () async throws -> Result
+) async throws -> Result {
     let outcome = DeadlineOutcome<Result>()
     let work = Task { try await operation() }
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
             outcome.install(continuation)
-            Task { outcome.operationFinished(with: await work.result) }
-            Task {
+            let timer = Task {
                 try? await Task.sleep(for: limit)
-                if outcome.giveUp(TimeoutError(limit: limit)) { work.cancel() }
+                if !Task.isCancelled, outcome.giveUp(TimeoutError(limit: limit)) { work.cancel() }
+            }
+            Task {
+                outcome.operationFinished(with: await work.result)
+                // A finished operation needs no timer: do not leave one sleeping per call.
+                timer.cancel()
+            }
+            abandonWhen { error in
+                if outcome.giveUp(error) { work.cancel() }
             }
         }
     } onCancel: {

@@ -59,13 +59,13 @@ public final class PostgresBackend: Database {
 
     public func withConnection<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result {
         try await self.pool.withConnection { connection in
-            try await body(PostgresSession(connection: connection, logger: self.logger))
+            try await body(PostgresSession(pooled: connection, logger: self.logger))
         }
     }
 
     public func transaction<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result {
         try await self.pool.withConnection { connection in
-            let session = PostgresSession(connection: connection, logger: self.logger)
+            let session = PostgresSession(pooled: connection, logger: self.logger)
             try await session.execute("BEGIN")
             let result: Result
             do {
@@ -85,12 +85,13 @@ public final class PostgresBackend: Database {
     }
 
     /// Rolls back; a connection that cannot even roll back is closed so the pool never reuses it mid-transaction.
-    private static func rollback(_ connection: PostgresConnection, session: PostgresSession, logger: Logger) async {
+    private static func rollback(_ connection: PooledConnection, session: PostgresSession, logger: Logger) async {
         do {
             try await session.execute("ROLLBACK")
         } catch {
             logger.warning("rollback failed; closing the connection", metadata: ["error": "\(describe(error))"])
-            try? await connection.close()
+            // Not awaited: closing a connection whose server died may not finish soon, and the caller must not wait for it.
+            PostgresConnectionPool.close(connection.connection)
         }
     }
 

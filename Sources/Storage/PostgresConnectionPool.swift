@@ -25,11 +25,11 @@ final class PostgresConnectionPool: Sendable {
 
     private struct Waiter {
         let id: Int
-        let continuation: CheckedContinuation<PostgresConnection, any Error>
+        let continuation: CheckedContinuation<PooledConnection, any Error>
     }
 
     private struct State {
-        var idle: [PostgresConnection] = []
+        var idle: [PooledConnection] = []
         /// Connections open or being opened, lent or idle.
         var open = 0
         var waiters: [Waiter] = []
@@ -50,7 +50,7 @@ final class PostgresConnectionPool: Sendable {
     }
 
     /// Lends a connection for `body`; a connection found closed afterwards (its server died) is dropped.
-    func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+    func withConnection<Result: Sendable>(_ body: (PooledConnection) async throws -> Result) async throws -> Result {
         let connection = try await self.lease()
         let result: Result
         do {
@@ -78,11 +78,11 @@ final class PostgresConnectionPool: Sendable {
         }
         for waiter in waiters { waiter.continuation.resume(throwing: StorageError.unavailable("the database pool is closed")) }
         // Not awaited: closing runs on the connections' event loops, also when the caller is cancelled.
-        for connection in idle { Self.close(connection) }
+        for pooled in idle { Self.close(pooled.connection) }
     }
 
     private enum Lease {
-        case idle(PostgresConnection)
+        case idle(PooledConnection)
         case open(Int)
         case wait
         case closed
@@ -91,7 +91,7 @@ final class PostgresConnectionPool: Sendable {
     /// A connection within `leaseTimeout`: an idle one, a new one while under the limit, or the next one
     /// given back. A connection that cannot be opened (the server is down, or out of connection slots) is
     /// tried again with a growing pause until the deadline, then the lease fails as unavailable.
-    private func lease() async throws -> PostgresConnection {
+    private func lease() async throws -> PooledConnection {
         let deadline = ContinuousClock.now + self.options.leaseTimeout
         var pause: Duration = .milliseconds(50)
         var lastError: (any Error)?
@@ -130,11 +130,11 @@ final class PostgresConnectionPool: Sendable {
     }
 
     /// Opens connection `id` (already counted in `open`), uncounting it when that fails.
-    private func connect(id: Int) async throws -> PostgresConnection {
+    private func connect(id: Int) async throws -> PooledConnection {
         let configuration = self.configuration
         let logger = self.logger
         do {
-            return try await Self.connect(configuration, id: id, timeout: self.options.connectTimeout, logger: logger)
+            return PooledConnection(try await Self.connect(configuration, id: id, timeout: self.options.connectTimeout, logger: logger))
         } catch {
             // Waiters are not served from here: while the database is down they time out with 503, and a
             // retry loop would only spin.
@@ -166,7 +166,7 @@ final class PostgresConnectionPool: Sendable {
         }
     }
 
-    private func waitForConnection(until deadline: ContinuousClock.Instant) async throws -> PostgresConnection {
+    private func waitForConnection(until deadline: ContinuousClock.Instant) async throws -> PooledConnection {
         let id = self.state.withLock { state -> Int in
             state.nextWaiter += 1
             return state.nextWaiter
@@ -178,7 +178,7 @@ final class PostgresConnectionPool: Sendable {
         }
         defer { deadline.cancel() }
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PostgresConnection, any Error>) in
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PooledConnection, any Error>) in
                 let cancelled = self.state.withLock { state -> Bool in
                     if Task.isCancelled || state.closed { return true }
                     state.waiters.append(Waiter(id: id, continuation: continuation))
@@ -200,7 +200,7 @@ final class PostgresConnectionPool: Sendable {
     }
 
     /// Takes a connection back: handed to the next waiter, kept idle, or dropped when it is closed.
-    private func release(_ connection: PostgresConnection) {
+    private func release(_ connection: PooledConnection) {
         enum Next {
             case handOver(Waiter)
             case kept
@@ -224,7 +224,7 @@ final class PostgresConnectionPool: Sendable {
         case .handOver(let waiter): waiter.continuation.resume(returning: connection)
         case .kept: break
         case .dropped: self.startConnectionForWaiter()
-        case .closeIt: Self.close(connection)
+        case .closeIt: Self.close(connection.connection)
         }
     }
 

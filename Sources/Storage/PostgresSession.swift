@@ -5,11 +5,12 @@ import PostgresNIO
 
 /// A pooled PostgreSQL connection lent by ``PostgresBackend``.
 struct PostgresSession: DatabaseConnection {
-    let connection: PostgresConnection
+    let pooled: PooledConnection
     let logger: Logger
     /// How long one statement may take, rows included. A statement on a connection whose server died can
-    /// stay pending forever (seen after `pg_ctl stop -m immediate`): past this it is abandoned, its
-    /// connection closed (the pool drops it), and the caller gets ``StorageError/unavailable(_:)`` on time.
+    /// stay pending forever (seen after `pg_ctl stop -m immediate`): it is abandoned as soon as the
+    /// connection closes (``PooledConnection``), or at the latest past this deadline, when its connection
+    /// is closed (the pool drops it); either way the caller gets ``StorageError/unavailable(_:)`` on time.
     var statementTimeout: Duration = .seconds(30)
     var dialect: SQLDialect { .postgres }
 
@@ -27,11 +28,13 @@ struct PostgresSession: DatabaseConnection {
             case .bool(let bool): bindings.append(bool)
             }
         }
-        let connection = self.connection
+        let pooled = self.pooled
+        let connection = pooled.connection
         let logger = self.logger
+        defer { pooled.statementEnded() }
         let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
         do {
-            return try await withDeadline(self.statementTimeout) {
+            return try await withDeadline(self.statementTimeout, abandonWhen: { pooled.statementStarted($0) }) {
                 let sequence = try await connection.query(query, logger: logger)
                 var rows: [SQLRow] = []
                 for try await row in sequence {

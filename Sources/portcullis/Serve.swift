@@ -48,9 +48,15 @@ struct Serve: AsyncParsableCommand {
         let rotation = KeyRotation(keyRing: identity.keyRing, interval: configuration.keyRotationInterval, logger: logger)
         // The database first: services stop in reverse order, after the server has finished its requests.
         var services: [any Service] = [database] + assembly.services
-        services += [rotation, PolicyReloader(store: policyStore, identity: identity, journal: assembly.journal, logger: logger)]
+        let supervisor = assembly.supervisor
+        services += [
+            supervisor.supervise(rotation, name: "key-rotation"),
+            supervisor.supervise(
+                PolicyReloader(store: policyStore, identity: identity, journal: assembly.journal, logger: logger), name: "policy-reloader"),
+        ]
         if let retention = configuration.auditRetention {
-            services.append(AuditRetention(chain: assembly.audit.chain, retention: retention, logger: logger))
+            services.append(
+                supervisor.supervise(AuditRetention(chain: assembly.audit.chain, retention: retention, logger: logger), name: "audit-retention"))
         }
         var application = assembly.gateway.buildApplication(services: services)
         application.beforeServerStarts {

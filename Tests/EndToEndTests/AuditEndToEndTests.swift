@@ -47,7 +47,7 @@ struct AuditEndToEndTests {
         try (good + "\n  - {id: broken, methods: [GET], path: /x, require: {allOf: [no.such.permission]}, module: x}\n")
             .write(toFile: routes, atomically: true, encoding: .utf8)
         server.send(signal: SIGHUP)
-        let refused = try await eventually(timeout: .seconds(20)) { server.outputText.contains("policy reload refused") }
+        let refused = await eventually(timeout: .seconds(20)) { server.outputText.contains("policy reload refused") }
         #expect(refused)
         #expect(server.outputText.contains("no.such.permission"))
         #expect(try await Self.revision(server) == before)

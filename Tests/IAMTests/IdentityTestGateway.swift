@@ -127,7 +127,7 @@ func withIdentityGateway(
         let journal = assembly.journal
         try await withServices(assembly.services) {
             // The services start next to the body: the first request must not find the journal not yet running.
-            guard try await eventually({ journal.isAccepting }) else {
+            guard await eventually({ journal.isAccepting }) else {
                 throw TestEnvironmentError(description: "the decision journal did not start")
             }
             try await app.test(.router) { client in

@@ -27,6 +27,26 @@ struct WorkQueueTests {
         }
     }
 
+    @Test("a lease whose claim answer was lost is given back whole, visible at once, attempts not counted", arguments: Backend.allCases)
+    func releaseLease(backend: Backend) async throws {
+        try await withMessaging(backend) { _, messaging in
+            for id in ["m1", "m2", "m3"] {
+                #expect(try await messaging.queues.enqueue(Self.queue, messageID: id, message: ["data": "x"], on: nil))
+            }
+            // The consumer chose the lease id; say the answer to this claim never reached it.
+            let lost = try await messaging.store.claim(queue: Self.queue, max: 2, visibility: .seconds(300), maxAttempts: 10, leaseID: "lost-lease")
+            #expect(lost.map(\.leaseID) == ["lost-lease", "lost-lease"])
+            let other = try await messaging.store.claim(queue: Self.queue, max: 10, visibility: .seconds(300), maxAttempts: 10)
+            #expect(other.map(\.messageID) == ["m3"])
+
+            #expect(try await messaging.store.releaseLease(queue: Self.queue, leaseID: "lost-lease") == 2)
+            #expect(try await messaging.store.releaseLease(queue: Self.queue, leaseID: "lost-lease") == 0, "a second release finds nothing")
+            let again = try await messaging.store.claim(queue: Self.queue, max: 10, visibility: .seconds(300), maxAttempts: 10)
+            #expect(again.map(\.messageID) == ["m1", "m2"], "the other lease is untouched")
+            #expect(again.allSatisfy { $0.attempts == 1 })
+        }
+    }
+
     @Test("a message id is enqueued once per queue", arguments: Backend.allCases)
     func dedupe(backend: Backend) async throws {
         try await withMessaging(backend) { (_, messaging) async throws in

@@ -21,6 +21,24 @@ struct DeadlineTests {
         #expect(drained, "it is no longer counted once it has ended")
     }
 
+    @Test("gives up at once when abandonWhen's callback is called, with its error, long before the deadline")
+    func abandonWhen() async throws {
+        struct ConnectionClosed: Error {}
+        let release = Mutex(false)
+        let trigger = Mutex<(@Sendable (any Error) -> Void)?>(nil)
+        let outcome = Task {
+            try await withDeadline(.seconds(3600), abandonWhen: { giveUp in trigger.withLock { $0 = giveUp } }) {
+                while !release.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(10)) }
+                return 1
+            }
+        }
+        #expect(await eventuallyTrue { trigger.withLock { $0 } != nil })
+        trigger.withLock { $0 }?(ConnectionClosed())
+        // Its error, not the deadline's (an hour away), while the operation still runs.
+        await #expect(throws: ConnectionClosed.self) { try await outcome.value }
+        release.withLock { $0 = true }
+    }
+
     @Test("passes results and errors through when the operation is in time")
     func inTime() async throws {
         #expect(try await withDeadline(.seconds(10)) { 42 } == 42)

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// A child process of a test, with its combined output captured.
@@ -21,9 +21,14 @@ public final class ChildProcess: Sendable {
 
     /// Starts `executable` (a product name in ``binaryDirectory()``) with only `environment` plus PATH, so
     /// the developer's own settings never leak in.
-    public init(_ executable: String, arguments: [String], environment: [String: String] = [:]) throws {
+    public convenience init(_ executable: String, arguments: [String], environment: [String: String] = [:]) throws {
+        try self.init(executableURL: Self.binaryDirectory().appendingPathComponent(executable), arguments: arguments, environment: environment)
+    }
+
+    /// Starts the program at `executableURL` with only `environment` plus PATH.
+    public init(executableURL: URL, arguments: [String], environment: [String: String] = [:]) throws {
         let process = Process()
-        process.executableURL = Self.binaryDirectory().appendingPathComponent(executable)
+        process.executableURL = executableURL
         process.arguments = arguments
         var environment = environment
         environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"

@@ -70,6 +70,11 @@ public struct PortcullisProcess: Sendable {
         try await self.child.stop(signal: signal, timeout: timeout)
     }
 
+    /// Kills the process at once (SIGKILL), as a crash would, and waits for it to be gone.
+    public func crash() async throws {
+        try await self.child.crash()
+    }
+
     /// The port from the JSON log line `{"message":"portcullis listening",...,"port":"N"}`.
     static func listeningPort(in output: String) -> Int? {
         for line in output.split(separator: "\n") where line.contains("\"portcullis listening\"") {

@@ -1,0 +1,149 @@
+import Foundation
+public import Logging
+import PortcullisCore
+public import ServiceLifecycle
+import Synchronization
+
+/// Keeps the gateway's background services running: a service whose `run()` ends before shutdown (it
+/// threw, or it returned) is logged and started again with backoff, never silently gone, and
+/// ``ServicesReadiness`` reports it by name until it runs again.
+///
+/// ```swift
+/// let supervisor = Supervisor(logger: logger)
+/// let services = [database] + [consumer, listener].map { supervisor.supervise($0) }
+/// ```
+public final class Supervisor: Sendable {
+    /// What one supervised service is doing.
+    public struct Status: Sendable, Equatable {
+        public var running: Bool
+        /// How many times it ended by itself and was started again.
+        public var restarts: Int
+        /// Why it last ended, when it ended by itself.
+        public var lastFailure: String?
+
+        public init(running: Bool, restarts: Int, lastFailure: String? = nil) {
+            self.running = running
+            self.restarts = restarts
+            self.lastFailure = lastFailure
+        }
+    }
+
+    let logger: Logger
+    let backoff: Backoff
+    private let statuses = Mutex<[String: Status]>([:])
+
+    public init(backoff: Backoff = Backoff(), logger: Logger) {
+        self.backoff = backoff
+        self.logger = logger
+    }
+
+    /// `service` under supervision, reported as `name` (its type name by default).
+    public func supervise(_ service: any Service, name: String? = nil) -> any Service {
+        let name = name ?? String(describing: type(of: service))
+        // Counted as running until it is known to have stopped: readiness reports failures, not start-up.
+        self.statuses.withLock { $0[name] = Status(running: true, restarts: 0) }
+        return SupervisedService(name: name, service: service, supervisor: self)
+    }
+
+    /// Every supervised service by name.
+    public var snapshot: [String: Status] {
+        self.statuses.withLock { $0 }
+    }
+
+    func update(_ name: String, _ change: (inout Status) -> Void) {
+        self.statuses.withLock { statuses in
+            var status = statuses[name] ?? Status(running: false, restarts: 0)
+            change(&status)
+            statuses[name] = status
+        }
+    }
+
+    /// Delays between restarts: `initial`, doubled after each failure up to `maximum`; back to `initial`
+    /// once a run has lasted `healthyAfter`.
+    public struct Backoff: Sendable {
+        public var initial: Duration
+        public var maximum: Duration
+        public var healthyAfter: Duration
+
+        public init(initial: Duration = .milliseconds(200), maximum: Duration = .seconds(30), healthyAfter: Duration = .seconds(60)) {
+            self.initial = initial
+            self.maximum = maximum
+            self.healthyAfter = healthyAfter
+        }
+
+        /// The delay before restart number `failures` (1 for the first) in a row.
+        public func delay(afterFailures failures: Int) -> Duration {
+            let doubled = self.initial * (1 << min(max(failures - 1, 0), 20))
+            return min(doubled, self.maximum)
+        }
+    }
+}
+
+/// One service under a ``Supervisor``.
+struct SupervisedService: Service {
+    let name: String
+    let service: any Service
+    let supervisor: Supervisor
+
+    private var stopping: Bool { Task.isShuttingDownGracefully || Task.isCancelled }
+
+    func run() async throws {
+        let clock = ContinuousClock()
+        var failures = 0
+        let logger = self.supervisor.logger
+        while true {
+            self.supervisor.update(self.name) { $0.running = true }
+            let started = clock.now
+            var failure: String
+            do {
+                try await self.service.run()
+                failure = "it returned before shutdown"
+            } catch {
+                failure = "\(error)"
+            }
+            if self.stopping {
+                self.supervisor.update(self.name) { $0.running = false }
+                return
+            }
+            failures = started.duration(to: clock.now) >= self.supervisor.backoff.healthyAfter ? 1 : failures + 1
+            let delay = self.supervisor.backoff.delay(afterFailures: failures)
+            self.supervisor.update(self.name) {
+                $0.running = false
+                $0.restarts += 1
+                $0.lastFailure = failure
+            }
+            logger.error(
+                "background service stopped; restarting it",
+                metadata: ["service": .string(self.name), "error": .string(failure), "restart.in": "\(delay)", "failures": "\(failures)"])
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+            if self.stopping {
+                return
+            }
+        }
+    }
+}
+
+/// Every supervised background service is running: fails while one is waiting to be restarted, naming
+/// it and why it stopped; passes again once it runs.
+public struct ServicesReadiness: ReadinessCheck {
+    public let name = "services"
+    let supervisor: Supervisor
+
+    public init(supervisor: Supervisor) {
+        self.supervisor = supervisor
+    }
+
+    public func check() async -> ReadinessResult {
+        let statuses = self.supervisor.snapshot
+        let stopped = statuses.filter { !$0.value.running }.keys.sorted()
+        var info: [String: JSONValue] = [
+            "restarts": .int(Int64(statuses.values.reduce(0) { $0 + $1.restarts }))
+        ]
+        if !stopped.isEmpty {
+            info["stopped"] = .array(stopped.map { .string($0) })
+            info["problem"] = .string(
+                stopped.map { "\($0) is not running" + (statuses[$0]?.lastFailure.map { " (\($0))" } ?? "") }.joined(separator: "; "))
+        }
+        return ReadinessResult(ready: stopped.isEmpty, info: info)
+    }
+}

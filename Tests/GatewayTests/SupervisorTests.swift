@@ -1,0 +1,98 @@
+import Gateway
+import Logging
+import PortcullisCore
+import ServiceLifecycle
+import Synchronization
+import TestSupport
+import Testing
+
+@Suite("Supervision of background services")
+struct SupervisorTests {
+    /// Fails its first `failures` runs (throwing, or returning when `returns`), then runs until shutdown.
+    final class Flaky: Service, Sendable {
+        let failures: Int
+        let returns: Bool
+        let runs = Mutex(0)
+
+        init(failures: Int, returns: Bool = false) {
+            self.failures = failures
+            self.returns = returns
+        }
+
+        struct Broke: Error, CustomStringConvertible {
+            var description: String { "lost the connection" }
+        }
+
+        func run() async throws {
+            let run = self.runs.withLock { runs in
+                runs += 1
+                return runs
+            }
+            if run <= self.failures {
+                if self.returns { return }
+                throw Broke()
+            }
+            try? await gracefulShutdown()
+        }
+    }
+
+    static let fast = Supervisor.Backoff(initial: .milliseconds(10), maximum: .milliseconds(40), healthyAfter: .seconds(60))
+
+    @Test("a service that throws or returns is logged, restarted with backoff, and runs again; shutdown stops it for good")
+    func restarts() async throws {
+        let supervisor = Supervisor(backoff: Self.fast, logger: TestDatabases.logger)
+        let throwing = Flaky(failures: 3)
+        let returning = Flaky(failures: 2, returns: true)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: supervisor.supervise(throwing, name: "throwing")), .init(service: supervisor.supervise(returning))],
+                logger: TestDatabases.logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let settled = await eventually {
+                throwing.runs.withLock { $0 } == 4 && returning.runs.withLock { $0 } == 3
+            }
+            #expect(settled)
+            let statuses = supervisor.snapshot
+            #expect(statuses["throwing"] == .init(running: true, restarts: 3, lastFailure: "lost the connection"))
+            #expect(statuses["Flaky"] == .init(running: true, restarts: 2, lastFailure: "it returned before shutdown"))
+            #expect(await ServicesReadiness(supervisor: supervisor).check().ready)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(throwing.runs.withLock { $0 } == 4, "a service that ends at shutdown is not restarted")
+        #expect(supervisor.snapshot["throwing"]?.running == false)
+    }
+
+    @Test("readiness names a stopped service and why, until it runs again")
+    func readinessWhileStopped() async throws {
+        let supervisor = Supervisor(
+            backoff: .init(initial: .seconds(3600), maximum: .seconds(3600), healthyAfter: .seconds(60)), logger: TestDatabases.logger)
+        let service = Flaky(failures: 1)
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: supervisor.supervise(service, name: "audit-consumer"))], logger: TestDatabases.logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            #expect(try await eventually { supervisor.snapshot["audit-consumer"]?.running == false })
+            let result = await ServicesReadiness(supervisor: supervisor).check()
+            #expect(!result.ready)
+            #expect(result.info["stopped"] == ["audit-consumer"])
+            #expect(result.info["problem"] == "audit-consumer is not running (lost the connection)")
+            #expect(result.info["restarts"] == 1)
+            // Shutdown ends the backoff wait at once: the test would otherwise wait an hour.
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(service.runs.withLock { $0 } == 1)
+    }
+
+    @Test("backoff doubles from the initial delay up to the maximum")
+    func backoff() {
+        let backoff = Supervisor.Backoff(initial: .milliseconds(200), maximum: .seconds(30), healthyAfter: .seconds(60))
+        #expect(backoff.delay(afterFailures: 1) == .milliseconds(200))
+        #expect(backoff.delay(afterFailures: 2) == .milliseconds(400))
+        #expect(backoff.delay(afterFailures: 8) == .milliseconds(25_600))
+        #expect(backoff.delay(afterFailures: 9) == .seconds(30))
+        #expect(backoff.delay(afterFailures: 500) == .seconds(30))
+    }
+}
