@@ -24,6 +24,9 @@ public struct GatewayAssembly {
     public let policies: PolicyStore
     /// Restarts a background service that stops by itself; ``ServicesReadiness`` reports it meanwhile.
     public let supervisor: Supervisor
+    /// The services that must run next to the HTTP server (the database itself not included), each under
+    /// the ``supervisor``.
+    public let services: [any Service]
 
     /// - Parameter checks: readiness checks besides the bus, the audit pipeline and the policy set, which are always reported.
     public init(
@@ -66,16 +69,12 @@ public struct GatewayAssembly {
         self.journal = journal
         self.policies = policies
         self.supervisor = supervisor
-    }
-
-    /// The services that must run next to the HTTP server (the database itself not included), each under
-    /// the ``supervisor``.
-    public var services: [any Service] {
-        [
-            self.supervisor.supervise(self.messaging.wakeUps, name: "bus-wake-ups"),
-            self.supervisor.supervise(self.identity.changes, name: "identity-changes"),
-            self.supervisor.supervise(self.journal, name: "decision-journal"),
-            self.supervisor.supervise(self.audit.consumer(), name: "audit-consumer"),
+        self.services = [
+            supervisor.supervise(messaging.wakeUps, name: "bus-wake-ups"),
+            supervisor.supervise(identity.changes, name: "identity-changes"),
+            supervisor.supervise(journal, name: "decision-journal"),
+            supervisor.supervise(audit.consumer(), name: "audit-consumer"),
         ]
     }
+
 }

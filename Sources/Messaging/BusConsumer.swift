@@ -49,9 +49,10 @@ public final class BusConsumer: Service {
     struct Unsettled {
         /// Messages handled whose ack failed: acked first, so they are not delivered again.
         var acks: [(seq: Int64, leaseID: String)] = []
-        /// Leases whose outcome is unknown (the claim's answer never arrived) or whose nack failed: every
-        /// message still under them is given back, to be delivered again now rather than when the lease expires.
-        var leases: Set<String> = []
+        /// Leases whose outcome is unknown (the claim's answer never arrived) or whose nack failed, with when
+        /// they were taken: every message still under them is given back, to be delivered again now rather
+        /// than when the lease expires. Those older than the visibility have expired anyway and are dropped.
+        var leases: [String: ContinuousClock.Instant] = [:]
 
         var isEmpty: Bool { self.acks.isEmpty && self.leases.isEmpty }
     }
@@ -61,7 +62,7 @@ public final class BusConsumer: Service {
         var failures = 0
         while !self.stopping {
             let generation = self.signals.generation(of: self.queue)
-            if !unsettled.isEmpty, !(await self.settle(&unsettled)) {
+            if !unsettled.isEmpty, !(await self.settle(&unsettled, failures: failures)) {
                 failures += 1
                 await self.pause(afterFailures: failures, since: generation)
                 continue
@@ -76,7 +77,7 @@ public final class BusConsumer: Service {
                 failures = 0
             } catch {
                 // The claim may have committed without its answer arriving: whatever it leased is given back.
-                unsettled.leases.insert(leaseID)
+                unsettled.leases[leaseID] = .now
                 failures += 1
                 if failures == 1 { self.logger.warning("claiming failed; retrying", metadata: ["error": "\(error)"]) }
                 await self.pause(afterFailures: failures, since: generation)
@@ -101,22 +102,28 @@ public final class BusConsumer: Service {
         }
     }
 
-    /// Acks what was handled and gives back what was lost track of; false when the database still fails.
-    private func settle(_ unsettled: inout Unsettled) async -> Bool {
+    /// Acks what was handled and gives back what was lost track of; false when the database still fails
+    /// (logged on the first failure in a row).
+    private func settle(_ unsettled: inout Unsettled, failures: Int) async -> Bool {
+        let now = ContinuousClock.now
+        unsettled.leases = unsettled.leases.filter { $0.value.duration(to: now) < self.options.visibility }
         do {
             if !unsettled.acks.isEmpty {
                 _ = try await self.store.ack(queue: self.queue, messages: unsettled.acks)
                 unsettled.acks = []
             }
-            for leaseID in unsettled.leases {
-                let released = try await self.store.releaseLease(queue: self.queue, leaseID: leaseID)
-                unsettled.leases.remove(leaseID)
+            if !unsettled.leases.isEmpty {
+                let released = try await self.store.releaseLeases(queue: self.queue, leaseIDs: Array(unsettled.leases.keys))
+                unsettled.leases = [:]
                 if released > 0 {
                     self.logger.notice("gave back messages leased before the database went away", metadata: ["count": "\(released)"])
                 }
             }
             return true
         } catch {
+            if failures == 0 {
+                self.logger.warning("settling leases failed; retrying", metadata: ["error": "\(error)"])
+            }
             return false
         }
     }
@@ -206,7 +213,7 @@ public final class BusConsumer: Service {
             }
         } catch {
             self.logger.warning("nack failed; giving the message back once the database answers", metadata: ["error": "\(error)"])
-            unsettled.leases.insert(message.leaseID)
+            unsettled.leases[message.leaseID] = unsettled.leases[message.leaseID] ?? .now
         }
     }
 

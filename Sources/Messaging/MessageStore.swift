@@ -167,12 +167,19 @@ public struct MessageStore: Sendable {
     /// Returns how many were given back.
     @discardableResult
     public func releaseLease(queue: String, leaseID: String) async throws -> Int {
+        try await self.releaseLeases(queue: queue, leaseIDs: [leaseID])
+    }
+
+    /// ``releaseLease(queue:leaseID:)`` for several leases, in one statement.
+    @discardableResult
+    public func releaseLeases(queue: String, leaseIDs: [String]) async throws -> Int {
+        guard !leaseIDs.isEmpty else { return 0 }
         let now = self.nowMilliseconds
         return try await self.database.transaction { connection in
             let released = try await connection.query(
                 """
                 UPDATE bus_messages SET visible_at = \(now), lease_id = NULL, attempts = attempts - 1
-                WHERE queue = \(queue) AND lease_id = \(leaseID) RETURNING seq
+                WHERE queue = \(queue) AND lease_id IN (\(list: leaseIDs)) RETURNING seq
                 """
             ).count
             if released > 0 {

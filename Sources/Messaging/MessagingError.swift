@@ -1,5 +1,7 @@
-/// Errors of the event bus and work queues.
-public enum MessagingError: Error, Sendable, Equatable, CustomStringConvertible {
+public import PortcullisCore
+
+/// Errors of the event bus and work queues: each is a caller's mistake, which retrying cannot fix.
+public enum MessagingError: UnrecoverableError, Sendable, Equatable, CustomStringConvertible {
     case invalidPattern(String)
     case invalidTopic(String)
     case invalidGroup(String)

@@ -1,3 +1,4 @@
+import Foundation
 public import PortcullisCore
 public import Storage
 
@@ -44,7 +45,23 @@ public struct DatabaseWorkQueue: WorkQueue {
         let deadline = ContinuousClock.now + wait
         while true {
             let generation = self.signals.generation(of: queue)
-            let messages = try await self.store.claim(queue: queue, max: max, visibility: visibility, maxAttempts: self.retry.maxAttempts)
+            let leaseID = UUID().uuidString.lowercased()
+            let messages: [QueuedMessage]
+            do {
+                messages = try await self.store.claim(
+                    queue: queue, max: max, visibility: visibility, maxAttempts: self.retry.maxAttempts, leaseID: leaseID)
+            } catch {
+                // The claim may have committed without its answer arriving: give back what it leased, in the
+                // background (best effort; otherwise the lease expires), and report the failure now.
+                let store = self.store
+                Task {
+                    for delay in [1, 2, 4, 8] {
+                        try? await Task.sleep(for: .seconds(delay))
+                        if (try? await store.releaseLease(queue: queue, leaseID: leaseID)) != nil { return }
+                    }
+                }
+                throw error
+            }
             let remaining = deadline - ContinuousClock.now
             if !messages.isEmpty || remaining <= .zero || Task.isCancelled {
                 return messages

@@ -10,6 +10,10 @@ public struct RouteRule: Sendable, Hashable {
     public let path: String
     public let access: RouteAccess
     public let module: String
+    /// False for an operational probe (`record: false`: public GET only, e.g. `/health/live`): an allowed
+    /// request is served without a route record, so a probe neither floods the audit log nor fails while
+    /// the database is away. Refusals are recorded as always.
+    public let recorded: Bool
     /// Where the rule stands in its file, for error messages.
     public let line: Int
 
@@ -56,6 +60,7 @@ public struct RoutePolicy: Sendable {
         let auth: String?
         let require: Requirement?
         let module: String
+        let record: Bool?
     }
 
     /// Reads and validates `file`: unknown permissions, duplicate ids, malformed rules and rules that an
@@ -104,7 +109,13 @@ public struct RoutePolicy: Sendable {
             }
         case (let other?, _): throw fail("auth must be public or authenticated, not '\(other)'")
         }
-        return RouteRule(id: raw.id, methods: methods, path: raw.path, access: access, module: raw.module, line: line)
+        let recorded = raw.record ?? true
+        if !recorded {
+            guard access == .public, methods.isSubset(of: ["GET", "HEAD"]) else {
+                throw fail("record: false is only for public GET probes (an unrecorded request must carry no identity and change nothing)")
+            }
+        }
+        return RouteRule(id: raw.id, methods: methods, path: raw.path, access: access, module: raw.module, recorded: recorded, line: line)
     }
 
     /// A short, stable hash of the policy files' contents: changes whenever any of them changes.

@@ -102,3 +102,8 @@ extension APIError {
 
     public static let internalError = APIError(status: 500, reason: "INTERNAL_ERROR", message: "Internal server error")
 }
+
+/// An error that retrying cannot fix (a bad group name, an invalid pattern): a supervised background
+/// service that fails with one stays stopped, and readiness keeps saying so, rather than being restarted
+/// forever.
+public protocol UnrecoverableError: Error {}

@@ -36,6 +36,7 @@ public struct ConfigurationLoader: Sendable {
         public static let auditWriteTimeout = Setting(variable: "PORTCULLIS_AUDIT_WRITE_TIMEOUT", flag: "")
         public static let sessionMax = Setting(variable: "PORTCULLIS_SESSION_MAX", flag: "")
         public static let databaseTimeout = Setting(variable: "PORTCULLIS_DATABASE_TIMEOUT", flag: "")
+        public static let statementTimeout = Setting(variable: "PORTCULLIS_STATEMENT_TIMEOUT", flag: "")
         public static let auditMaxLag = Setting(variable: "PORTCULLIS_AUDIT_MAX_LAG", flag: "")
         public static let shutdownTimeout = Setting(variable: "PORTCULLIS_SHUTDOWN_TIMEOUT", flag: "")
         public static let passwordHashThreads = Setting(variable: "PORTCULLIS_PASSWORD_HASH_THREADS", flag: "")
@@ -203,6 +204,13 @@ public struct ConfigurationLoader: Sendable {
                 throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between 1s and 5m")
             }
             configuration.databaseTimeout = timeout
+        }
+        if let (value, name) = self.value(.statementTimeout) {
+            let timeout = try Self.duration(value, name)
+            guard timeout >= .seconds(1), timeout <= .seconds(3600) else {
+                throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between 1s and 1h")
+            }
+            configuration.statementTimeout = timeout
         }
         if let (value, name) = self.value(.sessionMax) {
             let session = try Self.duration(value, name)

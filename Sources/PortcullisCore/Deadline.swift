@@ -1,12 +1,18 @@
 import Synchronization
 
+/// The operation took longer than it was allowed to.
+public struct TimeoutError: Error, Sendable, CustomStringConvertible {
+    public let limit: Duration
+    public var description: String { "timed out after \(self.limit)" }
+}
+
 /// Runs `operation`, and returns on time even when `operation` ignores cancellation.
 ///
-/// ``withTimeout(_:_:)`` races the operation in a task group, which cannot return before its child does: a
-/// call that never returns (a query on a connection that died with its server) holds its caller forever.
-/// Here the operation runs in a task of its own; when `limit` passes first the caller gets ``TimeoutError``
-/// at once, the operation's task is cancelled (which is how a database call is told to give up: the pool
-/// closes its connection) and left to finish on its own, counted in ``AbandonedWork`` until it does.
+/// Racing the operation in a task group is not enough: a group cannot return before its child does, so a
+/// call that never returns (a query on a connection that died with its server) would hold its caller
+/// forever. Here the operation runs in a task of its own; when `limit` passes first the caller gets
+/// ``TimeoutError`` at once, the operation's task is cancelled (which is how a database call is told to
+/// give up) and left to finish on its own, counted in ``AbandonedWork`` until it does.
 public func withDeadline<Result: Sendable>(
     _ limit: Duration,
     _ operation: @escaping @Sendable () async throws -> Result
@@ -26,39 +32,44 @@ public func withDeadline<Result: Sendable>(
     abandonWhen: (@escaping @Sendable (any Error) -> Void) -> Void,
     _ operation: @escaping @Sendable () async throws -> Result
 ) async throws -> Result {
+    try Task.checkCancellation()
     let outcome = DeadlineOutcome<Result>()
-    let work = Task { try await operation() }
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
             outcome.install(continuation)
+            let work = Task {
+                do {
+                    outcome.operationFinished(with: .success(try await operation()))
+                } catch {
+                    outcome.operationFinished(with: .failure(error))
+                }
+            }
             let timer = Task {
                 try? await Task.sleep(for: limit)
-                if !Task.isCancelled, outcome.giveUp(TimeoutError(limit: limit)) { work.cancel() }
+                if !Task.isCancelled { outcome.giveUp(TimeoutError(limit: limit)) }
             }
-            Task {
-                outcome.operationFinished(with: await work.result)
-                // A finished operation needs no timer: do not leave one sleeping per call.
-                timer.cancel()
-            }
-            abandonWhen { error in
-                if outcome.giveUp(error) { work.cancel() }
-            }
+            outcome.attach(work: work, timer: timer)
+            abandonWhen { error in outcome.giveUp(error) }
         }
     } onCancel: {
-        if outcome.giveUp(CancellationError()) { work.cancel() }
+        outcome.giveUp(CancellationError())
     }
 }
 
-/// One caller, resumed exactly once by whichever comes first: the operation's result, the deadline, or
-/// cancellation; and the count of abandoned operations kept right whichever order things happen in.
+/// One caller, resumed exactly once by whichever comes first: the operation's result, the deadline, a
+/// give-up, or cancellation. It cancels the timer once the caller is resumed (no timer is left sleeping
+/// per call) and the operation when it is abandoned, and keeps the count of abandoned operations right
+/// whichever order things happen in.
 private final class DeadlineOutcome<Result: Sendable>: Sendable {
     private struct State {
         var continuation: CheckedContinuation<Result, any Error>?
-        /// A result that arrived before the continuation was installed.
+        /// A result or error that arrived before the continuation was installed.
         var early: Swift.Result<Result, any Error>?
         var resumed = false
         var finished = false
         var abandoned = false
+        var work: Task<Void, Never>?
+        var timer: Task<Void, Never>?
     }
 
     private let state = Mutex(State())
@@ -75,28 +86,45 @@ private final class DeadlineOutcome<Result: Sendable>: Sendable {
         if let early { continuation.resume(with: early) }
     }
 
+    /// Hands over the tasks to cancel; cancels them at once when things were decided already.
+    func attach(work: Task<Void, Never>, timer: Task<Void, Never>) {
+        let (cancelWork, cancelTimer) = self.state.withLock { state -> (Bool, Bool) in
+            state.work = work
+            state.timer = timer
+            return (state.abandoned, state.resumed)
+        }
+        if cancelWork { work.cancel() }
+        if cancelTimer { timer.cancel() }
+    }
+
     func operationFinished(with result: Swift.Result<Result, any Error>) {
-        let (continuation, wasAbandoned) = self.state.withLock { state -> (CheckedContinuation<Result, any Error>?, Bool) in
+        let (continuation, wasAbandoned, timer) = self.state.withLock {
+            state -> (CheckedContinuation<Result, any Error>?, Bool, Task<Void, Never>?) in
             state.finished = true
-            if state.abandoned { return (nil, true) }
-            return (self.take(&state, result), false)
+            if state.abandoned { return (nil, true, nil) }
+            return (self.take(&state, result), false, state.timer)
         }
         if wasAbandoned { AbandonedWork.shared.finished() }
+        timer?.cancel()
         continuation?.resume(with: result)
     }
 
-    /// Resumes the caller with `error` unless it was resumed already; true when the operation is still
-    /// running and is now abandoned (the caller should cancel it).
-    func giveUp(_ error: any Error) -> Bool {
-        let (continuation, abandon) = self.state.withLock { state -> (CheckedContinuation<Result, any Error>?, Bool) in
-            guard !state.resumed else { return (nil, false) }
+    /// Resumes the caller with `error` unless it was resumed already; an operation still running is then
+    /// abandoned: cancelled, and counted until it ends.
+    func giveUp(_ error: any Error) {
+        let (continuation, abandon, work, timer) = self.state.withLock {
+            state -> (CheckedContinuation<Result, any Error>?, Bool, Task<Void, Never>?, Task<Void, Never>?) in
+            guard !state.resumed else { return (nil, false, nil, nil) }
             let continuation = self.take(&state, .failure(error))
             if !state.finished { state.abandoned = true }
-            return (continuation, state.abandoned)
+            return (continuation, state.abandoned, state.work, state.timer)
         }
-        if abandon { AbandonedWork.shared.abandoned() }
+        if abandon {
+            AbandonedWork.shared.abandoned()
+            work?.cancel()
+        }
+        timer?.cancel()
         continuation?.resume(throwing: error)
-        return abandon
     }
 
     /// Marks the caller resumed and hands out its continuation (or keeps `result` for ``install(_:)``).
@@ -113,7 +141,8 @@ private final class DeadlineOutcome<Result: Sendable>: Sendable {
 }
 
 /// How many operations a deadline gave up on are still running: each holds whatever it held (a
-/// connection, a lease) until it ends. Readiness and the logs report it; it should return to zero.
+/// connection, a lease) until it ends. `/health/ready` reports it under `details.database.abandoned`; it
+/// should return to zero.
 public final class AbandonedWork: Sendable {
     public static let shared = AbandonedWork()
     private let count = Atomic<Int>(0)

@@ -29,9 +29,12 @@ public struct GatewayConfiguration: Sendable {
     public var shutdownTimeout: Duration = .seconds(30)
     /// Audit lag past which `/health/ready` fails (`PORTCULLIS_AUDIT_MAX_LAG`).
     public var auditMaxLag: Duration = .seconds(30)
-    /// How long a statement waits for a PostgreSQL connection before the request gets 503
-    /// (`PORTCULLIS_DATABASE_TIMEOUT`).
+    /// How long a database call waits for a PostgreSQL connection (connecting included) before it fails
+    /// and the request gets 503 (`PORTCULLIS_DATABASE_TIMEOUT`).
     public var databaseTimeout: Duration = .seconds(5)
+    /// How long one PostgreSQL statement may run before it is abandoned, its connection closed, and the
+    /// request answered 503 (`PORTCULLIS_STATEMENT_TIMEOUT`).
+    public var statementTimeout: Duration = .seconds(30)
     /// The longest a session may last, however often its tokens are refreshed (`PORTCULLIS_SESSION_MAX`).
     public var sessionMax: Duration = .seconds(12 * 3600)
     /// Threads of the password-hashing pool and how many hashes may wait for one

@@ -50,6 +50,11 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return nil
     }
 
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let object) = self { return object }
+        return nil
+    }
+
     public var arrayValue: [JSONValue]? {
         if case .array(let array) = self { return array }
         return nil

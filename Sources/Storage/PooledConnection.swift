@@ -13,6 +13,8 @@ final class PooledConnection: Sendable {
 
     private struct Running {
         var closed = false
+        /// A statement was abandoned on it, or a rollback failed: never lent again, whatever its state.
+        var discarded = false
         var giveUp: (@Sendable (any Error) -> Void)?
     }
 
@@ -28,7 +30,17 @@ final class PooledConnection: Sendable {
         }
     }
 
-    var isClosed: Bool { self.connection.isClosed }
+    /// Whether the pool must drop it rather than lend it again: closed, closing, or discarded.
+    var isUnusable: Bool {
+        self.running.withLock { $0.closed || $0.discarded } || self.connection.isClosed
+    }
+
+    /// Marks it never to be lent again and starts closing it: a statement was abandoned on it (and may
+    /// still be running), or its transaction could not be rolled back.
+    func discard() {
+        self.running.withLock { $0.discarded = true }
+        PostgresConnectionPool.startClosing(self.connection)
+    }
 
     /// Calls `giveUp` when the connection closes before ``statementEnded()``, at once when it is closed already.
     func statementStarted(_ giveUp: @escaping @Sendable (any Error) -> Void) {

@@ -15,13 +15,19 @@ public final class PostgresBackend: Database {
     private let connectionConfiguration: PostgresConnection.Configuration?
     private let configurationError: String?
     private let logger: Logger
+    private let statementTimeout: Duration
 
     /// - Parameters:
     ///   - endpoint: Where to connect, parsed from `DATABASE_URL`.
     ///   - maximumConnections: Upper bound of the pool.
     ///   - leaseTimeout: How long a statement waits for a connection before it fails as unavailable.
-    public init(endpoint: PostgresEndpoint, maximumConnections: Int = 20, leaseTimeout: Duration = .seconds(5), logger: Logger) {
+    ///   - statementTimeout: How long one statement may run before it is abandoned and its connection closed.
+    public init(
+        endpoint: PostgresEndpoint, maximumConnections: Int = 20, leaseTimeout: Duration = .seconds(5), statementTimeout: Duration = .seconds(30),
+        logger: Logger
+    ) {
         self.endpoint = endpoint
+        self.statementTimeout = statementTimeout
         self.logger = logger
         var configuration: PostgresConnection.Configuration?
         var problem: String?
@@ -59,13 +65,13 @@ public final class PostgresBackend: Database {
 
     public func withConnection<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result {
         try await self.pool.withConnection { connection in
-            try await body(PostgresSession(pooled: connection, logger: self.logger))
+            try await body(PostgresSession(pooled: connection, logger: self.logger, statementTimeout: self.statementTimeout))
         }
     }
 
     public func transaction<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result {
         try await self.pool.withConnection { connection in
-            let session = PostgresSession(pooled: connection, logger: self.logger)
+            let session = PostgresSession(pooled: connection, logger: self.logger, statementTimeout: self.statementTimeout)
             try await session.execute("BEGIN")
             let result: Result
             do {
@@ -90,8 +96,8 @@ public final class PostgresBackend: Database {
             try await session.execute("ROLLBACK")
         } catch {
             logger.warning("rollback failed; closing the connection", metadata: ["error": "\(describe(error))"])
-            // Not awaited: closing a connection whose server died may not finish soon, and the caller must not wait for it.
-            PostgresConnectionPool.close(connection.connection)
+            // Never lent again; closing is not awaited: on a connection whose server died it may not finish soon.
+            connection.discard()
         }
     }
 
@@ -128,7 +134,7 @@ public final class PostgresBackend: Database {
                             }
                         }
                     } onCancel: {
-                        PostgresConnectionPool.close(connection)
+                        PostgresConnectionPool.startClosing(connection)
                     }
                 } catch {
                     try? await connection.close()

@@ -13,7 +13,8 @@ import Synchronization
 /// - a lease waits at most `leaseTimeout` for a connection, then fails with ``StorageError/unavailable(_:)``;
 /// - connecting has its own deadline (``withDeadline(_:_:)``), so a connection attempt that never ends is
 ///   abandoned, not waited for;
-/// - a connection that is closed (its server died) is dropped when it comes back, never lent again;
+/// - a connection that is closed (its server died), or on which a statement was abandoned, is dropped
+///   when it comes back, never lent again;
 /// - a statement that never returns holds one connection, never the pool: other leases still time out;
 /// - nothing needs to be started before the first lease.
 final class PostgresConnectionPool: Sendable {
@@ -78,7 +79,7 @@ final class PostgresConnectionPool: Sendable {
         }
         for waiter in waiters { waiter.continuation.resume(throwing: StorageError.unavailable("the database pool is closed")) }
         // Not awaited: closing runs on the connections' event loops, also when the caller is cancelled.
-        for pooled in idle { Self.close(pooled.connection) }
+        for pooled in idle { Self.startClosing(pooled.connection) }
     }
 
     private enum Lease {
@@ -99,7 +100,7 @@ final class PostgresConnectionPool: Sendable {
             let lease = self.state.withLock { state -> Lease in
                 if state.closed { return .closed }
                 while let connection = state.idle.popLast() {
-                    if !connection.isClosed { return .idle(connection) }
+                    if !connection.isUnusable { return .idle(connection) }
                     state.open -= 1
                 }
                 if state.open < self.options.maximumConnections {
@@ -115,7 +116,8 @@ final class PostgresConnectionPool: Sendable {
             case .wait: return try await self.waitForConnection(until: deadline)
             case .open(let id):
                 do {
-                    return try await self.connect(id: id)
+                    // Connecting counts against the lease's deadline too.
+                    return try await self.connect(id: id, within: min(self.options.connectTimeout, ContinuousClock.now.duration(to: deadline)))
                 } catch {
                     lastError = error
                 }
@@ -130,11 +132,11 @@ final class PostgresConnectionPool: Sendable {
     }
 
     /// Opens connection `id` (already counted in `open`), uncounting it when that fails.
-    private func connect(id: Int) async throws -> PooledConnection {
+    private func connect(id: Int, within timeout: Duration) async throws -> PooledConnection {
         let configuration = self.configuration
         let logger = self.logger
         do {
-            return PooledConnection(try await Self.connect(configuration, id: id, timeout: self.options.connectTimeout, logger: logger))
+            return PooledConnection(try await Self.connect(configuration, id: id, timeout: max(timeout, .milliseconds(1)), logger: logger))
         } catch {
             // Waiters are not served from here: while the database is down they time out with 503, and a
             // retry loop would only spin.
@@ -145,7 +147,7 @@ final class PostgresConnectionPool: Sendable {
 
     /// Starts closing `connection` without waiting; the connection is kept alive until it is closed
     /// (PostgresNIO requires a connection to be closed before it is released).
-    static func close(_ connection: PostgresConnection) {
+    static func startClosing(_ connection: PostgresConnection) {
         connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
@@ -208,7 +210,7 @@ final class PostgresConnectionPool: Sendable {
             case closeIt
         }
         let next = self.state.withLock { state -> Next in
-            if connection.isClosed {
+            if connection.isUnusable {
                 state.open -= 1
                 return .dropped
             }
@@ -223,8 +225,10 @@ final class PostgresConnectionPool: Sendable {
         switch next {
         case .handOver(let waiter): waiter.continuation.resume(returning: connection)
         case .kept: break
-        case .dropped: self.startConnectionForWaiter()
-        case .closeIt: Self.close(connection.connection)
+        case .dropped:
+            Self.startClosing(connection.connection)
+            self.startConnectionForWaiter()
+        case .closeIt: Self.startClosing(connection.connection)
         }
     }
 
@@ -238,7 +242,7 @@ final class PostgresConnectionPool: Sendable {
         }
         guard let id else { return }
         Task {
-            guard let connection = try? await self.connect(id: id) else { return }
+            guard let connection = try? await self.connect(id: id, within: self.options.connectTimeout) else { return }
             self.release(connection)
         }
     }

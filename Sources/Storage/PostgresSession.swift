@@ -11,7 +11,7 @@ struct PostgresSession: DatabaseConnection {
     /// stay pending forever (seen after `pg_ctl stop -m immediate`): it is abandoned as soon as the
     /// connection closes (``PooledConnection``), or at the latest past this deadline, when its connection
     /// is closed (the pool drops it); either way the caller gets ``StorageError/unavailable(_:)`` on time.
-    var statementTimeout: Duration = .seconds(30)
+    let statementTimeout: Duration
     var dialect: SQLDialect { .postgres }
 
     @discardableResult
@@ -51,8 +51,16 @@ struct PostgresSession: DatabaseConnection {
         } catch let error as PSQLError {
             throw Self.map(error)
         } catch let timeout as TimeoutError {
-            PostgresConnectionPool.close(connection)
+            pooled.discard()
             throw StorageError.unavailable("a statement did not finish within \(timeout.limit)")
+        } catch let error as CancellationError {
+            // The caller stopped waiting (its own deadline): the statement may still run on this connection.
+            pooled.discard()
+            throw error
+        } catch let error as StorageError {
+            // The connection closed under the statement.
+            pooled.discard()
+            throw error
         }
     }
 

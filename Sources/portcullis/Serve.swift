@@ -76,7 +76,15 @@ struct Serve: AsyncParsableCommand {
                 )
             }
         }
-        ShutdownBound.watch(limit: configuration.shutdownTimeout, logger: logger)
+        let journal = assembly.journal
+        ShutdownBound.watch(limit: configuration.shutdownTimeout, logger: logger) {
+            let running = supervisor.snapshot.filter(\.value.running).keys.sorted()
+            var parts = ["in-flight requests"]
+            if !running.isEmpty { parts.append("services still running: \(running.joined(separator: ", "))") }
+            parts.append("\(journal.waitingCount) decision records committing")
+            parts.append("\(AbandonedWork.shared.running) abandoned database calls")
+            return parts.joined(separator: "; ")
+        }
         do {
             try await application.runService()
         } catch {

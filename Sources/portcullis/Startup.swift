@@ -32,7 +32,9 @@ enum Startup {
     /// Opens the configured database, or prints why not and exits with status 1.
     static func openDatabase(_ configuration: GatewayConfiguration, logger: Logger) async throws -> any Database {
         do {
-            return try await DatabaseFactory.open(configuration.database, leaseTimeout: configuration.databaseTimeout, logger: logger)
+            return try await DatabaseFactory.open(
+                configuration.database, leaseTimeout: configuration.databaseTimeout, statementTimeout: configuration.statementTimeout,
+                logger: logger)
         } catch {
             StandardError.write("portcullis: \(error)")
             throw ExitCode(1)

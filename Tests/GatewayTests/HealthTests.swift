@@ -40,7 +40,12 @@ struct HealthTests {
                     // Anonymous callers get the status alone; the details need metrics.read.
                     #expect(try Self.report(response) == HealthReport(status: "pass", details: nil))
                 }
-                #expect(try await Self.fullReport(checks) == HealthReport(status: "pass", details: ["database": "pass", "migrations": "pass"]))
+                let full = try await Self.fullReport(checks)
+                #expect(full.status == "pass")
+                #expect(full.details?["database"]?["status"] == "pass")
+                // Database calls given up on at their deadline and still running: a figure, shared by the whole test process.
+                #expect(full.details?["database"]?["abandoned"] != nil)
+                #expect(full.details?["migrations"] == "pass")
             }
         }
     }
@@ -57,7 +62,10 @@ struct HealthTests {
                 let response = try await client.execute(uri: "/health/ready", method: .get)
                 #expect(response.status == .serviceUnavailable)
                 #expect(try Self.report(response) == HealthReport(status: "fail", details: nil))
-                #expect(try await Self.fullReport(checks) == HealthReport(status: "fail", details: ["database": "pass", "migrations": "fail"]))
+                let full = try await Self.fullReport(checks)
+                #expect(full.status == "fail")
+                #expect(full.details?["database"]?["status"] == "pass")
+                #expect(full.details?["migrations"] == "fail")
             }
         }
     }

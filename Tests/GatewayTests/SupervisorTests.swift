@@ -86,6 +86,41 @@ struct SupervisorTests {
         #expect(service.runs.withLock { $0 } == 1)
     }
 
+    /// Fails with an error that restarting cannot fix.
+    final class Misconfigured: Service, Sendable {
+        struct BadGroup: UnrecoverableError, CustomStringConvertible {
+            var description: String { "invalid group name 'Bad Group'" }
+        }
+        let runs = Mutex(0)
+
+        func run() async throws {
+            self.runs.withLock { $0 += 1 }
+            throw BadGroup()
+        }
+    }
+
+    @Test("an unrecoverable error is not restarted: the service stays stopped and readiness keeps saying why; names stay unique")
+    func unrecoverable() async throws {
+        let supervisor = Supervisor(backoff: Self.fast, logger: TestDatabases.logger)
+        let broken = Misconfigured()
+        let services = [supervisor.supervise(broken, name: "consumer"), supervisor.supervise(Flaky(failures: 0), name: "consumer")]
+        #expect(Set(supervisor.snapshot.keys) == ["consumer", "consumer#2"])
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: TestDatabases.logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            #expect(await eventually { supervisor.snapshot["consumer"]?.running == false })
+            // Well past several backoff periods: still one run, still failing readiness.
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(broken.runs.withLock { $0 } == 1)
+            let result = await ServicesReadiness(supervisor: supervisor).check()
+            #expect(!result.ready)
+            #expect(result.info["stopped"] == ["consumer"])
+            #expect(result.info["problem"] == "consumer is not running (invalid group name 'Bad Group')")
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
     @Test("backoff doubles from the initial delay up to the maximum")
     func backoff() {
         let backoff = Supervisor.Backoff(initial: .milliseconds(200), maximum: .seconds(30), healthyAfter: .seconds(60))

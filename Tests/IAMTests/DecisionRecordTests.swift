@@ -73,7 +73,7 @@ struct DecisionRecordTests {
             // (method, uri, token, expected status, outcome, reason, rule)
             let cases: [(HTTPRequest.Method, String, String?, HTTPResponse.Status, String, String, String?)] = [
                 (.get, "/api/v1/users/me", user, .ok, "allow", "ALLOWED", "own-account"),
-                (.get, "/health/live", nil, .ok, "allow", "PUBLIC", "health-live"),
+                (.get, "/.well-known/jwks.json", nil, .ok, "allow", "PUBLIC", "jwks"),
                 (.get, "/api/v1/users", nil, .unauthorized, "deny", "UNAUTHENTICATED", "accounts-read"),
                 (.get, "/api/v1/users", "not-a-token", .unauthorized, "deny", "INVALID_TOKEN", "accounts-read"),
                 (.post, "/api/v1/tenants", user, .forbidden, "deny", "MISSING_PERMISSION", "tenants-create"),
@@ -120,6 +120,27 @@ struct DecisionRecordTests {
                 $0["stage"]?.stringValue == "route" && ids.contains($0["requestId"]?.stringValue ?? "")
             }
             #expect(routeRecordsOfOurs.count == cases.count)
+        }
+    }
+
+    @Test("probes (record: false) are served unrecorded; a refused probe is recorded as always", arguments: Backend.allCases)
+    func probesAreUnrecorded(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let admin = try await env.adminToken()
+            let run = UUID().uuidString.prefix(8)
+            for path in ["/health/live", "/health/ready", "/healthcheck"] {
+                #expect(try await env.send(.get, path, token: nil, requestID: "probe-\(run)\(path)").status == .ok)
+            }
+            let refused = try await env.send(.get, "/health/live", token: "not-a-token", requestID: "probe-bad-\(run)")
+            #expect(refused.status == .unauthorized)
+            // Records arrive in the order they were committed: once the refusal's is there, a probe's would be too.
+            let refusal = try await env.records(of: "probe-bad-\(run)", admin: admin)
+            #expect(refusal.first?["reason"]?.stringValue == "INVALID_TOKEN")
+            #expect(refusal.first?["rule"]?.stringValue == "health-live")
+            for path in ["/health/live", "/health/ready", "/healthcheck"] {
+                let logs = try await env.get("/logs?filter%5BrequestId%5D=probe-\(run)\(path)", token: admin)
+                #expect(logs.json?["meta"]?["total"] == 0, "\(path) left a record")
+            }
         }
     }
 

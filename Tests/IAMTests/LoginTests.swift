@@ -29,7 +29,10 @@ struct LoginTests {
     @Test("usernames are trimmed and case-folded", arguments: Backend.allCases)
     func canonicalUsername(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in
-            _ = try await env.login("  ADMIN ", IdentityEnvironment.adminPassword)
+            let token = try await env.login("  ADMIN ", IdentityEnvironment.adminPassword)
+            let me = try await env.get("/api/v1/users/me", token: token)
+            #expect(me.status == .ok)
+            #expect(me.json?["data"]?["username"] == "admin", "the session is the canonical account's")
         }
     }
 

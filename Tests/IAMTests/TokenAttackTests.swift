@@ -106,7 +106,7 @@ struct TokenAttackTests {
             ]
             for (claim, value, comment) in cases {
                 var forged = valid
-                guard case .object(var payload) = forged.payload else { return }
+                var payload = try #require(forged.payload.objectValue)
                 payload[claim] = value
                 forged.payload = .object(payload)
                 try await Self.expectRejected(try await Self.resign(forged, env: env), env: env, Comment(rawValue: comment))
@@ -118,7 +118,7 @@ struct TokenAttackTests {
     func leeway(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in
             var parts = try JWTParts(try await env.adminToken())
-            guard case .object(var payload) = parts.payload else { return }
+            var payload = try #require(parts.payload.objectValue)
             payload["exp"] = .double(Date().timeIntervalSince1970 - 20)
             parts.payload = .object(payload)
             #expect(try await env.get("/api/v1/users/me", token: try await Self.resign(parts, env: env)).status == .ok)
@@ -140,7 +140,7 @@ struct TokenAttackTests {
             try await Self.expectRejected(zeros.token, env: env, "ECDSA signature of zeros")
 
             var tampered = valid
-            guard case .object(var payload) = tampered.payload else { return }
+            var payload = try #require(tampered.payload.objectValue)
             payload["tenant"] = "someone-elses-tenant"
             tampered.payload = .object(payload)
             try await Self.expectRejected(tampered.token, env: env, "tampered payload, original signature")

@@ -47,6 +47,11 @@ struct RoutePolicyTests {
             ("rules:\n  - {id: a, methods: [FETCH], path: /a, module: m}", ":2: rule 'a': methods must be HTTP methods"),
             ("rules:\n  - {id: a, methods: [GET], path: a/b, module: m}", ":2: rule 'a': path must be a template"),
             ("rules:\n  - {id: a, methods: [GET], path: /a, auth: maybe, module: m}", ":2: rule 'a': auth must be public or authenticated"),
+            ("rules:\n  - {id: a, methods: [GET], path: /a, module: m, record: false}", ":2: rule 'a': record: false is only for public GET probes"),
+            (
+                "rules:\n  - {id: a, methods: [POST], path: /a, auth: public, module: m, record: false}",
+                ":2: rule 'a': record: false is only for public GET"
+            ),
             ("rules:\n  - {id: a, path: /a, module: m}", ":2: missing 'methods'"),
             ("nothing: here", "needs a list under 'rules'"),
         ]

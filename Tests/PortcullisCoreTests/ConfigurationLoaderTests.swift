@@ -53,12 +53,15 @@ struct ConfigurationLoaderTests {
         let defaults = try ConfigurationLoader(environment: [:]).load()
         #expect(defaults.sessionMax == .seconds(12 * 3600))
         #expect(defaults.passwordHashThreads == 1 && defaults.passwordHashQueue == 16)
+        #expect(defaults.statementTimeout == .seconds(30))
         #expect(defaults.databaseTimeout == .seconds(5) && defaults.auditMaxLag == .seconds(30) && defaults.shutdownTimeout == .seconds(30))
         let set = try ConfigurationLoader(environment: [
             "PORTCULLIS_SESSION_MAX": "2h", "PORTCULLIS_PASSWORD_HASH_THREADS": "2", "PORTCULLIS_PASSWORD_HASH_QUEUE": "8",
-            "PORTCULLIS_DATABASE_TIMEOUT": "10s", "PORTCULLIS_AUDIT_MAX_LAG": "1m", "PORTCULLIS_SHUTDOWN_TIMEOUT": "5s",
+            "PORTCULLIS_DATABASE_TIMEOUT": "10s", "PORTCULLIS_STATEMENT_TIMEOUT": "2m", "PORTCULLIS_AUDIT_MAX_LAG": "1m",
+            "PORTCULLIS_SHUTDOWN_TIMEOUT": "5s",
         ]).load()
         #expect(set.sessionMax == .seconds(7200) && set.passwordHashThreads == 2 && set.passwordHashQueue == 8)
+        #expect(set.statementTimeout == .seconds(120))
         #expect(set.databaseTimeout == .seconds(10) && set.auditMaxLag == .seconds(60) && set.shutdownTimeout == .seconds(5))
     }
 
@@ -114,6 +117,7 @@ struct ConfigurationLoaderTests {
             ("PORTCULLIS_PASSWORD_HASH_THREADS", "0"),
             ("PORTCULLIS_PASSWORD_HASH_QUEUE", "many"),
             ("PORTCULLIS_DATABASE_TIMEOUT", "0s"),
+            ("PORTCULLIS_STATEMENT_TIMEOUT", "2h"),
             ("PORTCULLIS_AUDIT_MAX_LAG", "2d"),
             ("PORTCULLIS_SHUTDOWN_TIMEOUT", "1h"),
         ]

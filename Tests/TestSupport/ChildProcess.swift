@@ -38,7 +38,13 @@ public final class ChildProcess: Sendable {
         process.standardOutput = pipe
         process.standardError = pipe
         pipe.fileHandleForReading.readabilityHandler = { handle in
-            output.append(handle.availableData)
+            let chunk = handle.availableData
+            if chunk.isEmpty {
+                output.finish()
+                handle.readabilityHandler = nil
+            } else {
+                output.append(chunk)
+            }
         }
         try process.run()
         self.process = process
@@ -97,7 +103,12 @@ public final class ChildProcess: Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        try await Task.sleep(for: .milliseconds(50))  // let the pipe handler drain the last bytes
+        // Let the pipe handler drain the last bytes: until end of file, or a moment when a grandchild (a
+        // server the child started) keeps the pipe open.
+        let drained = ContinuousClock.now + .seconds(5)
+        while !self.output.isFinished && ContinuousClock.now < drained {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         return self.process.terminationStatus
     }
 
@@ -112,10 +123,18 @@ public final class ChildProcess: Sendable {
 /// Collects a child's output from the pipe's handler thread.
 final class OutputBuffer: Sendable {
     private let data = Mutex(Data())
+    private let finished = Atomic<Bool>(false)
 
     func append(_ chunk: Data) {
         self.data.withLock { $0.append(chunk) }
     }
+
+    /// The pipe reached end of file: everything written is here.
+    func finish() {
+        self.finished.store(true, ordering: .releasing)
+    }
+
+    var isFinished: Bool { self.finished.load(ordering: .acquiring) }
 
     var text: String {
         self.data.withLock { String(decoding: $0, as: UTF8.self) }

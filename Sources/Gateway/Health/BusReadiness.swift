@@ -17,7 +17,7 @@ public struct BusReadiness: ReadinessCheck {
 
     public func check() async -> ReadinessResult {
         do {
-            let (stats, deadLetters) = try await withTimeout(self.timeout) { [store] in
+            let (stats, deadLetters) = try await withDeadline(self.timeout) { [store] in
                 (try await store.stats(), try await store.deadLetters(offset: 0, limit: 0).total)
             }
             let now = Date()

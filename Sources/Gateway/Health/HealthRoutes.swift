@@ -48,9 +48,12 @@ public struct HealthRoutes: Sendable {
         var report = await self.report()
         var showDetails = false
         if let principal = context.principal {
-            showDetails = try await self.policies.current.authorizer.check(
-                principal, ResourceAction(platform: Self.detailsPermission), on: ResourceRef(type: "health", id: "details", tenant: nil),
-                recordingTo: context.decisions)
+            // The details are shown only under a recorded allow: when the decision cannot be recorded (the
+            // database is away) the caller still gets the status, which is what a probe needs.
+            showDetails =
+                (try? await self.policies.current.authorizer.check(
+                    principal, ResourceAction(platform: Self.detailsPermission), on: ResourceRef(type: "health", id: "details", tenant: nil),
+                    recordingTo: context.decisions)) ?? false
         }
         if !showDetails { report.details = nil }
         return EditedResponse(status: report.status == "pass" ? .ok : .serviceUnavailable, response: report)

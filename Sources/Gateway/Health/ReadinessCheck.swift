@@ -24,7 +24,8 @@ public protocol ReadinessCheck: Sendable {
     func check() async -> ReadinessResult
 }
 
-/// The database answers a trivial query.
+/// The database answers a trivial query. Also reports `abandoned`: database calls given up on at their
+/// deadline that have not ended yet (``AbandonedWork``), which should return to zero after an outage.
 public struct DatabaseReadiness: ReadinessCheck {
     public let name = "database"
     let database: any Database
@@ -38,9 +39,9 @@ public struct DatabaseReadiness: ReadinessCheck {
     public func check() async -> ReadinessResult {
         do {
             try await withDeadline(self.timeout) { [database] in try await database.ping() }
-            return ReadinessResult(ready: true)
+            return ReadinessResult(ready: true, info: ["abandoned": .int(Int64(AbandonedWork.shared.running))])
         } catch {
-            return ReadinessResult(ready: false)
+            return ReadinessResult(ready: false, info: ["abandoned": .int(Int64(AbandonedWork.shared.running))])
         }
     }
 }
@@ -59,7 +60,7 @@ public struct MigrationReadiness: ReadinessCheck {
 
     public func check() async -> ReadinessResult {
         do {
-            let pending = try await withTimeout(self.timeout) { [runner] in try await runner.pending() }
+            let pending = try await withDeadline(self.timeout) { [runner] in try await runner.pending() }
             return ReadinessResult(ready: pending.isEmpty)
         } catch {
             return ReadinessResult(ready: false)

@@ -7,7 +7,8 @@ import PortcullisCore
 /// the decision durably, and only then lets the request through to its handler.
 ///
 /// Every request leaves exactly one route-level record, also when it is refused before a rule is matched
-/// (a non-canonical path, a bad token) or no rule matches (404 `NO_ROUTE`). When the record cannot be
+/// (a non-canonical path, a bad token) or no rule matches (404 `NO_ROUTE`); the one exception is an
+/// allowed request to a probe rule (`record: false`, e.g. `/health/live`), which depends on nothing. When the record cannot be
 /// written the request is refused with 503 and its handler does not run (fail closed). The context then
 /// carries the request's recorder (``GatewayRequestContext/decisions``), so the resource checks modules
 /// make are recorded with the same request id.
@@ -26,11 +27,15 @@ public struct AuthorizationMiddleware: RouterMiddleware {
         let policies = self.policies.current
         let (decision, refusal) = Self.decide(request, context: context, policies: policies)
         let recorder = DecisionRecorder(journal: self.journal, request: request, context: context)
-        do {
-            try await recorder.recordRoute(decision)
-        } catch {
-            context.logger.error("decision not recorded; refusing the request", metadata: ["error": "\(error)"])
-            throw DecisionRecorder.unavailable
+        // An allowed probe (`record: false`) is served unrecorded; every other decision is recorded first.
+        let probe = refusal == nil && policies.routes.match(method: request.method.rawValue, path: request.uri.path)?.recorded == false
+        if !probe {
+            do {
+                try await recorder.recordRoute(decision)
+            } catch {
+                context.logger.error("decision not recorded; refusing the request", metadata: ["error": "\(error)"])
+                throw DecisionRecorder.unavailable
+            }
         }
         if let refusal {
             throw refusal

@@ -37,11 +37,21 @@ public final class Supervisor: Sendable {
         self.logger = logger
     }
 
-    /// `service` under supervision, reported as `name` (its type name by default).
+    /// `service` under supervision, reported as `name` (its type name by default; a name already in use
+    /// gets a `#2`, `#3`... suffix, so two services never share a status).
     public func supervise(_ service: any Service, name: String? = nil) -> any Service {
-        let name = name ?? String(describing: type(of: service))
-        // Counted as running until it is known to have stopped: readiness reports failures, not start-up.
-        self.statuses.withLock { $0[name] = Status(running: true, restarts: 0) }
+        let requested = name ?? String(describing: type(of: service))
+        let name = self.statuses.withLock { statuses in
+            var name = requested
+            var number = 1
+            while statuses[name] != nil {
+                number += 1
+                name = "\(requested)#\(number)"
+            }
+            // Counted as running until it is known to have stopped: readiness reports failures, not start-up.
+            statuses[name] = Status(running: true, restarts: 0)
+            return name
+        }
         return SupervisedService(name: name, service: service, supervisor: self)
     }
 
@@ -98,6 +108,17 @@ struct SupervisedService: Service {
             do {
                 try await self.service.run()
                 failure = "it returned before shutdown"
+            } catch let error as any UnrecoverableError {
+                // A programming or configuration error: restarting cannot fix it, and must not hide it.
+                self.supervisor.update(self.name) {
+                    $0.running = false
+                    $0.lastFailure = "\(error)"
+                }
+                logger.critical(
+                    "background service failed with an error that restarting cannot fix; it stays stopped",
+                    metadata: ["service": .string(self.name), "error": "\(error)"])
+                try? await gracefulShutdown()
+                return
             } catch {
                 failure = "\(error)"
             }

@@ -33,7 +33,7 @@ final class LoadGenerator: Sendable {
             for client in 0..<clients {
                 group.addTask {
                     var sequence = 0
-                    while !self.stopping.load(ordering: .relaxed) {
+                    while !self.stopping.load(ordering: .relaxed) && !Task.isCancelled {
                         sequence += 1
                         let requestID = "\(self.prefix)-\(client)-\(sequence)"
                         let sent = ContinuousClock.now
@@ -72,7 +72,7 @@ final class ReadinessPoller: Sendable {
     var all: [(at: ContinuousClock.Instant, status: Int)] { self.answers.withLock { $0 } }
 
     func run(url: String) async {
-        while !self.stopping.load(ordering: .relaxed) {
+        while !self.stopping.load(ordering: .relaxed) && !Task.isCancelled {
             let status = (try? await HTTP.request(.GET, url).status) ?? 0
             let now = ContinuousClock.now
             self.answers.withLock { $0.append((now, status)) }
