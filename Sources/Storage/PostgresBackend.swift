@@ -122,9 +122,15 @@ public final class PostgresBackend: Database {
         guard let configuration = self.connectionConfiguration else {
             throw StorageError.unavailable(self.configurationError ?? "invalid configuration")
         }
+        // One warning per outage, not one a second: later failures of the same outage are debug lines.
+        var failing = false
         while !Task.isCancelled {
             do {
                 let connection = try await PostgresConnectionPool.connect(configuration, id: -1, timeout: .seconds(5), logger: self.logger)
+                if failing {
+                    self.logger.notice("LISTEN connection back", metadata: ["channel": .string(channel)])
+                    failing = false
+                }
                 do {
                     try await withTaskCancellationHandler {
                         try await connection.listen(on: channel) { notifications in
@@ -137,15 +143,20 @@ public final class PostgresBackend: Database {
                         PostgresConnectionPool.startClosing(connection)
                     }
                 } catch {
-                    try? await connection.close()
+                    // Not awaited: closing a connection whose server died may not finish soon.
+                    PostgresConnectionPool.startClosing(connection)
                     throw error
                 }
-                try? await connection.close()
+                PostgresConnectionPool.startClosing(connection)
             } catch is CancellationError {
                 return
             } catch {
                 if Task.isCancelled { return }
-                self.logger.warning("LISTEN connection lost; listening again", metadata: ["error": "\(Self.describe(error))"])
+                let level: Logger.Level = failing ? .debug : .warning
+                self.logger.log(
+                    level: level, "LISTEN connection lost; listening again every second",
+                    metadata: ["channel": .string(channel), "error": "\(Self.describe(error))"])
+                failing = true
             }
             try? await Task.sleep(for: .seconds(1))
         }
