@@ -165,7 +165,8 @@ struct AdministrationTests {
             let acmeRole = try await Self.create(env, "/api/v1/roles", ["name": "acme-viewers", "permissions": ["flows.read"]], token: admins[0])
             let roleID = try #require(acmeRole["id"]?.stringValue)
             #expect(try await env.get("/api/v1/roles/\(roleID)", token: admins[1]).status == .notFound)
-            let visible = try await env.get("/api/v1/roles", token: admins[1])
+            let visible = try await env.get("/api/v1/roles?page%5Bsize%5D=100", token: admins[1])
+            #expect(visible.json?["meta"]?["total"] == .int(Int64(visible.json?["data"]?.arrayValue?.count ?? -1)), "one page holds them all")
             #expect(!(visible.json?["data"]?.arrayValue ?? []).contains { $0["id"]?.stringValue == roleID })
             let grant = try await env.post(
                 "/api/v1/users", json: ["username": "g1", "password": "g1-password-123", "roles": .array([.string(roleID)])], token: admins[1]
@@ -239,8 +240,35 @@ struct AdministrationTests {
     func catalog(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in
             #expect(try await env.get("/api/v1/permissions").status == .unauthorized)
-            let response = try await env.get("/api/v1/permissions", token: try await env.adminToken())
+            let admin = try await env.adminToken()
+            let response = try await env.get("/api/v1/permissions?page%5Bsize%5D=100", token: admin)
             #expect(response.json?["data"]?.arrayValue?.contains { $0["name"] == "flows.read" } == true)
+        }
+    }
+
+    @Test("roles and permissions are paged with true meta; bad paging is 400", arguments: Backend.allCases)
+    func paging(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let admin = try await env.adminToken()
+            let all = try #require(try await env.get("/api/v1/permissions?page%5Bsize%5D=100", token: admin).json?["data"]?.arrayValue)
+            #expect(all.count > 5)
+            let second = try await env.get("/api/v1/permissions?page%5Bsize%5D=5&page%5Bnumber%5D=2", token: admin)
+            #expect(second.json?["data"]?.arrayValue == Array(all[5..<10]))
+            #expect(second.json?["meta"]?["total"] == .int(Int64(all.count)))
+            #expect(second.json?["meta"]?["page"] == 2)
+            #expect(second.json?["meta"]?["perPage"] == 5)
+            #expect(second.json?["meta"]?["totalPages"] == .int(Int64((all.count + 4) / 5)))
+            let past = try await env.get("/api/v1/permissions?page%5Bsize%5D=5&page%5Bnumber%5D=1000", token: admin)
+            #expect(past.json?["data"]?.arrayValue == [])
+            let defaults = try await env.get("/api/v1/roles", token: admin)
+            #expect(defaults.json?["meta"]?["perPage"] == 10)
+            guard case .int(let roles)? = defaults.json?["meta"]?["total"] else {
+                Issue.record("no total in \(String(describing: defaults.json))")
+                return
+            }
+            #expect(defaults.json?["data"]?.arrayValue?.count == Int(min(roles, 10)))
+            #expect(try await env.get("/api/v1/roles?page%5Bsize%5D=0", token: admin).status == .badRequest)
+            #expect(try await env.get("/api/v1/permissions?page%5Bnumber%5D=x", token: admin).status == .badRequest)
         }
     }
 }

@@ -20,7 +20,10 @@ struct RouteCoverageTests {
                 logger: TestDatabases.logger
             )
             let routes = assembly.gateway.routes.table.routes
-            #expect(routes.count >= 45)
+            // Each route is registered once: a second registration of a method and template would shadow the first.
+            let keys = routes.map { "\($0.method.rawValue) \($0.template)" }
+            #expect(
+                Set(keys).count == keys.count, "routes registered twice: \(Dictionary(grouping: keys) { $0 }.filter { $1.count > 1 }.keys.sorted())")
             var used = Set<String>()
             for route in routes {
                 // A concrete path for the template: every parameter becomes a plain value.
@@ -39,7 +42,6 @@ struct RouteCoverageTests {
     func shippedPolicyTests() throws {
         let policies = try PolicySet.load(directory: PortcullisProcess.policiesDirectory)
         let suite = try PolicyTestSuite.load(directory: PortcullisProcess.policiesDirectory + "/tests")
-        #expect(suite.cases.count >= policies.routes.rules.count * 2 - 20)
         let report = suite.run(against: policies)
         for result in report.results where !result.passed {
             Issue.record("\(result.testCase.file):\(result.testCase.line) \(result.testCase.name): got \(result.decision)")

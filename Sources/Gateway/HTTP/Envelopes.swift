@@ -28,6 +28,12 @@ public struct PageEnvelope<Value: Encodable & Sendable>: ResponseEncodable, Send
         self.data = data
         self.meta = Meta(total: total, page: page.number, perPage: page.size, totalPages: total == 0 ? 0 : (total + page.size - 1) / page.size)
     }
+
+    /// The requested page of a collection held whole in memory (the catalog, a tenant's roles).
+    public init(paging all: [Value], page: Pagination) {
+        let start = min(page.offset, all.count)
+        self.init(Array(all[start..<min(start + page.size, all.count)]), total: all.count, page: page)
+    }
 }
 
 /// `page[size]` (1...100, default 10) and `page[number]` (from 1, default 1); anything else is a 400.

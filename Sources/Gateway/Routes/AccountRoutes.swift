@@ -81,10 +81,8 @@ public struct AccountRoutes: Sendable {
                 try Self.id(context), by: try context.requirePrincipal(), decisions: context.decisions, requestID: context.requestID.value)
             return HTTPResponse.Status.noContent
         }
-        routes.get("/api/v1/permissions") { _, _ in
-            PageEnvelope(
-                self.identity.policies.catalog.permissions, total: self.identity.policies.catalog.permissions.count,
-                page: Pagination(size: max(1, self.identity.policies.catalog.permissions.count), number: 1))
+        routes.get("/api/v1/permissions") { request, _ in
+            PageEnvelope(paging: self.identity.policies.catalog.permissions, page: try Pagination(request))
         }
     }
 

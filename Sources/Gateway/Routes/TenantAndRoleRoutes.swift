@@ -97,9 +97,9 @@ public struct TenantAndRoleRoutes: Sendable {
             return DataEnvelope(account)
         }
 
-        routes.get("/api/v1/roles") { _, context in
-            let roles = try await self.roles.list(by: try context.requirePrincipal())
-            return PageEnvelope(roles, total: roles.count, page: Pagination(size: max(1, roles.count), number: 1))
+        routes.get("/api/v1/roles") { request, context in
+            let page = try Pagination(request)
+            return PageEnvelope(paging: try await self.roles.list(by: try context.requirePrincipal()), page: page)
         }
         routes.post("/api/v1/roles") { request, context in
             let body = try await JSONBody.decode(RoleBody.self, from: request, context: context)
