@@ -64,22 +64,16 @@ public struct AuditRetention: Service {
     }
 
     public func run() async throws {
-        var wait: Duration = .seconds(10)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let delay = wait
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
-            if Task.isShuttingDownGracefully || Task.isCancelled { return }
-            do {
-                let cutoff = Date().addingTimeInterval(-Double(self.retention.components.seconds))
-                let removed = try await self.chain.prune(before: cutoff)
-                if removed > 0 {
-                    self.logger.notice("pruned audit records past retention", metadata: ["count": .stringConvertible(removed)])
-                }
-                wait = self.interval
-            } catch {
-                self.logger.warning("audit retention failed; retrying", metadata: ["error": "\(error)"])
-                wait = min(self.interval, .seconds(60))
+        let chain = self.chain
+        let retention = self.retention
+        let logger = self.logger
+        // Shortly after start-up (migrations have run by then), then every interval.
+        try await PeriodicJob(name: "audit retention", every: self.interval, firstAfter: .seconds(10), logger: logger) {
+            let cutoff = Date().addingTimeInterval(-Double(retention.components.seconds))
+            let removed = try await chain.prune(before: cutoff)
+            if removed > 0 {
+                logger.notice("pruned audit records past retention", metadata: ["count": .stringConvertible(removed)])
             }
-        }
+        }.run()
     }
 }

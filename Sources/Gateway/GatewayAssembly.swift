@@ -74,6 +74,7 @@ public struct GatewayAssembly {
             supervisor.supervise(identity.changes, name: "identity-changes"),
             supervisor.supervise(journal, name: "decision-journal"),
             supervisor.supervise(audit.consumer(), name: "audit-consumer"),
+            supervisor.supervise(Housekeeping.job(tokens: identity.tokens, messages: messaging.store, logger: logger), name: "housekeeping"),
         ]
     }
 

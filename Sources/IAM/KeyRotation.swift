@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+import PortcullisCore
 public import ServiceLifecycle
 
 /// Keeps the key ring current on every replica: re-reads it every minute (so a key created by another
@@ -19,18 +20,15 @@ public struct KeyRotation: Service {
     }
 
     public func run() async throws {
+        let keyRing = self.keyRing
+        let interval = self.interval
+        let publishAhead = self.publishAhead
         // Start-up has just loaded the ring (and migrated its table): the first check can wait a minute.
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(60)) }
-            if Task.isShuttingDownGracefully || Task.isCancelled { return }
-            do {
-                try await self.keyRing.refresh()
-                if let newest = await self.keyRing.newestKeyCreatedAt(), Date().timeIntervalSince(newest) >= self.interval.seconds {
-                    try await self.keyRing.rotate(publishAhead: self.publishAhead)
-                }
-            } catch {
-                self.logger.warning("key ring maintenance failed; retrying", metadata: ["error": "\(error)"])
+        try await PeriodicJob(name: "key ring maintenance", every: .seconds(60), logger: self.logger) {
+            try await keyRing.refresh()
+            if let newest = await keyRing.newestKeyCreatedAt(), Date().timeIntervalSince(newest) >= interval.seconds {
+                try await keyRing.rotate(publishAhead: publishAhead)
             }
-        }
+        }.run()
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import PortcullisCore
 public import Storage
 
@@ -92,6 +92,21 @@ public struct TokenStore: Sendable {
             """
         )
         return try rows.map { try $0.string("id") }
+    }
+
+    /// Removes token rows that can never be accepted again: expired before `cutoff`, or persistent and
+    /// revoked before it. Revoked tokens that have not expired stay, so that a retired refresh token shown
+    /// again is still recognised as reuse. Returns how many went.
+    @discardableResult
+    public func prune(before cutoff: Date) async throws -> Int {
+        let cutoff = Timestamp.milliseconds(cutoff)
+        return try await self.database.query(
+            """
+            DELETE FROM iam_tokens
+            WHERE (expires_at IS NOT NULL AND expires_at < \(cutoff)) OR (expires_at IS NULL AND revoked_at IS NOT NULL AND revoked_at < \(cutoff))
+            RETURNING id
+            """
+        ).count
     }
 
     /// Revokes every token of a refresh family (reuse detection); returns the ids revoked.

@@ -1,8 +1,16 @@
-import Foundation
+public import Foundation
 import PortcullisCore
 import Storage
 
 extension MessageStore {
+    /// Removes "already handled" markers (``Delivery/once(_:)``) written before `cutoff`: a redelivery
+    /// that late is no longer expected (leases last minutes, retries hours). Returns how many went.
+    @discardableResult
+    public func pruneProcessedMarkers(before cutoff: Date) async throws -> Int {
+        let cutoff = Timestamp.milliseconds(cutoff)
+        return try await self.database.query("DELETE FROM bus_processed WHERE processed_at < \(cutoff) RETURNING event_id").count
+    }
+
     /// Depth, leased count and oldest message of every non-empty queue.
     public func stats() async throws -> [QueueStats] {
         let now = self.nowMilliseconds
