@@ -14,8 +14,6 @@ public struct AuditChain: Sendable {
 
     /// The `prevHash` of the first record ever appended.
     public static let genesis = String(repeating: "0", count: 64)
-    /// "audit" in ASCII: the advisory lock that serialises appends across replicas.
-    static let lockKey: Int64 = 0x61_7564_6974
 
     /// - Parameter key: the chain key, derived from the master key (`masterKey.derived(for: "audit-chain")`).
     public init(database: any Database, key: SymmetricKey) {
@@ -88,9 +86,7 @@ public struct AuditChain: Sendable {
     }
 
     static func lock(_ connection: any DatabaseConnection) async throws {
-        if connection.dialect == .postgres {
-            try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.lockKey))")
-        }
+        try await connection.hold(.auditChain)
     }
 
     static func chained(_ row: SQLRow) throws -> ChainedRecord {

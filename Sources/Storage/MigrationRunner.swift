@@ -12,9 +12,6 @@ public struct MigrationRunner: Sendable {
     public let migrations: [Migration]
     private let logger: Logger
 
-    /// Key of the PostgreSQL advisory lock that serialises migration runs ("portcullis" in ASCII, truncated).
-    static let advisoryLockKey: Int64 = 0x706f_7274_6375_6c6c
-
     public init(database: any Database, migrations: [Migration], logger: Logger) {
         precondition(Set(migrations.map(\.id)).count == migrations.count, "migration ids must be unique")
         self.database = database
@@ -28,9 +25,7 @@ public struct MigrationRunner: Sendable {
         let migrations = self.migrations
         let logger = self.logger
         return try await self.database.transaction { connection in
-            if connection.dialect == .postgres {
-                try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))")
-            }
+            try await connection.hold(.migrations)
             try await Self.createTable(connection)
             let applied = try await Self.appliedIDs(connection)
             var done: [String] = []
