@@ -9,7 +9,6 @@ public struct RouteRule: Sendable, Hashable {
     /// The template, `{name}` for a path parameter.
     public let path: String
     public let access: RouteAccess
-    public let module: String
     /// False for an operational probe (`record: false`: public GET only, e.g. `/health/live`): an allowed
     /// request is served without a route record, so a probe neither floods the audit log nor fails while
     /// the database is away. Refusals are recorded as always.
@@ -59,7 +58,6 @@ public struct RoutePolicy: Sendable {
         let path: String
         let auth: String?
         let require: Requirement?
-        let module: String
         let record: Bool?
     }
 
@@ -115,7 +113,7 @@ public struct RoutePolicy: Sendable {
                 throw fail("record: false is only for public GET probes (an unrecorded request must carry no identity and change nothing)")
             }
         }
-        return RouteRule(id: raw.id, methods: methods, path: raw.path, access: access, module: raw.module, recorded: recorded, line: line)
+        return RouteRule(id: raw.id, methods: methods, path: raw.path, access: access, recorded: recorded, line: line)
     }
 
     /// A short, stable hash of the policy files' contents: changes whenever any of them changes.

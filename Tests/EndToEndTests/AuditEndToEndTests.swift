@@ -44,7 +44,7 @@ struct AuditEndToEndTests {
 
         let routes = policies + "/routes.yaml"
         let good = try String(contentsOfFile: routes, encoding: .utf8)
-        try (good + "\n  - {id: broken, methods: [GET], path: /x, require: {allOf: [no.such.permission]}, module: x}\n")
+        try (good + "\n  - {id: broken, methods: [GET], path: /x, require: {allOf: [no.such.permission]}}\n")
             .write(toFile: routes, atomically: true, encoding: .utf8)
         server.send(signal: SIGHUP)
         let refused = await eventually(timeout: .seconds(20)) { server.outputText.contains("policy reload refused") }
@@ -56,8 +56,8 @@ struct AuditEndToEndTests {
 
         // A valid change: the route to verify the chain is closed to everyone.
         try good.replacingOccurrences(
-            of: "{id: logs-verify, methods: [GET], path: /logs/verify, require: {allOf: [all]}, module: audit}",
-            with: "{id: logs-verify, methods: [GET], path: /logs/verify, require: {allOf: [iam.tenant.delete, logs.push]}, module: audit}"
+            of: "{id: logs-verify, methods: [GET], path: /logs/verify, require: {allOf: [all]}}",
+            with: "{id: logs-verify, methods: [GET], path: /logs/verify, require: {allOf: [iam.tenant.delete, logs.push]}}"
         ).write(toFile: routes, atomically: true, encoding: .utf8)
         server.send(signal: SIGHUP)
         let changed = try await eventually(timeout: .seconds(20)) { try await Self.revision(server) != before }

@@ -96,7 +96,7 @@ struct PolicyStoreTests {
         #expect(throws: PolicyError.self) { try store.reload() }
         #expect(store.current.revision == first)
         #expect(store.current.routes.rules.count == 2)
-        try (PolicySetTests.minimalRoutes + "\n  - {id: more, methods: [GET], path: /more, auth: public, module: gateway}\n")
+        try (PolicySetTests.minimalRoutes + "\n  - {id: more, methods: [GET], path: /more, auth: public}\n")
             .write(toFile: directory + "/routes.yaml", atomically: true, encoding: .utf8)
         let reloaded = try store.reload()
         #expect(reloaded.revision != first)

@@ -9,8 +9,8 @@ struct PolicySetTests {
 
     static let minimalRoutes = """
         rules:
-          - {id: health, methods: [GET], path: /health/live, auth: public, module: gateway}
-          - {id: flow, methods: [GET], path: "/flows/{id}", require: {allOf: [flows.read]}, module: flows}
+          - {id: health, methods: [GET], path: /health/live, auth: public}
+          - {id: flow, methods: [GET], path: "/flows/{id}", require: {allOf: [flows.read]}}
         """
 
     static func directory(permissions: String, roles: String, routes: String = minimalRoutes) throws -> String {

@@ -17,8 +17,8 @@ struct RoutePolicyTests {
         let policies = try Self.load(
             """
             rules:
-              - {id: me, methods: [GET], path: /users/me, auth: authenticated, module: iam}
-              - {id: user, methods: [GET, PATCH], path: "/users/{id}", require: {anyOf: [flows.read]}, module: iam}
+              - {id: me, methods: [GET], path: /users/me, auth: authenticated}
+              - {id: user, methods: [GET, PATCH], path: "/users/{id}", require: {anyOf: [flows.read]}}
             """
         )
         #expect(policies.routes.match(method: "GET", path: "/users/me")?.id == "me")
@@ -32,27 +32,27 @@ struct RoutePolicyTests {
         "bad rules are refused with file, line and reason",
         arguments: [
             (
-                "rules:\n  - {id: a, methods: [GET], path: /a, require: {allOf: [flows.reed]}, module: m}",
+                "rules:\n  - {id: a, methods: [GET], path: /a, require: {allOf: [flows.reed]}}",
                 ":2: rule 'a': unknown permission 'flows.reed'"
             ),
             (
-                "rules:\n  - {id: a, methods: [GET], path: /a, module: m}\n  - {id: a, methods: [POST], path: /a, module: m}",
+                "rules:\n  - {id: a, methods: [GET], path: /a}\n  - {id: a, methods: [POST], path: /a}",
                 ":3: rule 'a': the id is used twice"
             ),
             (
-                "rules:\n  - {id: any, methods: [GET], path: \"/a/{id}\", module: m}\n  - {id: one, methods: [GET], path: /a/b, module: m}",
+                "rules:\n  - {id: any, methods: [GET], path: \"/a/{id}\"}\n  - {id: one, methods: [GET], path: /a/b}",
                 ":3: rule 'one': unreachable: rule 'any' (line 2)"
             ),
-            ("rules:\n  - {id: a, methods: [GET], path: /a, auth: public, require: {allOf: [flows.read]}, module: m}", ":2: rule 'a': a public rule"),
-            ("rules:\n  - {id: a, methods: [FETCH], path: /a, module: m}", ":2: rule 'a': methods must be HTTP methods"),
-            ("rules:\n  - {id: a, methods: [GET], path: a/b, module: m}", ":2: rule 'a': path must be a template"),
-            ("rules:\n  - {id: a, methods: [GET], path: /a, auth: maybe, module: m}", ":2: rule 'a': auth must be public or authenticated"),
-            ("rules:\n  - {id: a, methods: [GET], path: /a, module: m, record: false}", ":2: rule 'a': record: false is only for public GET probes"),
+            ("rules:\n  - {id: a, methods: [GET], path: /a, auth: public, require: {allOf: [flows.read]}}", ":2: rule 'a': a public rule"),
+            ("rules:\n  - {id: a, methods: [FETCH], path: /a}", ":2: rule 'a': methods must be HTTP methods"),
+            ("rules:\n  - {id: a, methods: [GET], path: a/b}", ":2: rule 'a': path must be a template"),
+            ("rules:\n  - {id: a, methods: [GET], path: /a, auth: maybe}", ":2: rule 'a': auth must be public or authenticated"),
+            ("rules:\n  - {id: a, methods: [GET], path: /a, record: false}", ":2: rule 'a': record: false is only for public GET probes"),
             (
-                "rules:\n  - {id: a, methods: [POST], path: /a, auth: public, module: m, record: false}",
+                "rules:\n  - {id: a, methods: [POST], path: /a, auth: public, record: false}",
                 ":2: rule 'a': record: false is only for public GET"
             ),
-            ("rules:\n  - {id: a, path: /a, module: m}", ":2: missing 'methods'"),
+            ("rules:\n  - {id: a, path: /a}", ":2: missing 'methods'"),
             ("nothing: here", "needs a list under 'rules'"),
         ]
     )
