@@ -130,9 +130,14 @@ public final class BusConsumer: Service {
 
     /// After a failure: a short pause that grows to the poll interval, ended early by a wake-up or shutdown.
     private func pause(afterFailures failures: Int, since generation: UInt64) async {
-        let delay = min(self.options.pollInterval, .milliseconds(100) * (1 << min(max(failures - 1, 0), 10)))
+        let delay = Backoff(initial: .milliseconds(100), maximum: self.options.pollInterval).delay(afterFailures: failures)
+        await self.wait(since: generation, timeout: delay)
+    }
+
+    /// Waits for a wake-up of the queue, `timeout`, or shutdown, whichever comes first.
+    private func wait(since generation: UInt64, timeout: Duration) async {
         await withGracefulShutdownHandler {
-            await self.signals.wait(queue: self.queue, unlessChangedFrom: generation, timeout: delay)
+            await self.signals.wait(queue: self.queue, unlessChangedFrom: generation, timeout: timeout)
         } onGracefulShutdown: {
             self.signals.signal(self.queue)
         }
@@ -142,12 +147,7 @@ public final class BusConsumer: Service {
     /// poll interval, or shutdown, whichever comes first.
     private func idle(since generation: UInt64) async {
         let nextVisible = (try? await self.store.timeUntilNextVisible(queue: self.queue)) ?? nil
-        let timeout = min(self.options.pollInterval, (nextVisible ?? self.options.pollInterval) + .milliseconds(5))
-        await withGracefulShutdownHandler {
-            await self.signals.wait(queue: self.queue, unlessChangedFrom: generation, timeout: timeout)
-        } onGracefulShutdown: {
-            self.signals.signal(self.queue)
-        }
+        await self.wait(since: generation, timeout: min(self.options.pollInterval, (nextVisible ?? self.options.pollInterval) + .milliseconds(5)))
     }
 
     private func deliver(_ message: QueuedMessage, unsettled: inout Unsettled) async {

@@ -1,3 +1,5 @@
+import PortcullisCore
+
 /// How failed deliveries are retried: exponential backoff with jitter, then the dead-letter store.
 public struct RetryPolicy: Sendable, Equatable {
     /// Deliveries before a message is dead-lettered (the first delivery counts).
@@ -18,9 +20,7 @@ public struct RetryPolicy: Sendable, Equatable {
     /// capped, then scaled by a random factor in [0.5, 1] so that failing consumers spread out
     /// ("equal jitter").
     public func delay(afterAttempts attempts: Int, random: Double = Double.random(in: 0...1)) -> Duration {
-        let exponent = min(max(attempts - 1, 0), 30)
-        let raw = self.baseDelay * (1 << exponent)
-        let capped = min(raw, self.maxDelay)
+        let capped = Backoff(initial: self.baseDelay, maximum: self.maxDelay).delay(afterFailures: attempts)
         return capped * (0.5 + 0.5 * min(max(random, 0), 1))
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import PortcullisCore
 public import ServiceLifecycle
 
 /// A group's consumer as a service: registers the subscription when it starts (the database runs by then),
@@ -53,7 +54,7 @@ public struct Subscription: Service {
                 if attempts >= 6 {
                     self.bus.logger.warning("subscribing failed; retrying", metadata: ["bus.group": .string(self.group), "error": "\(error)"])
                 }
-                let delay = min(self.options.pollInterval, .milliseconds(50) * (1 << min(attempts - 1, 10)))
+                let delay = Backoff(initial: .milliseconds(50), maximum: self.options.pollInterval).delay(afterFailures: attempts)
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
             }
         }

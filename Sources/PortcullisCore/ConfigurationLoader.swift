@@ -178,46 +178,22 @@ public struct ConfigurationLoader: Sendable {
             configuration.auditRetention = retention
         }
         if let (value, name) = self.value(.auditWriteTimeout) {
-            let timeout = try Self.duration(value, name)
-            guard timeout >= .seconds(1), timeout <= .seconds(300) else {
-                throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between 1s and 5m")
-            }
-            configuration.auditWriteTimeout = timeout
+            configuration.auditWriteTimeout = try Self.duration(value, name, within: Duration.seconds(1)...Duration.seconds(300), "1s and 5m")
         }
         if let (value, name) = self.value(.shutdownTimeout) {
-            let bound = try Self.duration(value, name)
-            guard bound >= .seconds(1), bound <= .seconds(600) else {
-                throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between 1s and 10m")
-            }
-            configuration.shutdownTimeout = bound
+            configuration.shutdownTimeout = try Self.duration(value, name, within: Duration.seconds(1)...Duration.seconds(600), "1s and 10m")
         }
         if let (value, name) = self.value(.auditMaxLag) {
-            let lag = try Self.duration(value, name)
-            guard lag >= .seconds(1), lag <= .seconds(86400) else {
-                throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between 1s and 1d")
-            }
-            configuration.auditMaxLag = lag
+            configuration.auditMaxLag = try Self.duration(value, name, within: Duration.seconds(1)...Duration.seconds(86400), "1s and 1d")
         }
         if let (value, name) = self.value(.databaseTimeout) {
-            let timeout = try Self.duration(value, name)
-            guard timeout >= .seconds(1), timeout <= .seconds(300) else {
-                throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between 1s and 5m")
-            }
-            configuration.databaseTimeout = timeout
+            configuration.databaseTimeout = try Self.duration(value, name, within: Duration.seconds(1)...Duration.seconds(300), "1s and 5m")
         }
         if let (value, name) = self.value(.statementTimeout) {
-            let timeout = try Self.duration(value, name)
-            guard timeout >= .seconds(1), timeout <= .seconds(3600) else {
-                throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between 1s and 1h")
-            }
-            configuration.statementTimeout = timeout
+            configuration.statementTimeout = try Self.duration(value, name, within: Duration.seconds(1)...Duration.seconds(3600), "1s and 1h")
         }
         if let (value, name) = self.value(.sessionMax) {
-            let session = try Self.duration(value, name)
-            guard session >= .seconds(300), session <= .seconds(90 * 86400) else {
-                throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between 5m and 90d")
-            }
-            configuration.sessionMax = session
+            configuration.sessionMax = try Self.duration(value, name, within: Duration.seconds(300)...Duration.seconds(90 * 86400), "5m and 90d")
         }
         if let (value, name) = self.value(.passwordHashThreads) {
             guard let threads = Int(value), (1...64).contains(threads) else {
@@ -250,6 +226,17 @@ public struct ConfigurationLoader: Sendable {
     private static func duration(_ value: String, _ name: String) throws(ConfigurationError) -> Duration {
         guard let duration = DurationText.parse(value) else {
             throw ConfigurationError(setting: name, problem: "\"\(value)\" is not a duration (30s, 15m, 1h, 1d)")
+        }
+        return duration
+    }
+
+    /// A duration within `range`, which `rangeText` names for the error ("1s and 5m").
+    private static func duration(
+        _ value: String, _ name: String, within range: ClosedRange<Duration>, _ rangeText: String
+    ) throws(ConfigurationError) -> Duration {
+        let duration = try Self.duration(value, name)
+        guard range.contains(duration) else {
+            throw ConfigurationError(setting: name, problem: "\"\(value)\" is not between \(rangeText)")
         }
         return duration
     }

@@ -36,7 +36,7 @@ struct SupervisorTests {
         }
     }
 
-    static let fast = Supervisor.Backoff(initial: .milliseconds(10), maximum: .milliseconds(40), healthyAfter: .seconds(60))
+    static let fast = Backoff(initial: .milliseconds(10), maximum: .milliseconds(40))
 
     @Test("a service that throws or returns is logged, restarted with backoff, and runs again; shutdown stops it for good")
     func restarts() async throws {
@@ -66,8 +66,7 @@ struct SupervisorTests {
 
     @Test("readiness names a stopped service and why, until it runs again")
     func readinessWhileStopped() async throws {
-        let supervisor = Supervisor(
-            backoff: .init(initial: .seconds(3600), maximum: .seconds(3600), healthyAfter: .seconds(60)), logger: TestDatabases.logger)
+        let supervisor = Supervisor(backoff: Backoff(initial: .seconds(3600), maximum: .seconds(3600)), logger: TestDatabases.logger)
         let service = Flaky(failures: 1)
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: supervisor.supervise(service, name: "audit-consumer"))], logger: TestDatabases.logger))
@@ -123,7 +122,7 @@ struct SupervisorTests {
 
     @Test("backoff doubles from the initial delay up to the maximum")
     func backoff() {
-        let backoff = Supervisor.Backoff(initial: .milliseconds(200), maximum: .seconds(30), healthyAfter: .seconds(60))
+        let backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(30))
         #expect(backoff.delay(afterFailures: 1) == .milliseconds(200))
         #expect(backoff.delay(afterFailures: 2) == .milliseconds(400))
         #expect(backoff.delay(afterFailures: 8) == .milliseconds(25_600))

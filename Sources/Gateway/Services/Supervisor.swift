@@ -1,6 +1,6 @@
 import Foundation
 public import Logging
-import PortcullisCore
+public import PortcullisCore
 public import ServiceLifecycle
 import Synchronization
 
@@ -29,11 +29,17 @@ public final class Supervisor: Sendable {
     }
 
     let logger: Logger
+    /// Delays between restarts in a row.
     let backoff: Backoff
+    /// A run that lasted this long counts as healthy: the next restart starts the backoff again.
+    let healthyAfter: Duration
     private let statuses = Mutex<[String: Status]>([:])
 
-    public init(backoff: Backoff = Backoff(), logger: Logger) {
+    public init(
+        backoff: Backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(30)), healthyAfter: Duration = .seconds(60), logger: Logger
+    ) {
         self.backoff = backoff
+        self.healthyAfter = healthyAfter
         self.logger = logger
     }
 
@@ -65,26 +71,6 @@ public final class Supervisor: Sendable {
             var status = statuses[name] ?? Status(running: false, restarts: 0)
             change(&status)
             statuses[name] = status
-        }
-    }
-
-    /// Delays between restarts: `initial`, doubled after each failure up to `maximum`; back to `initial`
-    /// once a run has lasted `healthyAfter`.
-    public struct Backoff: Sendable {
-        public var initial: Duration
-        public var maximum: Duration
-        public var healthyAfter: Duration
-
-        public init(initial: Duration = .milliseconds(200), maximum: Duration = .seconds(30), healthyAfter: Duration = .seconds(60)) {
-            self.initial = initial
-            self.maximum = maximum
-            self.healthyAfter = healthyAfter
-        }
-
-        /// The delay before restart number `failures` (1 for the first) in a row.
-        public func delay(afterFailures failures: Int) -> Duration {
-            let doubled = self.initial * (1 << min(max(failures - 1, 0), 20))
-            return min(doubled, self.maximum)
         }
     }
 }
@@ -126,7 +112,7 @@ struct SupervisedService: Service {
                 self.supervisor.update(self.name) { $0.running = false }
                 return
             }
-            failures = started.duration(to: clock.now) >= self.supervisor.backoff.healthyAfter ? 1 : failures + 1
+            failures = started.duration(to: clock.now) >= self.supervisor.healthyAfter ? 1 : failures + 1
             let delay = self.supervisor.backoff.delay(afterFailures: failures)
             self.supervisor.update(self.name) {
                 $0.running = false
