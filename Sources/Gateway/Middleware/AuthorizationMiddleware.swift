@@ -25,11 +25,10 @@ public struct AuthorizationMiddleware: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let policies = self.policies.current
-        let (decision, refusal) = Self.decide(request, context: context, policies: policies)
+        let (decision, refusal, unrecorded) = Self.decide(request, context: context, policies: policies)
         let recorder = DecisionRecorder(journal: self.journal, request: request, context: context)
         // An allowed probe (`record: false`) is served unrecorded; every other decision is recorded first.
-        let probe = refusal == nil && policies.routes.match(method: request.method.rawValue, path: request.uri.path)?.recorded == false
-        if !probe {
+        if !unrecorded {
             do {
                 try await recorder.recordRoute(decision)
             } catch {
@@ -45,33 +44,34 @@ public struct AuthorizationMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// The route-level decision, and the error to answer when it is not an allow.
-    static func decide(_ request: Request, context: Context, policies: PolicySet) -> (Decision, APIError?) {
+    /// The route-level decision, the error to answer when it is not an allow, and whether it is an allowed
+    /// probe that goes unrecorded (its rule says `record: false`).
+    static func decide(_ request: Request, context: Context, policies: PolicySet) -> (Decision, APIError?, unrecorded: Bool) {
         let revision = policies.revision
         if let problem = context.pathProblem {
-            return (Decision(outcome: .deny, reason: problem.reason, policyRevision: revision), problem)
+            return (Decision(outcome: .deny, reason: problem.reason, policyRevision: revision), problem, false)
         }
         let method = request.method.rawValue
         let path = request.uri.path
         let rule = policies.routes.match(method: method, path: path)
         if let failure = context.authenticationFailure {
-            return (Decision(outcome: .deny, reason: failure.reason, rule: rule?.id, policyRevision: revision), failure)
+            return (Decision(outcome: .deny, reason: failure.reason, rule: rule?.id, policyRevision: revision), failure, false)
         }
         let decision = policies.authorizer.decide(context.principal, rule: rule)
         if decision.allowed {
-            return (decision, nil)
+            return (decision, nil, rule?.recorded == false)
         }
         switch decision.reason {
         case "NO_ROUTE":
-            return (decision, APIError.notFound("No route matches \(method) \(path).", reason: "NO_ROUTE"))
+            return (decision, APIError.notFound("No route matches \(method) \(path).", reason: "NO_ROUTE"), false)
         case "UNAUTHENTICATED":
             if let problem = context.credentialProblem {
-                return (Decision(outcome: .deny, reason: problem.reason, rule: rule?.id, policyRevision: revision), problem)
+                return (Decision(outcome: .deny, reason: problem.reason, rule: rule?.id, policyRevision: revision), problem, false)
             }
-            return (decision, APIError.unauthorized("UNAUTHENTICATED", "Authentication is required."))
+            return (decision, APIError.unauthorized("UNAUTHENTICATED", "Authentication is required."), false)
         default:
             let missing = policies.authorizer.missing(decision, for: context.principal)
-            return (decision, APIError.forbidden("MISSING_PERMISSION", "Missing permission \(missing.joined(separator: ", "))"))
+            return (decision, APIError.forbidden("MISSING_PERMISSION", "Missing permission \(missing.joined(separator: ", "))"), false)
         }
     }
 }
