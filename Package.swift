@@ -73,12 +73,30 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         .target(
+            name: "GatewayKit",
+            dependencies: [
+                "PortcullisCore",
+                "Storage",
+                "Messaging",
+                "Policy",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
+        .target(
             name: "IAM",
             dependencies: [
                 "PortcullisCore",
                 "Storage",
                 "Messaging",
                 "Policy",
+                "GatewayKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -94,9 +112,24 @@ let package = Package(
                 "PortcullisCore",
                 "Storage",
                 "Messaging",
+                "Policy",
+                "GatewayKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
+        .target(
+            name: "DeadLetters",
+            dependencies: [
+                "PortcullisCore",
+                "Storage",
+                "Messaging",
+                "Policy",
+                "GatewayKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: upcomingFeatures
         ),
@@ -109,11 +142,14 @@ let package = Package(
                 "Policy",
                 "IAM",
                 "AuditLog",
+                "DeadLetters",
+                "GatewayKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: upcomingFeatures
         ),
@@ -177,7 +213,8 @@ let package = Package(
         .testTarget(
             name: "IAMTests",
             dependencies: [
-                "PortcullisCore", "Storage", "Messaging", "Policy", "IAM", "AuditLog", "Gateway", "TestSupport",
+                "PortcullisCore", "Storage", "Messaging", "Policy", "IAM", "AuditLog", "Gateway", "GatewayKit", "DeadLetters", "TestSupport",
+                "GatewayTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -188,7 +225,8 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "PortcullisCore", "Storage", "Messaging", "Policy", "IAM", "AuditLog", "Gateway", "TestSupport",
+                "PortcullisCore", "Storage", "Messaging", "Policy", "IAM", "AuditLog", "Gateway", "GatewayKit", "DeadLetters", "TestSupport",
+                "GatewayTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -203,6 +241,18 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: upcomingFeatures
+        ),
+        .target(
+            name: "GatewayTestSupport",
+            dependencies: [
+                "PortcullisCore", "Storage", "Messaging", "Policy", "IAM", "AuditLog", "Gateway", "GatewayKit", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/GatewayTestSupport",
             swiftSettings: upcomingFeatures
         ),
         .target(

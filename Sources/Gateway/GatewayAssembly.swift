@@ -1,6 +1,7 @@
-public import AuditLog
 public import Foundation
-public import IAM
+public import GatewayKit
+public import Hummingbird
+import IAM
 public import Logging
 public import Messaging
 public import Policy
@@ -8,74 +9,146 @@ public import PortcullisCore
 public import ServiceLifecycle
 public import Storage
 
-/// The whole gateway over one database: every module, the decision pipeline and every route, composed
-/// once, so that `serve` and the tests run exactly the same thing.
+/// The whole gateway over one database: the shared infrastructure (bus, decision journal, health,
+/// supervisor, housekeeping), every module of the list, and every route, composed once, so that `serve`,
+/// `migrate` and the tests run exactly the same thing, start-up steps included.
 ///
 /// ```swift
-/// let assembly = GatewayAssembly(configuration: configuration, database: database, policies: store, masterKey: key, logger: logger)
-/// var application = assembly.gateway.buildApplication(services: [database] + assembly.services)
+/// let assembly = try GatewayAssembly(configuration: configuration, database: database, policies: store, masterKey: key, logger: logger)
+/// try await assembly.buildApplication().runService()   // migrates and prepares before the first request
 /// ```
-public struct GatewayAssembly {
-    public let gateway: GatewayBuilder
-    public let identity: Identity
-    public let messaging: Messaging
-    public let audit: AuditLog
+public struct GatewayAssembly: Sendable {
+    public let configuration: GatewayConfiguration
+    public let database: any Database
+    public let environment: ModuleEnvironment
+    public let modules: [any GatewayModule]
     public let journal: DecisionJournal
-    public let policies: PolicyStore
+    public let migrations: MigrationRunner
     /// Restarts a background service that stops by itself; ``ServicesReadiness`` reports it meanwhile.
     public let supervisor: Supervisor
     /// The services that must run next to the HTTP server (the database itself not included), each under
     /// the ``supervisor``.
     public let services: [any Service]
+    /// What `/health/ready` checks: the infrastructure's and every module's.
+    public let readinessChecks: [any ReadinessCheck]
+    let access: AccessMiddleware
 
-    /// - Parameter checks: readiness checks besides the bus, the audit pipeline and the policy set, which are always reported.
+    public var messaging: Messaging { self.environment.messaging }
+    public var policies: PolicyStore { self.environment.policies }
+
+    /// Every migration of the infrastructure and of `modules`, in the order they apply.
+    public static func migrations(of modules: [any GatewayModule.Type] = Modules.all) -> [Migration] {
+        MessagingMigrations.all + modules.flatMap { $0.migrations }
+    }
+
+    /// - Parameters:
+    ///   - modules: the modules to compose; tests add their own after ``Modules/all``.
+    ///   - passwordHasher: nil for bcrypt on a bounded pool sized by the configuration; tests pass a cheap one.
+    ///   - console: where lines for the operator go (a generated first password), outside the log.
     public init(
         configuration: GatewayConfiguration,
         database: any Database,
         policies: PolicyStore,
         masterKey: MasterKey,
-        hasher: any PasswordHasher = BcryptPasswordHasher(),
-        checks: [any ReadinessCheck] = [],
-        now: @escaping @Sendable () -> Date = { Date() },
+        modules moduleTypes: [any GatewayModule.Type] = Modules.all,
+        clock: WallClock = .system,
+        passwordHasher: (any PasswordHasher)? = nil,
+        console: @escaping @Sendable (String) -> Void = { Console.write($0) },
         logger: Logger
-    ) {
-        let supervisor = Supervisor(logger: logger)
+    ) throws {
         let messaging = Messaging(database: database, logger: logger)
-        let identity = Identity(
-            database: database, configuration: configuration, policies: policies, masterKey: masterKey, bus: messaging.bus, hasher: hasher,
-            now: now, logger: logger
-        )
+        // Password hashing on threads of its own, with a bounded queue: a login flood is shed, not queued.
+        let hasher =
+            passwordHasher
+            ?? BcryptPasswordHasher(
+                pool: PasswordHashingPool(threads: configuration.passwordHashThreads, queueLimit: configuration.passwordHashQueue))
+        let environment = ModuleEnvironment(
+            configuration: configuration, database: database, messaging: messaging, policies: policies, masterKey: masterKey, clock: clock,
+            passwordHasher: hasher, console: console, logger: logger)
+        let modules = try moduleTypes.map { try $0.init(environment: environment) }
+        let authenticators = modules.compactMap(\.authenticator)
+        guard authenticators.count == 1, let authenticator = authenticators.first else {
+            throw AssemblyError(description: "exactly one module must verify bearer tokens; \(authenticators.count) do")
+        }
         let journal = DecisionJournal(bus: messaging.bus, timeout: configuration.auditWriteTimeout, logger: logger)
-        let audit = AuditLog(database: database, key: masterKey.derived(for: AuditLog.keyPurpose), bus: messaging.bus, logger: logger)
-        let gateway = GatewayBuilder(
-            configuration: configuration, security: .init(verifier: identity.verifier, policies: policies, journal: journal), logger: logger
-        )
-        HealthRoutes(
-            checks: checks + [
+        let runner = MigrationRunner(database: database, migrations: Self.migrations(of: moduleTypes), logger: logger)
+        let supervisor = Supervisor(logger: logger)
+        let checks: [any ReadinessCheck] =
+            [
+                DatabaseReadiness(database: database, timeout: configuration.databaseTimeout), MigrationReadiness(runner: runner),
                 BusReadiness(store: messaging.store), AuditReadiness(journal: journal, store: messaging.store, maxLag: configuration.auditMaxLag),
                 PolicyReadiness(policies: policies), ServicesReadiness(supervisor: supervisor),
-            ],
-            policies: policies
-        )
-        .register(on: gateway.routes)
-        ModuleRoutes.register(
-            on: gateway.routes, configuration: configuration, identity: identity, messaging: messaging, audit: audit, policies: policies,
-            masterKey: masterKey
-        )
-        self.gateway = gateway
-        self.identity = identity
-        self.messaging = messaging
-        self.audit = audit
-        self.journal = journal
-        self.policies = policies
-        self.supervisor = supervisor
-        self.services = [
-            supervisor.supervise(messaging.wakeUps, name: "bus-wake-ups"),
-            supervisor.supervise(identity.changes, name: "identity-changes"),
-            supervisor.supervise(journal, name: "decision-journal"),
-            supervisor.supervise(audit.consumer(), name: "audit-consumer"),
-            supervisor.supervise(Housekeeping.job(tokens: identity.tokens, messages: messaging.store, logger: logger), name: "housekeeping"),
+            ] + modules.flatMap(\.readinessChecks)
+        let names = checks.map(\.name)
+        guard Set(names).count == names.count else {
+            throw AssemblyError(description: "readiness checks must have unique names: \(names.sorted())")
+        }
+        let reloader = PolicyReloader(
+            store: policies,
+            reloaded: {
+                for module in modules { try await module.policiesReloaded() }
+            }, journal: journal, logger: logger)
+        let core: [ModuleService] = [
+            ModuleService("bus-wake-ups", messaging.wakeUps),
+            ModuleService("decision-journal", journal),
+            ModuleService("housekeeping", Housekeeping(messages: messaging.store, modules: modules, clock: clock, logger: logger).job()),
+            ModuleService("policy-reloader", reloader),
         ]
+        self.configuration = configuration
+        self.database = database
+        self.environment = environment
+        self.modules = modules
+        self.journal = journal
+        self.migrations = runner
+        self.supervisor = supervisor
+        self.readinessChecks = checks
+        self.access = AccessMiddleware(step: AccessStep(authenticator: authenticator), policies: policies, journal: journal)
+        self.services = (core + modules.flatMap(\.services)).map { supervisor.supervise($0.service, name: $0.name) }
     }
 
+    /// The start-up steps, in order: migrations, then each module's own (bind its bus group, sync rows from
+    /// the policy files, create the first admin). `serve` runs them before it accepts the first request.
+    public func prepare() async throws {
+        try await Self.prepare(migrations: self.migrations, modules: self.modules)
+    }
+
+    static func prepare(migrations: MigrationRunner, modules: [any GatewayModule]) async throws {
+        try await migrations.migrate()
+        for module in modules {
+            try await module.prepare()
+        }
+    }
+
+    /// The module of type `Module` in this assembly, for tests and commands that reach into one.
+    public func module<Module: GatewayModule>(_ type: Module.Type) -> Module? {
+        self.modules.lazy.compactMap { $0 as? Module }.first
+    }
+
+    /// The gateway's router with every route registered: health, then each module's, in list order.
+    public func makeGateway() -> GatewayBuilder {
+        let gateway = GatewayBuilder(configuration: self.configuration, access: self.access, logger: self.environment.logger)
+        HealthRoutes(checks: self.readinessChecks, policies: self.policies).register(on: gateway.routes)
+        for module in self.modules {
+            module.registerRoutes(on: gateway.routes)
+        }
+        return gateway
+    }
+
+    /// The HTTP application: prepares (``prepare()``) before the server starts, then serves with the
+    /// database and every service running next to it. The database comes first: services stop in reverse
+    /// order, after the server has finished its requests.
+    public func buildApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> Application<
+        RouterResponder<GatewayRequestContext>
+    > {
+        var application = self.makeGateway().buildApplication(services: [self.database] + self.services, onServerRunning: onServerRunning)
+        application.beforeServerStarts { [migrations, modules] in
+            try await Self.prepare(migrations: migrations, modules: modules)
+        }
+        return application
+    }
+}
+
+/// The module list cannot be composed (a configuration error of the build, found at start-up).
+public struct AssemblyError: Error, CustomStringConvertible {
+    public let description: String
 }

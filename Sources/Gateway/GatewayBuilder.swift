@@ -1,68 +1,47 @@
+public import GatewayKit
 public import Hummingbird
-public import IAM
 public import Logging
-public import Policy
 public import PortcullisCore
 public import ServiceLifecycle
 
-/// Composes the gateway: the pre-routing pipeline, the router and every module's routes.
+/// The gateway's HTTP side: one Hummingbird router whose middleware runs for every request, matched or
+/// not, and the routes modules register on it.
 ///
-/// ```swift
-/// var gateway = GatewayBuilder(configuration: configuration, logger: logger)
-/// HealthRoutes(checks: checks).register(on: gateway.routes)
-/// let app = gateway.buildApplication(services: [database])
-/// ```
+/// Request id → log → error envelope → access step (canonical path, credentials, rule, recorded
+/// decision) → body limit → 404/405 → handler. The middleware is added before any route, so it wraps every
+/// endpoint and the router's not-found responder alike: nothing reaches a handler undecided or unrecorded.
 public struct GatewayBuilder {
     public typealias Context = GatewayRequestContext
-
-    /// What the gateway needs to authenticate, decide and record. `serve` always has it; it is absent only
-    /// in tests of the bare HTTP pipeline (path, body and error handling), which serve test routes.
-    public struct Security: Sendable {
-        public let verifier: TokenVerifier
-        public let policies: PolicyStore
-        public let journal: DecisionJournal
-
-        public init(verifier: TokenVerifier, policies: PolicyStore, journal: DecisionJournal) {
-            self.verifier = verifier
-            self.policies = policies
-            self.journal = journal
-        }
-    }
 
     public let configuration: GatewayConfiguration
     public let logger: Logger
     public let routes: RouteRegistry
-    let security: Security?
     private let router: Router<Context>
+    private let routeList: RouteList
 
-    public init(configuration: GatewayConfiguration, security: Security?, logger: Logger) {
+    public init(configuration: GatewayConfiguration, access: AccessMiddleware, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        self.security = security
         // HEAD is answered for every GET route, as HTTP clients and load balancers expect.
         let router = Router(context: Context.self, options: .autoGenerateHeadEndpoints)
-        let table = RouteTable()
-        // Added before any route, so it wraps every endpoint and the router's not-found responder.
-        router.add(middleware: RouteErrorMiddleware(table: table))
+        let routeList = RouteList()
+        router.addMiddleware {
+            RequestIDMiddleware()
+            RequestLogMiddleware()
+            ErrorMiddleware()
+            access
+            BodyLimitMiddleware(limit: configuration.maxBodyBytes)
+            RouteErrorMiddleware(routes: routeList)
+        }
         self.router = router
-        self.routes = RouteRegistry(router: router, table: table)
+        self.routeList = routeList
+        self.routes = RouteRegistry(router: router)
     }
 
-    /// Request id → log → errors → canonical path → authenticate → match rule, decide, record → body limit →
-    /// router. Every request takes this path; nothing reaches a handler undecided or unrecorded.
-    public func buildResponder() -> ChainedResponder<Context> {
-        var middlewares: [any RouterMiddleware<Context>] = [
-            RequestIDMiddleware(),
-            RequestLogMiddleware(),
-            ErrorMiddleware(),
-            CanonicalPathMiddleware(deferRefusal: self.security != nil),
-        ]
-        if let security = self.security {
-            middlewares.append(AuthenticationMiddleware(verifier: security.verifier))
-            middlewares.append(AuthorizationMiddleware(policies: security.policies, journal: security.journal))
-        }
-        middlewares.append(BodyLimitMiddleware(limit: self.configuration.maxBodyBytes))
-        return ChainedResponder(middlewares: middlewares, final: self.router.buildResponder())
+    /// The router, once every route is registered.
+    public func buildRouter() -> Router<Context> {
+        self.routeList.set(self.routes.routes)
+        return self.router
     }
 
     /// The HTTP application, bound to the configured host and port, running `services` alongside the server.
@@ -72,11 +51,11 @@ public struct GatewayBuilder {
     public func buildApplication(
         services: [any Service],
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) -> Application<ChainedResponder<Context>> {
+    ) -> Application<RouterResponder<Context>> {
         let logger = self.logger
         let host = self.configuration.host
         return Application(
-            responder: self.buildResponder(),
+            router: self.buildRouter(),
             configuration: .init(address: .hostname(host, port: self.configuration.port), serverName: nil),
             services: services,
             onServerRunning: { channel in

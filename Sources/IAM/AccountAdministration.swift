@@ -254,17 +254,6 @@ public struct AccountAdministration: Sendable {
     }
 }
 
-/// Errors of the administration services; the gateway maps each to the contract's status and reason.
-public enum IAMError: Error, Sendable {
-    case invalid([(String, String)])
-    /// 403 with a message and a stable reason (`EXCEEDS_CALLER`, `NOT_HELD`, `FOREIGN_ROLE`, ...).
-    case forbidden(String, reason: String = "FORBIDDEN")
-    case notFound(String)
-    case conflict(String, String)
-    /// 401 `SESSION_EXPIRED`: the session a token belongs to reached `PORTCULLIS_SESSION_MAX`; log in again.
-    case sessionExpired
-}
-
 extension Optional {
     func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
         guard let value = self else { return nil }

@@ -1,5 +1,5 @@
 import Foundation
-import PortcullisCore
+public import PortcullisCore
 public import Storage
 
 /// Creates the first platform admin when there is none: from `PORTCULLIS_ADMIN_USERNAME`/`_PASSWORD`, or

@@ -1,7 +1,7 @@
 import Foundation
 public import Logging
 public import Messaging
-import PortcullisCore
+public import PortcullisCore
 public import Storage
 import Synchronization
 

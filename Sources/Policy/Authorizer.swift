@@ -60,25 +60,43 @@ public struct Authorizer: Sendable {
 
     /// The route-level decision: what `rule` demands of `principal`. No rule is a deny (`NO_ROUTE`).
     public func decide(_ principal: Principal?, rule: RouteRule?) -> Decision {
+        self.judge(principal, rule: rule).decision
+    }
+
+    /// The route-level decision and, for a deny, why, as a value the gateway answers without reading the
+    /// reason text.
+    public func judge(_ principal: Principal?, rule: RouteRule?) -> RouteVerdict {
         guard let rule else {
-            return Decision(outcome: .deny, reason: "NO_ROUTE", policyRevision: self.revision)
+            return RouteVerdict(decision: Decision(outcome: .deny, reason: "NO_ROUTE", policyRevision: self.revision), denial: .noRoute)
         }
-        let decision = self.decide(principal, rule.access)
-        return Decision(
-            outcome: decision.outcome, reason: decision.reason, required: decision.required, rule: rule.id, policyRevision: self.revision)
+        let verdict = self.judge(principal, rule.access)
+        let decision = verdict.decision
+        return RouteVerdict(
+            decision: Decision(
+                outcome: decision.outcome, reason: decision.reason, required: decision.required, rule: rule.id, policyRevision: self.revision),
+            denial: verdict.denial)
     }
 
     /// What `access` demands of `principal`, without a rule.
     public func decide(_ principal: Principal?, _ access: RouteAccess) -> Decision {
+        self.judge(principal, access).decision
+    }
+
+    func judge(_ principal: Principal?, _ access: RouteAccess) -> RouteVerdict {
         switch access {
         case .public:
-            return Decision(outcome: .allow, reason: "PUBLIC", policyRevision: self.revision)
+            return RouteVerdict(decision: Decision(outcome: .allow, reason: "PUBLIC", policyRevision: self.revision), denial: nil)
         case .authenticated:
-            guard principal != nil else { return Decision(outcome: .deny, reason: "UNAUTHENTICATED", policyRevision: self.revision) }
-            return Decision(outcome: .allow, reason: "ALLOWED", policyRevision: self.revision)
+            guard principal != nil else {
+                return RouteVerdict(
+                    decision: Decision(outcome: .deny, reason: "UNAUTHENTICATED", policyRevision: self.revision), denial: .unauthenticated)
+            }
+            return RouteVerdict(decision: Decision(outcome: .allow, reason: "ALLOWED", policyRevision: self.revision), denial: nil)
         case .allOf(let permissions), .anyOf(let permissions):
             guard let principal else {
-                return Decision(outcome: .deny, reason: "UNAUTHENTICATED", required: permissions, policyRevision: self.revision)
+                return RouteVerdict(
+                    decision: Decision(outcome: .deny, reason: "UNAUTHENTICATED", required: permissions, policyRevision: self.revision),
+                    denial: .unauthenticated)
             }
             let held = permissions.map { self.holds(principal, $0) }
             let satisfied: Bool
@@ -87,14 +105,14 @@ public struct Authorizer: Sendable {
             } else {
                 satisfied = held.contains(true)
             }
-            return Decision(
-                outcome: satisfied ? .allow : .deny, reason: satisfied ? "ALLOWED" : "MISSING_PERMISSION", required: permissions,
-                policyRevision: self.revision)
+            guard satisfied else {
+                let missing = zip(permissions, held).filter { !$0.1 }.map(\.0)
+                return RouteVerdict(
+                    decision: Decision(outcome: .deny, reason: "MISSING_PERMISSION", required: permissions, policyRevision: self.revision),
+                    denial: .missingPermission(missing))
+            }
+            return RouteVerdict(
+                decision: Decision(outcome: .allow, reason: "ALLOWED", required: permissions, policyRevision: self.revision), denial: nil)
         }
-    }
-
-    /// The permissions of `decision.required` that `principal` lacks, for a 403's message.
-    public func missing(_ decision: Decision, for principal: Principal?) -> [String] {
-        decision.required.filter { permission in principal.map { !self.holds($0, permission) } ?? true }
     }
 }

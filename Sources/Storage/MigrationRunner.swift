@@ -20,8 +20,25 @@ public struct MigrationRunner: Sendable {
     }
 
     /// Applies every pending migration. Returns the ids applied by this call.
+    ///
+    /// A run that finds the database busy (SQLite: another process held the file's write lock past the
+    /// busy timeout) is tried again, up to five times: the other run is a migration too, and the next try
+    /// finds its work done.
     @discardableResult
     public func migrate() async throws -> [String] {
+        var attempt = 1
+        while true {
+            do {
+                return try await self.migrateOnce()
+            } catch StorageError.serializationFailure(let reason) where attempt < 5 {
+                self.logger.warning("migration found the database busy; trying again", metadata: ["attempt": "\(attempt)", "error": "\(reason)"])
+                try await Task.sleep(for: .milliseconds(200 * attempt))
+                attempt += 1
+            }
+        }
+    }
+
+    private func migrateOnce() async throws -> [String] {
         let migrations = self.migrations
         let logger = self.logger
         return try await self.database.transaction { connection in

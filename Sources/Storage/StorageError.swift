@@ -1,3 +1,6 @@
+public import Logging
+public import PortcullisCore
+
 /// What can go wrong talking to the database, in words safe to log (no passwords, no bound values).
 public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The database cannot be reached or refused the connection (wrong host, auth, missing database).
@@ -31,5 +34,18 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .migrationFailed(let id, let reason): "migration \(id) failed: \(reason)"
         case .unknownMigrations(let ids): "database has migrations this build does not know: \(ids.joined(separator: ", "))"
         }
+    }
+}
+
+extension StorageError: APIErrorConvertible {
+    /// An outage is a 503 the client may retry; anything else is the gateway's fault: a 500 whose details
+    /// go to the log only.
+    public func apiError(logger: Logger) -> APIError {
+        if case .unavailable(let reason) = self {
+            logger.error("database unavailable", metadata: ["error": "\(reason)"])
+            return .serviceUnavailable("DATABASE_UNAVAILABLE", "The database is unavailable; try again later.")
+        }
+        logger.error("unhandled error", metadata: ["error": "\(String(reflecting: self))"])
+        return .internalError
     }
 }

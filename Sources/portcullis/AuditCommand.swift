@@ -1,5 +1,6 @@
 import ArgumentParser
 import AuditLog
+import Gateway
 import PortcullisCore
 import Storage
 
@@ -24,7 +25,7 @@ struct AuditVerify: AsyncParsableCommand {
         let masterKey = try Startup.masterKey(configuration)
         let database = try await Startup.openDatabase(configuration, logger: logger)
         let result = try await Startup.withRunning(database) {
-            try await MigrationRunner(database: database, migrations: Modules.migrations, logger: logger).migrate()
+            try await MigrationRunner(database: database, migrations: GatewayAssembly.migrations(), logger: logger).migrate()
             return try await AuditChain(database: database, key: masterKey.derived(for: AuditLog.keyPurpose)).verify()
         }
         if result.ok {

@@ -43,7 +43,7 @@ struct ConfigurationOptions: ParsableArguments {
         do {
             return try ConfigurationLoader(environment: ProcessInfo.processInfo.environment, flags: flags).load()
         } catch {
-            StandardError.write("portcullis: \(error)")
+            Console.error("portcullis: \(error)")
             throw ExitCode(2)
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Gateway
 import IAM
 import Logging
 import PortcullisCore
@@ -35,13 +36,13 @@ struct Keys: AsyncParsableCommand {
             } else if let parsed = DurationText.parse(self.publishAhead) {
                 ahead = parsed
             } else {
-                StandardError.write("portcullis: invalid --publish-ahead: \"\(self.publishAhead)\" is not a duration (0s, 10m, 1h)")
+                Console.error("portcullis: invalid --publish-ahead: \"\(self.publishAhead)\" is not a duration (0s, 10m, 1h)")
                 throw ExitCode(2)
             }
             let masterKey = try Startup.masterKey(configuration)
             let database = try await Startup.openDatabase(configuration, logger: logger)
             let kid = try await Startup.withRunning(database) {
-                try await MigrationRunner(database: database, migrations: Modules.migrations, logger: logger).migrate()
+                try await MigrationRunner(database: database, migrations: GatewayAssembly.migrations(), logger: logger).migrate()
                 let ring = KeyRing(database: database, masterKey: masterKey, tokenLifetime: configuration.accessTokenTTL, logger: logger)
                 try await ring.refresh()
                 return try await ring.rotate(publishAhead: ahead)

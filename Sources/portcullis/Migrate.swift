@@ -1,4 +1,5 @@
 import ArgumentParser
+import Gateway
 import Logging
 import PortcullisCore
 import Storage
@@ -15,7 +16,7 @@ struct Migrate: AsyncParsableCommand {
         let logger = LoggingSetup.bootstrap(configuration)
         let database = try await Startup.openDatabase(configuration, logger: logger)
         let applied = try await Startup.withRunning(database) {
-            try await MigrationRunner(database: database, migrations: Modules.migrations, logger: logger).migrate()
+            try await MigrationRunner(database: database, migrations: GatewayAssembly.migrations(), logger: logger).migrate()
         }
         print(applied.isEmpty ? "database is up to date" : "applied \(applied.count) migration(s): \(applied.joined(separator: ", "))")
     }

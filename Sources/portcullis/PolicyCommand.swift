@@ -26,7 +26,7 @@ struct PolicyTest: AsyncParsableCommand {
         do {
             suite = try PolicyTestSuite.load(directory: self.testsDirectory ?? configuration.policiesDirectory + "/tests")
         } catch {
-            StandardError.write("portcullis: invalid policy tests: \(error)")
+            Console.error("portcullis: invalid policy tests: \(error)")
             throw ExitCode(2)
         }
         let report = suite.run(against: policies)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PortcullisCore
 import UnixSignals
 
 /// Bounds graceful shutdown: once SIGTERM or SIGINT arrives, the process has `limit` to finish its
@@ -18,7 +19,7 @@ enum ShutdownBound {
                 try? await Task.sleep(for: limit)
                 let waiting = waitingFor()
                 logger.critical("shutdown did not finish within its bound; exiting", metadata: ["bound": "\(limit)", "waiting.for": "\(waiting)"])
-                StandardError.write("portcullis: shutdown did not finish within \(limit) (waiting for \(waiting)); exiting with status 1")
+                Console.error("portcullis: shutdown did not finish within \(limit) (waiting for \(waiting)); exiting with status 1")
                 exit(1)
             }
         }

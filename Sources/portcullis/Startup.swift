@@ -11,7 +11,7 @@ enum Startup {
         do {
             return try PolicySet.load(directory: configuration.policiesDirectory)
         } catch {
-            StandardError.write("portcullis: invalid policies: \(error)")
+            Console.error("portcullis: invalid policies: \(error)")
             throw ExitCode(2)
         }
     }
@@ -24,7 +24,7 @@ enum Startup {
         do {
             return try MasterKey.loadOrCreate(dataDirectory: configuration.dataDirectory)
         } catch {
-            StandardError.write("portcullis: invalid master key file: \(error)")
+            Console.error("portcullis: invalid master key file: \(error)")
             throw ExitCode(2)
         }
     }
@@ -36,7 +36,7 @@ enum Startup {
                 configuration.database, leaseTimeout: configuration.databaseTimeout, statementTimeout: configuration.statementTimeout,
                 logger: logger)
         } catch {
-            StandardError.write("portcullis: \(error)")
+            Console.error("portcullis: \(error)")
             throw ExitCode(1)
         }
     }
@@ -49,7 +49,7 @@ enum Startup {
         do {
             return try await database.whileRunning(body)
         } catch {
-            StandardError.write("portcullis: \(error)")
+            Console.error("portcullis: \(error)")
             throw ExitCode(1)
         }
     }

@@ -1,5 +1,7 @@
 import Foundation
 import Gateway
+import GatewayKit
+import GatewayTestSupport
 import Messaging
 import PortcullisCore
 import Storage

@@ -1,5 +1,7 @@
 import Foundation
 import Gateway
+import GatewayKit
+import GatewayTestSupport
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -22,9 +24,14 @@ struct ErrorEnvelopeTests {
         }
     }
 
-    @Test("a known path with another method answers 405 with Allow")
+    @Test("another method: 404 NO_ROUTE where no rule allows it (what serve answers), 405 with Allow where a rule does and no route serves it")
     func wrongMethod() async throws {
         try await withTestGateway { client in
+            // The shipped rules name the methods each route serves: any other is refused before routing.
+            let login = try await client.execute(uri: "/login", method: .delete)
+            #expect(login.status == .notFound)
+            #expect(login.envelope?.errors.first?.reason == "NO_ROUTE")
+            // A rule that allows a method no module serves: the router tells the path exists.
             let response = try await client.execute(uri: "/test/widgets", method: .delete)
             #expect(response.status == .methodNotAllowed)
             #expect(response.headers[.allow] == "POST")

@@ -1,4 +1,6 @@
 import Gateway
+import GatewayKit
+import GatewayTestSupport
 import Hummingbird
 import HummingbirdTesting
 import PortcullisCore

@@ -1,4 +1,6 @@
 import Gateway
+import GatewayKit
+import GatewayTestSupport
 import Logging
 import PortcullisCore
 import ServiceLifecycle

@@ -1,5 +1,7 @@
 import Foundation
 import Gateway
+import GatewayKit
+import GatewayTestSupport
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -20,39 +22,80 @@ struct UnexpectedFailure: Error {
     let secret = "sql: SELECT * FROM secrets WHERE token = 'abc'"
 }
 
-/// Builds the gateway as `serve` does, plus test-only routes, and runs `body` against it in-process.
+/// A module that exists only in these tests: it brings test routes (covered by the rules of
+/// ``testPoliciesDirectory``) and readiness checks a test chooses, through the same seam as every module.
+struct TestRoutesModule: GatewayModule {
+    static let name = "test-routes"
+    static let migrations: [Migration] = []
+
+    /// The readiness checks the next assembly built in this task gets.
+    @TaskLocal static var checks: [any ReadinessCheck] = []
+
+    let readinessChecks: [any ReadinessCheck]
+
+    init(environment: ModuleEnvironment) {
+        self.readinessChecks = Self.checks
+    }
+
+    func registerRoutes(on routes: RouteRegistry) {
+        routes.post("/test/widgets") { request, context in
+            try await JSONBody.decode(Widget.self, from: request, context: context)
+        }
+        routes.get("/test/widgets/{id}") { _, context in
+            Widget(name: context.parameters.get("id") ?? "", count: 1)
+        }
+        routes.get("/test/failure") { _, _ -> Widget in
+            throw UnexpectedFailure()
+        }
+    }
+}
+
+/// The shipped policy files plus public rules for the test routes. Two rules name a method no route
+/// serves (DELETE on /test/widgets, POST on /test/widgets/{id}): the policy lets them through, and the
+/// router answers 405, which is how `serve` answers a method a rule allows and no module serves.
+let testPoliciesDirectory: String = {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portcullis-test-policies-\(UUID().uuidString)").path
+    try! FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    for file in ["permissions.yaml", "roles.yaml", "routes.yaml"] {
+        try! FileManager.default.copyItem(atPath: "\(PortcullisProcess.policiesDirectory)/\(file)", toPath: "\(directory)/\(file)")
+    }
+    let rules = """
+
+          # Test-only routes (GatewayTests)
+          - {id: test-widgets, methods: [POST, DELETE], path: /test/widgets, auth: public}
+          - {id: test-widget, methods: [GET, POST], path: "/test/widgets/{id}", auth: public}
+          - {id: test-failure, methods: [GET], path: /test/failure, auth: public}
+
+        """
+    let handle = FileHandle(forWritingAtPath: "\(directory)/routes.yaml")!
+    handle.seekToEndOfFile()
+    handle.write(Data(rules.utf8))
+    try! handle.close()
+    return directory
+}()
+
+/// Builds the gateway as `serve` does (every module, the access step, the decision journal, on a fresh
+/// SQLite database) plus ``TestRoutesModule``, and runs `body` against it in-process.
 func withTestGateway<Result: Sendable>(
     maxBodyBytes: Int = 1024,
     checks: [any ReadinessCheck] = [],
     _ body: @Sendable (any TestClientProtocol) async throws -> Result
 ) async throws -> Result {
-    let gateway = GatewayBuilder(
-        configuration: GatewayConfiguration(maxBodyBytes: maxBodyBytes),
-        security: nil,
-        logger: TestDatabases.logger
-    )
-    HealthRoutes(checks: checks, policies: try PolicyStore(directory: PortcullisProcess.policiesDirectory)).register(on: gateway.routes)
-    gateway.routes.post("/test/widgets") { request, context in
-        try await JSONBody.decode(Widget.self, from: request, context: context)
-    }
-    gateway.routes.get("/test/widgets/{id}") { _, context in
-        Widget(name: context.parameters.get("id") ?? "", count: 1)
-    }
-    gateway.routes.get("/test/failure") { _, _ -> Widget in
-        throw UnexpectedFailure()
-    }
-    let app = Application(responder: gateway.buildResponder(), logger: TestDatabases.logger)
-    return try await app.test(.router, body)
-}
-
-extension TestResponse {
-    /// The decoded error envelope, or nil when the body is not one.
-    var envelope: ErrorEnvelope? {
-        try? JSONDecoder().decode(ErrorEnvelope.self, from: Data(self.body.readableBytesView))
-    }
-
-    var bodyText: String {
-        String(buffer: self.body)
+    let configuration = {
+        var configuration = testConfiguration()
+        configuration.maxBodyBytes = maxBodyBytes
+        return configuration
+    }()
+    return try await TestDatabases.withDatabase(.sqlite) { database in
+        // Renamed: the assembly's own checks are called database, migrations, bus... and names are unique.
+        try await TestRoutesModule.$checks.withValue(checks.map { RenamedCheck(name: "test-" + $0.name, inner: $0) }) {
+            try await withAssembledGateway(
+                database: database, configuration: configuration, policiesDirectory: testPoliciesDirectory,
+                modules: Modules.all + [TestRoutesModule.self]
+            ) { _, client in
+                try await body(client)
+            }
+        }
     }
 }
 
@@ -61,4 +104,11 @@ struct FixedCheck: ReadinessCheck {
     let name: String
     let ready: Bool
     func check() async -> ReadinessResult { ReadinessResult(ready: self.ready) }
+}
+
+/// `check` reported under another name.
+struct RenamedCheck: ReadinessCheck {
+    let name: String
+    let inner: any ReadinessCheck
+    func check() async -> ReadinessResult { await self.inner.check() }
 }

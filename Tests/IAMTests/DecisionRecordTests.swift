@@ -1,5 +1,7 @@
 import AuditLog
 import Foundation
+import GatewayKit
+import GatewayTestSupport
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting

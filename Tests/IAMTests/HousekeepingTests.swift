@@ -1,5 +1,7 @@
 import Foundation
 import Gateway
+import GatewayKit
+import GatewayTestSupport
 import IAM
 import Messaging
 import PortcullisCore
@@ -37,9 +39,10 @@ struct HousekeepingTests {
                 try await env.database.execute(
                     "INSERT INTO bus_processed (group_name, event_id, processed_at) VALUES ('g', \(event), \(nowMs - age))")
             }
-            let pruned = try await Housekeeping.prune(tokens: env.identity.tokens, messages: env.messaging.store, now: now)
-            #expect(pruned.tokens == 2)
-            #expect(pruned.markers == 1)
+            let housekeeping = Housekeeping(
+                messages: env.messaging.store, modules: env.modules, clock: WallClock { now }, logger: TestDatabases.logger)
+            let pruned = try await housekeeping.prune()
+            #expect(pruned == ["tokens": 2, "markers": 1])
             let left = Set(try await env.database.query("SELECT id FROM iam_tokens").map { try $0.string("id") })
             for (id, _, _, goes) in rows {
                 #expect(left.contains(id) == !goes, "\(id)")

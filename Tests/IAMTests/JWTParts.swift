@@ -1,4 +1,5 @@
 import Foundation
+import GatewayKit
 import PortcullisCore
 
 /// A JWT taken apart, for tests that forge and tamper.

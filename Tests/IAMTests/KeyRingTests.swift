@@ -1,5 +1,7 @@
 import Crypto
 import Foundation
+import GatewayKit
+import GatewayTestSupport
 import PortcullisCore
 import Storage
 import Synchronization

@@ -1,4 +1,6 @@
 import Foundation
+import GatewayKit
+import GatewayTestSupport
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting

@@ -1,5 +1,7 @@
 import Foundation
 import Gateway
+import GatewayKit
+import GatewayTestSupport
 import Hummingbird
 import IAM
 import Messaging
@@ -15,11 +17,12 @@ struct RouteCoverageTests {
         let store = try PolicyStore(directory: PortcullisProcess.policiesDirectory)
         // The route table does not need a running database: build the gateway exactly as serve does.
         try await TestDatabases.withDatabase(.sqlite) { database in
-            let assembly = GatewayAssembly(
+            let assembly = try GatewayAssembly(
                 configuration: GatewayConfiguration(), database: database, policies: store, masterKey: MasterKey(base64: TestDatabases.masterKey)!,
                 logger: TestDatabases.logger
             )
-            let routes = assembly.gateway.routes.table.routes
+            let routes = assembly.makeGateway().routes.routes
+            #expect(!routes.isEmpty)
             // Each route is registered once: a second registration of a method and template would shadow the first.
             let keys = routes.map { "\($0.method.rawValue) \($0.template)" }
             #expect(

@@ -1,5 +1,7 @@
 import Crypto
 import Foundation
+import GatewayKit
+import GatewayTestSupport
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting

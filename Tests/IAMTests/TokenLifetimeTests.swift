@@ -1,4 +1,6 @@
 import Foundation
+import GatewayKit
+import GatewayTestSupport
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -55,9 +57,10 @@ struct TokenLifetimeTests {
 
     @Test("access-token refresh chains and refresh tokens end with the session", arguments: Backend.allCases)
     func sessionLimit(backend: Backend) async throws {
-        // The issuer's clock is the test's: the session ends when the test says, however loaded the machine is.
+        // The gateway's clock is the test's: the session ends when the test says, however loaded the machine is.
         let offset = Mutex<TimeInterval>(0)
-        try await withIdentityGateway(backend, sessionMax: .seconds(600), issuerClock: { Date().addingTimeInterval(offset.withLock { $0 }) }) { env in
+        try await withIdentityGateway(backend, sessionMax: .seconds(600), clock: WallClock { Date().addingTimeInterval(offset.withLock { $0 }) }) {
+            env in
             _ = try await env.makeAccount("sam", password: "sam-password-123")
             let token = try await env.login("sam", "sam-password-123")
             let other = try await env.login("sam", "sam-password-123")

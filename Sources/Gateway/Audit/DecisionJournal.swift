@@ -1,3 +1,4 @@
+public import GatewayKit
 public import Logging
 public import Messaging
 public import PortcullisCore

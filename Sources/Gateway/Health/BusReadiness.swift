@@ -1,4 +1,5 @@
 import Foundation
+public import GatewayKit
 public import Messaging
 import PortcullisCore
 

@@ -1,3 +1,4 @@
+public import GatewayKit
 public import Hummingbird
 public import Policy
 public import PortcullisCore

@@ -1,3 +1,4 @@
+public import GatewayKit
 public import Hummingbird
 
 /// Renders every error raised further in as the contract's error envelope, so that no failure leaves

@@ -1,3 +1,4 @@
+public import GatewayKit
 public import Hummingbird
 import Logging
 

@@ -1,18 +1,20 @@
+import GatewayKit
 import Hummingbird
 import PortcullisCore
+import Synchronization
 
 /// Router-level middleware: turns Hummingbird's own errors into ``APIError`` before the router renders
 /// them in its format, and tells an unknown path (404) from a known path with another method (405).
 struct RouteErrorMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
 
-    let table: RouteTable
+    let routes: RouteList
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound && context.endpointPath == "NotFound" {
-            let allowed = self.table.allowedMethods(for: request.uri.path)
+            let allowed = self.routes.allowedMethods(for: request.uri.path)
             if allowed.isEmpty {
                 throw APIError.notFound("No route matches \(request.method.rawValue) \(request.uri.path).", reason: "NO_ROUTE")
             }
@@ -20,5 +22,28 @@ struct RouteErrorMiddleware: RouterMiddleware {
         } catch let error as HTTPError {
             throw ErrorResponse.apiError(for: error)
         }
+    }
+}
+
+/// The router's route list, taken once when the gateway is built, for the 405 answer.
+///
+/// Kept as a snapshot rather than read from the router per request: Hummingbird's `Router.routes` walks
+/// the route trie on every call and the router is not `Sendable`, while this middleware must be added
+/// before the routes it wraps exist.
+final class RouteList: Sendable {
+    private let storage = Mutex<[Route]>([])
+
+    func set(_ routes: [Route]) {
+        self.storage.withLock { $0 = routes }
+    }
+
+    /// The methods registered for templates that fit `path`, sorted; empty when the path is unknown.
+    /// HEAD is included wherever GET is, because the router answers HEAD for every GET route.
+    func allowedMethods(for path: String) -> [String] {
+        var methods = Set(self.storage.withLock { $0 }.filter { $0.matches(path: path) }.map(\.method.rawValue))
+        if methods.contains("GET") {
+            methods.insert("HEAD")
+        }
+        return methods.sorted()
     }
 }

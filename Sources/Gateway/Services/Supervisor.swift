@@ -1,4 +1,5 @@
 import Foundation
+public import GatewayKit
 public import Logging
 public import PortcullisCore
 public import ServiceLifecycle

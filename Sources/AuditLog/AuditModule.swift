@@ -1,0 +1,37 @@
+public import GatewayKit
+import Messaging
+import PortcullisCore
+
+/// The audit log: the chain, its consumer on the bus, retention, and `/logs`.
+public struct AuditModule: GatewayModule {
+    public static let name = "audit"
+    public static let migrations = AuditMigrations.all
+
+    public let audit: AuditLog
+    let environment: ModuleEnvironment
+
+    public init(environment: ModuleEnvironment) {
+        self.environment = environment
+        self.audit = AuditLog(
+            database: environment.database, key: environment.masterKey.derived(for: AuditLog.keyPurpose), bus: environment.messaging.bus,
+            logger: environment.logger)
+    }
+
+    public func registerRoutes(on routes: RouteRegistry) {
+        AuditRoutes(chain: self.audit.chain, policies: self.environment.policies).register(on: routes)
+    }
+
+    public var services: [ModuleService] {
+        var services = [ModuleService("audit-consumer", self.audit.consumer())]
+        if let retention = self.environment.configuration.auditRetention {
+            services.append(
+                ModuleService("audit-retention", AuditRetention(chain: self.audit.chain, retention: retention, logger: self.environment.logger)))
+        }
+        return services
+    }
+
+    /// Bound before the first request: no decision record can be published while nobody listens.
+    public func prepare() async throws {
+        try await self.audit.bind()
+    }
+}

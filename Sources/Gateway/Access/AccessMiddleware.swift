@@ -1,0 +1,63 @@
+public import GatewayKit
+public import Hummingbird
+import Logging
+public import Policy
+import PortcullisCore
+
+/// The gateway's one decision point: runs the ``AccessStep``, records its decision durably, and only then
+/// lets the request through to its handler, or answers the refusal.
+///
+/// Every request leaves exactly one route-level record, also when it is refused before a rule is matched
+/// (a non-canonical path, a bad token) or no rule matches (404 `NO_ROUTE`); the one exception is an
+/// allowed request to a probe rule (`record: false`, e.g. `/health/live`), which depends on nothing. When
+/// the record cannot be written the request is refused with 503 and its handler does not run (fail
+/// closed). An allowed request carries its recorder (``GatewayRequestContext/decisions``), so the resource
+/// checks modules make are recorded with the same request id.
+public struct AccessMiddleware: RouterMiddleware {
+    public typealias Context = GatewayRequestContext
+
+    let step: AccessStep
+    let policies: PolicyStore
+    let journal: DecisionJournal
+
+    public init(step: AccessStep, policies: PolicyStore, journal: DecisionJournal) {
+        self.step = step
+        self.policies = policies
+        self.journal = journal
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let outcome = await self.step.evaluate(request, policies: self.policies.current, logger: context.logger)
+        var context = context
+        switch outcome {
+        case .refuse(let decision, let refusal, let principal):
+            context.principal = principal
+            _ = try await self.record(decision, request: request, context: context)
+            throw refusal.apiError
+        case .allow(let decision, let principal, let recorded):
+            context.principal = principal
+            if recorded {
+                context.decisions = try await self.record(decision, request: request, context: context)
+            } else {
+                context.decisions = self.recorder(request, context)
+            }
+            return try await next(request, context)
+        }
+    }
+
+    private func recorder(_ request: Request, _ context: Context) -> DecisionRecorder {
+        DecisionRecorder(journal: self.journal, request: request, context: context)
+    }
+
+    /// Records the route decision or refuses the request with 503 `AUDIT_UNAVAILABLE`.
+    private func record(_ decision: Decision, request: Request, context: Context) async throws -> DecisionRecorder {
+        let recorder = self.recorder(request, context)
+        do {
+            try await recorder.recordRoute(decision)
+        } catch {
+            context.logger.error("decision not recorded; refusing the request", metadata: ["error": "\(error)"])
+            throw DecisionRecorder.unavailable
+        }
+        return recorder
+    }
+}

@@ -1,0 +1,73 @@
+public import GatewayKit
+public import PortcullisCore
+
+/// Decides whether a request target's path is canonical, before any routing.
+///
+/// Portcullis does not rewrite paths: a path that could be read two ways (dot segments, empty segments,
+/// encoded separators, NUL, bad encodings) is refused with 400, so the path that rules match is exactly
+/// the path the module sees.
+public enum PathCanonicalizer {
+    /// Returns the path part of `target` (without the query) when it is canonical.
+    ///
+    /// - Throws: ``APIError`` 400 `INVALID_PATH` naming the rule that was broken.
+    public static func canonicalPath(of target: String) throws(APIError) -> String {
+        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        guard path.hasPrefix("/") else {
+            throw invalid("The request path must start with '/'.")
+        }
+        if path.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value > 0x7E || $0 == "\\" || $0 == "#" }) {
+            throw invalid("The request path contains a character that must be percent-encoded.")
+        }
+        if path.contains("//") {
+            throw invalid("The request path contains an empty segment ('//').")
+        }
+        for segment in path.split(separator: "/", omittingEmptySubsequences: true) {
+            guard let bytes = percentDecode(segment) else {
+                throw invalid("The request path contains an invalid percent-encoding.")
+            }
+            guard String(validating: bytes, as: UTF8.self) != nil else {
+                throw invalid("The request path is not valid UTF-8.")
+            }
+            if bytes.contains(0x2F) || bytes.contains(0x5C) {
+                throw invalid("The request path contains an encoded '/' or '\\'.")
+            }
+            if bytes.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+                throw invalid("The request path contains NUL or a control character.")
+            }
+            if bytes == [0x2E] || bytes == [0x2E, 0x2E] {
+                throw invalid("The request path contains a '.' or '..' segment.")
+            }
+        }
+        return path
+    }
+
+    /// Decodes `%XX` escapes; nil when an escape is malformed.
+    static func percentDecode(_ segment: Substring) -> [UInt8]? {
+        var result: [UInt8] = []
+        var iterator = segment.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                result.append(byte)
+                continue
+            }
+            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                return nil
+            }
+            result.append(high << 4 | low)
+        }
+        return result
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    private static func invalid(_ message: String) -> APIError {
+        .badRequest("INVALID_PATH", message)
+    }
+}

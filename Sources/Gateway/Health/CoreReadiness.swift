@@ -1,0 +1,96 @@
+import AuditLog
+import Foundation
+public import GatewayKit
+public import Messaging
+public import Policy
+public import PortcullisCore
+public import Storage
+
+/// The database answers a trivial query. Also reports `abandoned`: database calls given up on at their
+/// deadline that have not ended yet (``AbandonedWork``), which should return to zero after an outage.
+public struct DatabaseReadiness: ReadinessCheck {
+    public let name = "database"
+    let database: any Database
+    let timeout: Duration
+
+    public init(database: any Database, timeout: Duration = .seconds(5)) {
+        self.database = database
+        self.timeout = timeout
+    }
+
+    public func check() async -> ReadinessResult {
+        let answered = (try? await withDeadline(self.timeout) { [database] in try await database.ping() }) != nil
+        return ReadinessResult(ready: answered, info: ["abandoned": .int(Int64(AbandonedWork.shared.running))])
+    }
+}
+
+/// Every migration this build knows has been applied.
+public struct MigrationReadiness: ReadinessCheck {
+    public let name = "migrations"
+    let runner: MigrationRunner
+    let timeout: Duration
+
+    /// - Parameter timeout: how long the check may take before it counts as failed; a probe should not hang.
+    public init(runner: MigrationRunner, timeout: Duration = .seconds(3)) {
+        self.runner = runner
+        self.timeout = timeout
+    }
+
+    public func check() async -> ReadinessResult {
+        do {
+            let pending = try await withDeadline(self.timeout) { [runner] in try await runner.pending() }
+            return ReadinessResult(ready: pending.isEmpty)
+        } catch {
+            return ReadinessResult(ready: false)
+        }
+    }
+}
+
+/// The policy set in force: always ready once loaded; reports its revision so operators can tell which
+/// policy files every replica runs.
+public struct PolicyReadiness: ReadinessCheck {
+    public let name = "policies"
+    let policies: PolicyStore
+
+    public init(policies: PolicyStore) {
+        self.policies = policies
+    }
+
+    public func check() async -> ReadinessResult {
+        ReadinessResult(ready: true, info: ["revision": .string(self.policies.current.revision)])
+    }
+}
+
+/// The audit pipeline: the decision journal runs (else every request is refused with 503), and how far
+/// the audit log's consumer is behind.
+public struct AuditReadiness: ReadinessCheck {
+    public let name = "audit"
+    let journal: DecisionJournal
+    let store: MessageStore
+    /// Audit lag past which the replica reports not ready (`PORTCULLIS_AUDIT_MAX_LAG`).
+    let maxLag: Duration
+
+    public init(journal: DecisionJournal, store: MessageStore, maxLag: Duration = .seconds(30)) {
+        self.journal = journal
+        self.store = store
+        self.maxLag = maxLag
+    }
+
+    /// Fails when the journal is not running, when the bus cannot be read, or when the oldest record
+    /// waiting for the chain is older than `maxLag` (the audit consumer is stuck or far behind); passes
+    /// again by itself once it has caught up.
+    public func check() async -> ReadinessResult {
+        guard self.journal.isAccepting else { return ReadinessResult(ready: false, info: ["problem": "the decision journal is not running"]) }
+        guard let stats = try? await withDeadline(.seconds(3), { [store] in try await store.stats() }) else {
+            return ReadinessResult(ready: false, info: ["problem": "the audit queue cannot be read"])
+        }
+        guard let queue = stats.first(where: { $0.queue == DatabaseEventBus.queueName(group: AuditLog.group) }) else {
+            return ReadinessResult(ready: true)
+        }
+        let lag = queue.lagSeconds()
+        let limit = Double(self.maxLag.components.seconds)
+        var info: [String: JSONValue] = ["pending": .int(Int64(queue.depth)), "lagSeconds": .double(lag), "maxLagSeconds": .double(limit)]
+        if lag > limit { info["problem"] = .string("audit records wait longer than \(Int(limit)) s for the chain") }
+        return ReadinessResult(ready: lag <= limit, info: info)
+    }
+}
