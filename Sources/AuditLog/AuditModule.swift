@@ -18,14 +18,16 @@ public struct AuditModule: GatewayModule {
     }
 
     public func registerRoutes(on routes: RouteRegistry) {
-        AuditRoutes(chain: self.audit.chain, policies: self.environment.policies).register(on: routes)
+        AuditRoutes(chain: self.audit.chain, policies: self.environment.policies, clock: self.environment.clock).register(on: routes)
     }
 
     public var services: [ModuleService] {
         var services = [ModuleService("audit-consumer", self.audit.consumer())]
         if let retention = self.environment.configuration.auditRetention {
             services.append(
-                ModuleService("audit-retention", AuditRetention(chain: self.audit.chain, retention: retention, logger: self.environment.logger)))
+                ModuleService(
+                    "audit-retention",
+                    AuditRetention(chain: self.audit.chain, retention: retention, clock: self.environment.clock, logger: self.environment.logger)))
         }
         return services
     }

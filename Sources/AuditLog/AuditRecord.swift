@@ -80,9 +80,10 @@ public struct AuditRecord: Codable, Sendable, Hashable {
         self.tenant = event.headers.tenant ?? actor?.tenant ?? resource?.tenant
     }
 
-    /// Milliseconds since 1970 of `createdAt`, for range filters; now when it cannot be read.
+    /// Milliseconds since 1970 of `createdAt`, for range filters; 0 when it cannot be read (it always can:
+    /// every record's `createdAt` is written by `Timestamp.format`).
     var createdMilliseconds: Int64 {
-        Int64(((Timestamp.parse(self.createdAt) ?? Date()).timeIntervalSince1970 * 1000).rounded())
+        Timestamp.parse(self.createdAt).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? 0
     }
 
     /// The canonical text the chain covers.

@@ -1,6 +1,6 @@
 public import Foundation
 public import Logging
-import PortcullisCore
+public import PortcullisCore
 public import ServiceLifecycle
 import Storage
 
@@ -14,7 +14,7 @@ extension AuditChain {
     ///
     /// - Returns: how many records were removed.
     @discardableResult
-    public func prune(before cutoff: Date, now: Date = Date()) async throws -> Int {
+    public func prune(before cutoff: Date, now: Date) async throws -> Int {
         let cutoffMilliseconds = Timestamp.milliseconds(cutoff)
         return try await self.database.transaction { connection in
             try await Self.lock(connection)
@@ -54,9 +54,11 @@ public struct AuditRetention: Service {
     let chain: AuditChain
     let retention: Duration
     let interval: Duration
+    let clock: WallClock
     let logger: Logger
 
-    public init(chain: AuditChain, retention: Duration, interval: Duration = .seconds(3600), logger: Logger) {
+    public init(chain: AuditChain, retention: Duration, interval: Duration = .seconds(3600), clock: WallClock, logger: Logger) {
+        self.clock = clock
         self.chain = chain
         self.retention = retention
         self.interval = interval
@@ -67,10 +69,11 @@ public struct AuditRetention: Service {
         let chain = self.chain
         let retention = self.retention
         let logger = self.logger
+        let clock = self.clock
         // Shortly after start-up (migrations have run by then), then every interval.
         try await PeriodicJob(name: "audit retention", every: self.interval, firstAfter: .seconds(10), logger: logger) {
-            let cutoff = Date().addingTimeInterval(-Double(retention.components.seconds))
-            let removed = try await chain.prune(before: cutoff)
+            let now = clock.now
+            let removed = try await chain.prune(before: now.addingTimeInterval(-Double(retention.components.seconds)), now: now)
             if removed > 0 {
                 logger.notice("pruned audit records past retention", metadata: ["count": .stringConvertible(removed)])
             }

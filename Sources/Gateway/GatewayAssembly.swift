@@ -56,7 +56,7 @@ public struct GatewayAssembly: Sendable {
         console: @escaping @Sendable (String) -> Void = { Console.write($0) },
         logger: Logger
     ) throws {
-        let messaging = Messaging(database: database, logger: logger)
+        let messaging = Messaging(database: database, clock: clock, logger: logger)
         // Password hashing on threads of its own, with a bounded queue: a login flood is shed, not queued.
         let hasher =
             passwordHasher
@@ -76,7 +76,8 @@ public struct GatewayAssembly: Sendable {
         let checks: [any ReadinessCheck] =
             [
                 DatabaseReadiness(database: database, timeout: configuration.databaseTimeout), MigrationReadiness(runner: runner),
-                BusReadiness(store: messaging.store), AuditReadiness(journal: journal, store: messaging.store, maxLag: configuration.auditMaxLag),
+                BusReadiness(store: messaging.store, clock: clock),
+                AuditReadiness(journal: journal, store: messaging.store, clock: clock, maxLag: configuration.auditMaxLag),
                 PolicyReadiness(policies: policies), ServicesReadiness(supervisor: supervisor),
             ] + modules.flatMap(\.readinessChecks)
         let names = checks.map(\.name)

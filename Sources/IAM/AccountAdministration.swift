@@ -93,7 +93,7 @@ public struct AccountAdministration: Sendable {
         guard problems.isEmpty else { throw IAMError.invalid(problems) }
         // Platform account admins create in any tenant (or none); tenant admins in their own.
         let tenant = self.scope(of: caller, action: "create") == .platform ? changes.tenant : (changes.tenant ?? caller.tenant)
-        let now = Date()
+        let now = self.identity.clock.now
         let account = Account(
             id: Identifiers.objectID(), username: username, firstname: changes.firstname, lastname: changes.lastname, tenant: tenant,
             status: status, type: type ?? .user, roles: changes.roles ?? [], permissions: changes.permissions ?? [], createdAt: now, updatedAt: now
@@ -183,7 +183,7 @@ public struct AccountAdministration: Sendable {
     func save(_ account: Account, passwordHash: String?, confirming ceiling: GrantChecks.Ceiling, requestID: String?) async throws -> Account {
         var account = account
         // Strictly later than the version checked, so that the next writer's confirmation sees the change.
-        account.updatedAt = max(Date(), Timestamp.date(milliseconds: ceiling.updatedAt + 1))
+        account.updatedAt = max(self.identity.clock.now, Timestamp.date(milliseconds: ceiling.updatedAt + 1))
         let id = account.id
         let written = account
         do {

@@ -14,22 +14,26 @@ public struct AdminBootstrap: Sendable {
     }
 
     let database: any Database
+    let accounts: AccountStore
     let hasher: any PasswordHasher
+    let clock: WallClock
 
-    public init(database: any Database, hasher: any PasswordHasher) {
+    public init(database: any Database, accounts: AccountStore, hasher: any PasswordHasher, clock: WallClock) {
         self.database = database
+        self.accounts = accounts
         self.hasher = hasher
+        self.clock = clock
     }
 
     public func ensureAdmin(configured: (username: String, password: String)?) async throws -> Outcome {
-        let accounts = AccountStore(database: self.database)
+        let accounts = self.accounts
         if try await accounts.platformAdminExists() {
             return .existing
         }
         let username = Username.canonical(configured?.username ?? "admin")
         let password = configured?.password ?? Identifiers.opaqueToken(prefix: "").prefix(24).description
         let hash = try await self.hasher.hash(password)
-        let now = Date()
+        let now = self.clock.now
         let account = Account(
             id: Identifiers.objectID(), username: username, firstname: nil, lastname: nil, tenant: nil, status: .active, type: .user,
             roles: [RoleStore.builtInID("ADMIN")], permissions: [], createdAt: now, updatedAt: now

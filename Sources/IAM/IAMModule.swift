@@ -18,7 +18,7 @@ public struct IAMModule: GatewayModule {
         self.identity = Identity(
             database: environment.database, configuration: environment.configuration, policies: environment.policies,
             masterKey: environment.masterKey, bus: environment.messaging.bus, hasher: environment.passwordHasher,
-            now: { [clock = environment.clock] in clock.now }, logger: environment.logger)
+            clock: environment.clock, logger: environment.logger)
     }
 
     public func registerRoutes(on routes: RouteRegistry) {
@@ -46,7 +46,8 @@ public struct IAMModule: GatewayModule {
             ModuleService(
                 "key-rotation",
                 KeyRotation(
-                    keyRing: self.identity.keyRing, interval: self.environment.configuration.keyRotationInterval, logger: self.environment.logger)),
+                    keyRing: self.identity.keyRing, interval: self.environment.configuration.keyRotationInterval, clock: self.environment.clock,
+                    logger: self.environment.logger)),
         ]
     }
 

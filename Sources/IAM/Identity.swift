@@ -21,6 +21,8 @@ public struct Identity: Sendable {
     public let tokens: TokenStore
     public let hasher: any PasswordHasher
     public let changes: IdentityChanges
+    /// The time of day for every row this module writes.
+    public let clock: WallClock
     let database: any Database
     let bus: any EventBus
 
@@ -30,34 +32,40 @@ public struct Identity: Sendable {
         policies: PolicyStore,
         masterKey: MasterKey,
         bus: any EventBus,
-        hasher: any PasswordHasher = BcryptPasswordHasher(),
-        now: @escaping @Sendable () -> Date = { Date() },
+        hasher: any PasswordHasher,
+        clock: WallClock,
         logger: Logger
     ) {
-        let keyRing = KeyRing(database: database, masterKey: masterKey, tokenLifetime: configuration.accessTokenTTL, logger: logger)
+        let keyRing = KeyRing(database: database, masterKey: masterKey, tokenLifetime: configuration.accessTokenTTL, logger: logger, clock: clock)
         let cache = PrincipalCache()
+        // Each store once, shared by every service that reads or writes its tables.
+        let accounts = AccountStore(database: database)
+        let roles = RoleStore(database: database, clock: clock)
+        let tokens = TokenStore(database: database, clock: clock)
         let issuer = TokenIssuer(
-            keyRing: keyRing, database: database, issuer: configuration.publicURL, audience: configuration.tokenAudience,
-            accessTokenTTL: configuration.accessTokenTTL, sessionMax: configuration.sessionMax, now: now
+            keyRing: keyRing, tokens: tokens, issuer: configuration.publicURL, audience: configuration.tokenAudience,
+            accessTokenTTL: configuration.accessTokenTTL, sessionMax: configuration.sessionMax, clock: clock
         )
         self.database = database
         self.bus = bus
+        self.clock = clock
         self.policyStore = policies
         self.keyRing = keyRing
         self.cache = cache
         self.verifier = TokenVerifier(
-            keyRing: keyRing, database: database, cache: cache, issuer: configuration.publicURL, audience: configuration.tokenAudience
+            keyRing: keyRing, tokens: tokens, accounts: accounts, roles: roles, cache: cache, issuer: configuration.publicURL,
+            audience: configuration.tokenAudience, clock: clock
         )
         self.issuer = issuer
         self.hasher = hasher
         self.login = LoginService(
-            database: database, hasher: hasher, throttle: LoginThrottle(database: database, policy: configuration.lockout, logger: logger),
-            issuer: issuer,
-            bus: bus, logger: logger
+            database: database, hasher: hasher,
+            throttle: LoginThrottle(database: database, policy: configuration.lockout, logger: logger, clock: clock),
+            issuer: issuer, bus: bus, logger: logger
         )
-        self.accounts = AccountStore(database: database)
-        self.roles = RoleStore(database: database)
-        self.tokens = TokenStore(database: database)
+        self.accounts = accounts
+        self.roles = roles
+        self.tokens = tokens
         self.changes = IdentityChanges(database: database, cache: cache)
     }
 
@@ -71,7 +79,8 @@ public struct Identity: Sendable {
     public func prepare(bootstrapAdmin: (username: String, password: String)?) async throws -> AdminBootstrap.Outcome {
         try await self.roles.syncBuiltIns(self.policies.builtInRoles)
         try await self.keyRing.start()
-        return try await AdminBootstrap(database: self.database, hasher: self.hasher).ensureAdmin(configured: bootstrapAdmin)
+        return try await AdminBootstrap(database: self.database, accounts: self.accounts, hasher: self.hasher, clock: self.clock).ensureAdmin(
+            configured: bootstrapAdmin)
     }
 
     /// What `account` effectively holds now: its own permissions and its roles'.
@@ -96,7 +105,7 @@ public struct Identity: Sendable {
         try await self.database.transaction { connection in
             guard var account = try await self.accounts.find(id: accountID, on: connection) else { return }
             account.status = status
-            account.updatedAt = Date()
+            account.updatedAt = self.clock.now
             try await self.accounts.update(account, on: connection)
             try await IdentityChanges.announce("account:\(accountID)", database: self.database, on: connection)
         }
@@ -110,7 +119,7 @@ public struct Identity: Sendable {
             guard var account = try await self.accounts.find(id: accountID, on: connection) else { return nil }
             account.firstname = firstname ?? account.firstname
             account.lastname = lastname ?? account.lastname
-            account.updatedAt = Date()
+            account.updatedAt = self.clock.now
             try await self.accounts.update(account, on: connection)
             return account
         }

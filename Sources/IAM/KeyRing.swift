@@ -29,20 +29,20 @@ public actor KeyRing {
     private let database: any Database
     private let sealingKey: SymmetricKey
     private let tokenLifetime: Duration
-    private let now: @Sendable () -> Date
+    private let clock: WallClock
     private let logger: Logger
     private var keys: [String: SigningKey] = [:]
     private var collection = JWTKeyCollection()
     private var lastRefresh = Date.distantPast
 
     public init(
-        database: any Database, masterKey: MasterKey, tokenLifetime: Duration, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        database: any Database, masterKey: MasterKey, tokenLifetime: Duration, logger: Logger, clock: WallClock
     ) {
         self.database = database
         self.sealingKey = masterKey.derived(for: "signing-keys")
         self.tokenLifetime = tokenLifetime
         self.logger = logger
-        self.now = now
+        self.clock = clock
     }
 
     /// Loads the keys and makes sure one can sign now, creating the first key on a fresh database.
@@ -55,7 +55,7 @@ public actor KeyRing {
 
     /// Re-reads the keys from the database (another replica may have rotated).
     public func refresh() async throws {
-        let nowMS = Timestamp.milliseconds(self.now())
+        let nowMS = Timestamp.milliseconds(self.clock.now)
         let rows = try await self.database.query(
             """
             SELECT kid, sealed_private_key, public_x, public_y, activates_at, expires_at FROM iam_signing_keys
@@ -88,14 +88,14 @@ public actor KeyRing {
         _ = await collection.clearDefault()
         self.keys = keys
         self.collection = collection
-        self.lastRefresh = self.now()
+        self.lastRefresh = self.clock.now
     }
 
     /// Creates a new key that starts signing after `publishAhead`, and schedules the current keys to leave
     /// the JWKS once the tokens they signed have expired. Returns the new key id.
     @discardableResult
     public func rotate(publishAhead: Duration) async throws -> String {
-        let now = self.now()
+        let now = self.clock.now
         let kid = Identifiers.objectID()
         let privateKey = P256.Signing.PrivateKey()
         let sealed = try AES.GCM.seal(privateKey.rawRepresentation, using: self.sealingKey, authenticating: Data(kid.utf8))
@@ -141,7 +141,7 @@ public actor KeyRing {
 
     /// The newest key that may sign now.
     func signingKey() -> SigningKey? {
-        let now = self.now()
+        let now = self.clock.now
         return self.keys.values.filter { $0.activatesAt <= now }.max { $0.activatesAt < $1.activatesAt }
     }
 
@@ -157,7 +157,7 @@ public actor KeyRing {
     /// Whether `kid` belongs to the ring, re-reading the database at most once a second for unknown ids.
     public func knows(kid: String) async -> Bool {
         if self.keys[kid] != nil { return true }
-        guard self.now().timeIntervalSince(self.lastRefresh) > 1 else { return false }
+        guard self.clock.now.timeIntervalSince(self.lastRefresh) > 1 else { return false }
         do {
             try await self.refresh()
         } catch {

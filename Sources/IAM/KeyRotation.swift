@@ -1,6 +1,6 @@
 import Foundation
 public import Logging
-import PortcullisCore
+public import PortcullisCore
 public import ServiceLifecycle
 
 /// Keeps the key ring current on every replica: re-reads it every minute (so a key created by another
@@ -10,10 +10,12 @@ public struct KeyRotation: Service {
     let keyRing: KeyRing
     let interval: Duration
     let publishAhead: Duration
+    let clock: WallClock
     let logger: Logger
 
-    public init(keyRing: KeyRing, interval: Duration, publishAhead: Duration = .seconds(3600), logger: Logger) {
+    public init(keyRing: KeyRing, interval: Duration, publishAhead: Duration = .seconds(3600), clock: WallClock, logger: Logger) {
         self.keyRing = keyRing
+        self.clock = clock
         self.interval = interval
         self.publishAhead = publishAhead
         self.logger = logger
@@ -23,10 +25,11 @@ public struct KeyRotation: Service {
         let keyRing = self.keyRing
         let interval = self.interval
         let publishAhead = self.publishAhead
+        let clock = self.clock
         // Start-up has just loaded the ring (and migrated its table): the first check can wait a minute.
         try await PeriodicJob(name: "key ring maintenance", every: .seconds(60), logger: self.logger) {
             try await keyRing.refresh()
-            if let newest = await keyRing.newestKeyCreatedAt(), Date().timeIntervalSince(newest) >= interval.seconds {
+            if let newest = await keyRing.newestKeyCreatedAt(), clock.now.timeIntervalSince(newest) >= interval.seconds {
                 try await keyRing.rotate(publishAhead: publishAhead)
             }
         }.run()

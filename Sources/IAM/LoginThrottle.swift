@@ -20,7 +20,7 @@ public struct LoginThrottle: Sendable {
 
     let database: any Database
     let policy: LockoutPolicy
-    let now: @Sendable () -> Date
+    let clock: WallClock
     let logger: Logger
     private let lastPrune = LastPrune()
 
@@ -28,11 +28,11 @@ public struct LoginThrottle: Sendable {
         let date = Mutex<Date>(.distantPast)
     }
 
-    public init(database: any Database, policy: LockoutPolicy, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(database: any Database, policy: LockoutPolicy, logger: Logger, clock: WallClock) {
         self.database = database
         self.policy = policy
         self.logger = logger
-        self.now = now
+        self.clock = clock
     }
 
     static func accountSubject(_ canonicalUsername: String) -> String { "account:\(canonicalUsername)" }
@@ -45,7 +45,7 @@ public struct LoginThrottle: Sendable {
     /// Counts one attempt for the account and the address, or refuses it (nothing counted) with the time
     /// until one may try again.
     func reserve(account: String, ip: String) async throws -> Result<Reservation, LoginService.Failure> {
-        let now = Timestamp.milliseconds(self.now())
+        let now = Timestamp.milliseconds(self.clock.now)
         let window = Int64(self.policy.window.components.seconds) * 1000
         // A locked subject is refused with a read: a flood of attempts on a locked account costs no writes.
         let lock = try await self.database.first(
@@ -106,7 +106,7 @@ public struct LoginThrottle: Sendable {
 
     /// A wrong password: the attempt stays counted, and a subject at its limit is locked for the lockout duration.
     func settleFailure(_ reservation: Reservation) async throws {
-        let now = Timestamp.milliseconds(self.now())
+        let now = Timestamp.milliseconds(self.clock.now)
         let lockedUntil = now + Int64(self.policy.duration.components.seconds) * 1000
         try await self.database.transaction { connection in
             for (subject, limit) in [(reservation.account, self.policy.accountAttempts), (reservation.ip, self.policy.ipAttempts)] {
@@ -142,8 +142,8 @@ public struct LoginThrottle: Sendable {
     /// a prune that fails is retried at the next minute, and never fails the login that triggered it.
     private func pruneNow(now: Int64) async {
         let due = self.lastPrune.date.withLock { last in
-            guard self.now().timeIntervalSince(last) >= 60 else { return false }
-            last = self.now()
+            guard self.clock.now.timeIntervalSince(last) >= 60 else { return false }
+            last = self.clock.now
             return true
         }
         guard due else { return }

@@ -126,7 +126,7 @@ public struct OAuthService: Sendable {
             try await self.identity.revokeFamily(family)
             throw invalid
         }
-        guard (entry.record.expiresAt ?? .distantFuture) > self.identity.issuer.now(),
+        guard (entry.record.expiresAt ?? .distantFuture) > self.identity.issuer.clock.now,
             let account = try await self.identity.accounts.find(id: entry.record.accountId), try await self.identity.accounts.isEnabled(account)
         else { throw invalid }
         let issuer = self.identity.issuer

@@ -58,7 +58,7 @@ public struct RoleAdministration: Sendable {
             throw IAMError.forbidden("Roles can only be created in your own tenant.", reason: "FOREIGN_TENANT")
         }
         try await self.grants.requireGrantable(caller, permissions: role.permissions, to: Self.resource(role), decisions: decisions)
-        let now = Timestamp.milliseconds(Date())
+        let now = Timestamp.milliseconds(self.identity.clock.now)
         do {
             try await self.identity.database.execute(
                 """
@@ -100,7 +100,7 @@ public struct RoleAdministration: Sendable {
                 try await connection.execute(
                     """
                     UPDATE iam_roles SET name = \(updated.name), description = \(updated.description),
-                        permissions = \(try JSONCoding.string(updated.permissions)), updated_at = \(Timestamp.milliseconds(Date()))
+                        permissions = \(try JSONCoding.string(updated.permissions)), updated_at = \(Timestamp.milliseconds(self.identity.clock.now))
                     WHERE id = \(id)
                     """
                 )

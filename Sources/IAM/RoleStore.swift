@@ -1,13 +1,15 @@
 import Foundation
 public import Policy
-import PortcullisCore
+public import PortcullisCore
 public import Storage
 
 /// SQL for roles. Built-in roles are kept in step with `policies/roles.yaml` at start-up.
 public struct RoleStore: Sendable {
     let database: any Database
+    let clock: WallClock
 
-    public init(database: any Database) {
+    public init(database: any Database, clock: WallClock) {
+        self.clock = clock
         self.database = database
     }
 
@@ -18,7 +20,7 @@ public struct RoleStore: Sendable {
 
     /// Creates or updates the built-in roles from the policy files.
     public func syncBuiltIns(_ roles: [RoleDefinition]) async throws {
-        let now = Timestamp.milliseconds(Date())
+        let now = Timestamp.milliseconds(self.clock.now)
         try await self.database.transaction { connection in
             for role in roles {
                 let id = Self.builtInID(role.name)

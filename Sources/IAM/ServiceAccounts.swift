@@ -116,7 +116,7 @@ public struct ServiceAccounts: Sendable {
     private func issueSecret(for accountID: String, confirming ceiling: GrantChecks.Ceiling?) async throws -> Credentials {
         let creating = ceiling == nil
         let secret = Identifiers.opaqueToken(prefix: "pcc_")
-        let now = Timestamp.milliseconds(Date())
+        let now = Timestamp.milliseconds(self.identity.clock.now)
         let hash = self.hash(secret)
         let database = self.identity.database
         let clientID: String = try await database.transaction { connection in

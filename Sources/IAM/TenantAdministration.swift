@@ -45,7 +45,7 @@ public struct TenantAdministration: Sendable {
     public func create(name: String?, status: String?, by caller: Principal, requestID: String?) async throws -> Tenant {
         guard self.authorizer.holds(caller, "iam.tenant.create") else { throw IAMError.forbidden("Missing permission iam.tenant.create") }
         let tenantStatus = try Self.validate(name: name, status: status, requireName: true)
-        let now = Date()
+        let now = self.identity.clock.now
         let tenant = Tenant(id: Identifiers.objectID(), name: name ?? "", status: tenantStatus ?? .active, createdAt: now, updatedAt: now)
         try await self.write("iam.tenant.created", tenant: tenant, requestID: requestID) { connection in
             try await self.store.insert(tenant, on: connection)
@@ -69,7 +69,7 @@ public struct TenantAdministration: Sendable {
             tenant.status = status
         }
         if let name { tenant.name = name }
-        tenant.updatedAt = max(Date(), checked.addingTimeInterval(0.001))
+        tenant.updatedAt = max(self.identity.clock.now, checked.addingTimeInterval(0.001))
         let updated = tenant
         let database = self.identity.database
         try await self.write("iam.tenant.modified", tenant: updated, requestID: requestID) { connection in
@@ -92,7 +92,7 @@ public struct TenantAdministration: Sendable {
         let database = self.identity.database
         try await self.write("iam.tenant.deleted", tenant: tenant, requestID: requestID) { connection in
             let members = try await connection.query("SELECT id FROM iam_accounts WHERE tenant_id = \(id)").map { try $0.string("id") }
-            let now = Timestamp.milliseconds(Date())
+            let now = Timestamp.milliseconds(self.identity.clock.now)
             try await connection.execute("UPDATE iam_accounts SET status = 'DISABLED', updated_at = \(now) WHERE tenant_id = \(id)")
             for member in members {
                 _ = try await self.identity.tokens.revokeAll(accountID: member, on: connection)

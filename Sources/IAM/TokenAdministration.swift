@@ -49,12 +49,12 @@ public struct TokenAdministration: Sendable {
                 return try await issuer.persistentToken(for: account, scope: customPermissions, description: description, on: connection)
             case .duration(let duration) where duration <= issuer.accessTokenTTL:
                 // The grant bounds the session: refreshing this token never carries it past the lifetime asked for.
-                let end = issuer.now().addingTimeInterval(TimeInterval(duration.components.seconds))
+                let end = issuer.clock.now.addingTimeInterval(TimeInterval(duration.components.seconds))
                 return try await issuer.accessToken(
                     for: account, ttl: duration, scope: customPermissions, description: description, lineage: TokenIssuer.Lineage(sessionEndsAt: end),
                     on: connection)
             case .duration(let duration):
-                let expiresAt = issuer.now().addingTimeInterval(TimeInterval(duration.components.seconds))
+                let expiresAt = issuer.clock.now.addingTimeInterval(TimeInterval(duration.components.seconds))
                 return try await issuer.persistentToken(
                     for: account, expiresAt: expiresAt, scope: customPermissions, description: description, on: connection)
             }

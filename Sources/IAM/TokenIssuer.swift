@@ -41,24 +41,24 @@ public struct TokenIssuer: Sendable {
     let accessTokenTTL: Duration
     /// The longest a session (a login and every refresh after it) may last (`PORTCULLIS_SESSION_MAX`).
     let sessionMax: Duration
-    let now: @Sendable () -> Date
+    let clock: WallClock
 
     public init(
         keyRing: KeyRing,
-        database: any Database,
+        tokens: TokenStore,
         issuer: String,
         audience: String,
         accessTokenTTL: Duration,
         sessionMax: Duration = .seconds(12 * 3600),
-        now: @escaping @Sendable () -> Date = { Date() }
+        clock: WallClock
     ) {
         self.keyRing = keyRing
-        self.tokens = TokenStore(database: database)
+        self.tokens = tokens
         self.issuer = issuer
         self.audience = audience
         self.accessTokenTTL = accessTokenTTL
         self.sessionMax = sessionMax
-        self.now = now
+        self.clock = clock
     }
 
     /// The lineage a token is stored with: its session's end filled in (a new session ends `sessionMax`
@@ -87,7 +87,7 @@ public struct TokenIssuer: Sendable {
         lineage: Lineage = Lineage(),
         on connection: (any DatabaseConnection)? = nil
     ) async throws -> Issued {
-        let now = self.now()
+        let now = self.clock.now
         let lineage = try self.session(lineage, now: now)
         let expiresAt = self.expiry(ttl ?? self.accessTokenTTL, now: now, session: lineage)
         let record = TokenRecord(
@@ -117,7 +117,7 @@ public struct TokenIssuer: Sendable {
         for account: Account, scope: [String]?, ttl: Duration = .seconds(30 * 86400), lineage: Lineage,
         on connection: (any DatabaseConnection)? = nil
     ) async throws -> Issued {
-        let now = self.now()
+        let now = self.clock.now
         let lineage = try self.session(lineage, now: now)
         let token = Identifiers.opaqueToken(prefix: Self.refreshPrefix)
         let record = TokenRecord(
@@ -139,7 +139,7 @@ public struct TokenIssuer: Sendable {
         lineage: Lineage = Lineage(),
         on connection: (any DatabaseConnection)? = nil
     ) async throws -> Issued {
-        let now = self.now()
+        let now = self.clock.now
         let token = Identifiers.opaqueToken(prefix: Self.persistentPrefix)
         let record = TokenRecord(
             id: Identifiers.objectID(), accountId: account.id, kind: .persistent, description: description, scope: scope,

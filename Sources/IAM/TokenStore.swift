@@ -1,13 +1,15 @@
 public import Foundation
-import PortcullisCore
+public import PortcullisCore
 public import Storage
 
 /// SQL for issued tokens. Every token gets a row keyed by its id (`jti`): JWTs so that they can be listed
 /// and revoked, opaque tokens with the SHA-256 of the secret (never the secret itself).
 public struct TokenStore: Sendable {
     let database: any Database
+    let clock: WallClock
 
-    public init(database: any Database) {
+    public init(database: any Database, clock: WallClock) {
+        self.clock = clock
         self.database = database
     }
 
@@ -64,7 +66,7 @@ public struct TokenStore: Sendable {
 
     /// Revokes the live tokens an account got through `grant`; returns the ids revoked.
     func revokeAll(accountID: String, grant: String, on connection: any DatabaseConnection) async throws -> [String] {
-        let now = Timestamp.milliseconds(Date())
+        let now = Timestamp.milliseconds(self.clock.now)
         let rows = try await connection.query(
             """
             UPDATE iam_tokens SET revoked_at = \(now)
@@ -77,13 +79,13 @@ public struct TokenStore: Sendable {
 
     /// Marks a token revoked; returns false when it was unknown or revoked already.
     func revoke(id: String, on connection: any DatabaseConnection) async throws -> Bool {
-        let now = Timestamp.milliseconds(Date())
+        let now = Timestamp.milliseconds(self.clock.now)
         return try await connection.first("UPDATE iam_tokens SET revoked_at = \(now) WHERE id = \(id) AND revoked_at IS NULL RETURNING id") != nil
     }
 
     /// Revokes every live token of an account, except `keeping`; returns the ids revoked.
     func revokeAll(accountID: String, keeping: String? = nil, on connection: any DatabaseConnection) async throws -> [String] {
-        let now = Timestamp.milliseconds(Date())
+        let now = Timestamp.milliseconds(self.clock.now)
         let rows = try await connection.query(
             """
             UPDATE iam_tokens SET revoked_at = \(now)
@@ -111,7 +113,7 @@ public struct TokenStore: Sendable {
 
     /// Revokes every token of a refresh family (reuse detection); returns the ids revoked.
     func revokeFamily(_ familyID: String, on connection: any DatabaseConnection) async throws -> [String] {
-        let now = Timestamp.milliseconds(Date())
+        let now = Timestamp.milliseconds(self.clock.now)
         let rows = try await connection.query(
             "UPDATE iam_tokens SET revoked_at = \(now) WHERE family_id = \(familyID) AND revoked_at IS NULL RETURNING id"
         )

@@ -19,31 +19,33 @@ public struct TokenVerifier: Sendable {
     let issuer: String
     let audience: String
     let leeway: TimeInterval
-    let now: @Sendable () -> Date
+    let clock: WallClock
 
     public init(
         keyRing: KeyRing,
-        database: any Database,
+        tokens: TokenStore,
+        accounts: AccountStore,
+        roles: RoleStore,
         cache: PrincipalCache,
         issuer: String,
         audience: String,
         leeway: TimeInterval = 60,
-        now: @escaping @Sendable () -> Date = { Date() }
+        clock: WallClock
     ) {
         self.keyRing = keyRing
-        self.tokens = TokenStore(database: database)
-        self.accounts = AccountStore(database: database)
-        self.roles = RoleStore(database: database)
+        self.tokens = tokens
+        self.accounts = accounts
+        self.roles = roles
         self.cache = cache
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
-        self.now = now
+        self.clock = clock
     }
 
     /// The principal behind `token`, or why not.
     public func verify(_ token: String) async throws(AuthenticationError) -> Principal {
-        let now = self.now()
+        let now = self.clock.now
         let hash = Identifiers.tokenHash(token)
         if let cached = self.cache.get(hash, now: now) {
             return cached

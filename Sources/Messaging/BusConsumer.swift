@@ -159,7 +159,8 @@ public final class BusConsumer: Service {
             await self.fail(message, error: "undecodable event: \(error)", maxAttempts: message.attempts, unsettled: &unsettled)
             return
         }
-        let delivery = Delivery(group: self.group, attempts: message.attempts, eventID: event.id, database: self.store.database)
+        let delivery = Delivery(
+            group: self.group, attempts: message.attempts, eventID: event.id, database: self.store.database, clock: self.store.clock)
         do {
             try await self.handler(event, delivery)
         } catch {

@@ -9,6 +9,7 @@ public struct Delivery: Sendable {
     public let attempts: Int
     let eventID: String
     let database: any Database
+    let clock: WallClock
 
     /// Runs `body` in a transaction, at most once per group and event id: a redelivered event whose earlier
     /// `once` committed skips `body`. Put the handler's state changes in `body` so they and the "done"
@@ -20,7 +21,7 @@ public struct Delivery: Sendable {
         let group = self.group
         let eventID = self.eventID
         return try await self.database.transaction { connection in
-            let now = Timestamp.milliseconds(.now)
+            let now = Timestamp.milliseconds(self.clock.now)
             let claimed = try await connection.first(
                 """
                 INSERT INTO bus_processed (group_name, event_id, processed_at) VALUES (\(group), \(eventID), \(now))

@@ -1,5 +1,5 @@
 public import Foundation
-import PortcullisCore
+public import PortcullisCore
 public import Storage
 
 /// The durable queue underneath both the event bus and the work queues: one table of messages with
@@ -10,14 +10,14 @@ public struct MessageStore: Sendable {
     public static let channel = "portcullis_bus"
 
     public let database: any Database
-    let now: @Sendable () -> Date
+    let clock: WallClock
 
-    public init(database: any Database, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(database: any Database, clock: WallClock) {
         self.database = database
-        self.now = now
+        self.clock = clock
     }
 
-    var nowMilliseconds: Int64 { Timestamp.milliseconds(self.now()) }
+    var nowMilliseconds: Int64 { Timestamp.milliseconds(self.clock.now) }
 
     /// Adds a message unless the queue already holds one with the same id. With `connection`, the message
     /// is part of the caller's transaction and its wake-up is sent when that commits.

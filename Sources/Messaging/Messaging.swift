@@ -1,4 +1,5 @@
 public import Logging
+public import PortcullisCore
 public import Storage
 
 /// The messaging module assembled over one database: the store, the bus, the work queues and the
@@ -10,8 +11,10 @@ public struct Messaging: Sendable {
     public let queues: DatabaseWorkQueue
     public let wakeUps: WakeUpListener
 
-    public init(database: any Database, retry: RetryPolicy = RetryPolicy(), pollInterval: Duration = .seconds(5), logger: Logger) {
-        let store = MessageStore(database: database)
+    public init(
+        database: any Database, retry: RetryPolicy = RetryPolicy(), pollInterval: Duration = .seconds(5), clock: WallClock = .system, logger: Logger
+    ) {
+        let store = MessageStore(database: database, clock: clock)
         let signals = QueueSignals()
         self.store = store
         self.signals = signals

@@ -47,7 +47,7 @@ public struct QueueStats: Sendable, Hashable {
     public let oldestEnqueuedAt: Date?
 
     /// The consumer lag at `now`: the oldest message's age in seconds, to the millisecond; 0 when empty.
-    public func lagSeconds(at now: Date = Date()) -> Double {
+    public func lagSeconds(at now: Date) -> Double {
         let lag = self.oldestEnqueuedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0
         return (lag * 1000).rounded() / 1000
     }

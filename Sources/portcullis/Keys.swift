@@ -43,7 +43,8 @@ struct Keys: AsyncParsableCommand {
             let database = try await Startup.openDatabase(configuration, logger: logger)
             let kid = try await Startup.withRunning(database) {
                 try await MigrationRunner(database: database, migrations: GatewayAssembly.migrations(), logger: logger).migrate()
-                let ring = KeyRing(database: database, masterKey: masterKey, tokenLifetime: configuration.accessTokenTTL, logger: logger)
+                let ring = KeyRing(
+                    database: database, masterKey: masterKey, tokenLifetime: configuration.accessTokenTTL, logger: logger, clock: .system)
                 try await ring.refresh()
                 return try await ring.rotate(publishAhead: ahead)
             }

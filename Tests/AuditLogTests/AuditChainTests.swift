@@ -109,7 +109,7 @@ struct AuditChainTests {
             let old = Date().addingTimeInterval(-10 * 86400)
             for index in 1...5 { try await chain.append(record(index, createdAt: old)) }
             for index in 6...8 { try await chain.append(record(index)) }
-            let removed = try await chain.prune(before: Date().addingTimeInterval(-86400))
+            let removed = try await chain.prune(before: Date().addingTimeInterval(-86400), now: Date())
             #expect(removed == 5)
             let verification = try await chain.verify()
             #expect(verification.ok)
@@ -120,7 +120,7 @@ struct AuditChainTests {
             #expect(page.first?.record.seq == 9)
             // Appending continues the chain; nothing is left to prune.
             try await chain.append(record(10))
-            #expect(try await chain.prune(before: Date().addingTimeInterval(-86400)) == 0)
+            #expect(try await chain.prune(before: Date().addingTimeInterval(-86400), now: Date()) == 0)
             #expect(try await chain.verify().ok)
             // Deleting the oldest records without a valid checkpoint is detected.
             try await database.execute("UPDATE audit_checkpoint SET through_seq = 6")

@@ -77,7 +77,7 @@ struct AuditReadinessTests {
             let messaging = Messaging(database: database, logger: TestDatabases.logger)
             try await messaging.bus.bind(group: "audit", patterns: ["audit.#"])
             let journal = DecisionJournal(bus: messaging.bus, timeout: .seconds(30), logger: TestDatabases.logger)
-            let check = AuditReadiness(journal: journal, store: messaging.store, maxLag: .seconds(1))
+            let check = AuditReadiness(journal: journal, store: messaging.store, clock: .system, maxLag: .seconds(1))
             try await withServices([journal]) {
                 #expect(try await eventually { journal.isAccepting })
                 #expect(await check.check().ready, "nothing waits yet")

@@ -92,7 +92,7 @@ struct BusHealthTests {
         try await withMessaging(backend) { _, messaging in
             try await messaging.queues.enqueue("flow-f1:a:messages", messageID: "1", message: .null, on: nil)
             try await messaging.queues.enqueue("flow-f1:a:messages", messageID: "2", message: .null, on: nil)
-            let checks: [any ReadinessCheck] = [BusReadiness(store: messaging.store, timeout: .seconds(60))]
+            let checks: [any ReadinessCheck] = [BusReadiness(store: messaging.store, clock: .system, timeout: .seconds(60))]
             try await withTestGateway(checks: checks) { client in
                 let response = try await client.execute(uri: "/health/ready", method: .get)
                 #expect(response.status == .ok)

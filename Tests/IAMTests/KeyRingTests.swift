@@ -42,11 +42,13 @@ struct KeyRingTests {
             let ring = KeyRing(
                 database: database, masterKey: MasterKey(base64: TestDatabases.masterKey)!, tokenLifetime: .seconds(900),
                 logger: TestDatabases.logger,
-                now: { clock.now }
+                clock: WallClock { clock.now }
             )
             try await ring.start()
             let first = try #require(await ring.keyIDs().first)
-            let issuer = TokenIssuer(keyRing: ring, database: database, issuer: "i", audience: "a", accessTokenTTL: .seconds(900), now: { clock.now })
+            let issuer = TokenIssuer(
+                keyRing: ring, tokens: TokenStore(database: database, clock: WallClock { clock.now }), issuer: "i", audience: "a",
+                accessTokenTTL: .seconds(900), clock: WallClock { clock.now })
             let before = try await issuer.accessToken(for: Self.account())
 
             let next = try await ring.rotate(publishAhead: .seconds(3600))
@@ -70,11 +72,13 @@ struct KeyRingTests {
         try await TestDatabases.withDatabase(backend) { database in
             try await MigrationRunner(database: database, migrations: IAMMigrations.all, logger: TestDatabases.logger).migrate()
             let right = KeyRing(
-                database: database, masterKey: MasterKey(base64: TestDatabases.masterKey)!, tokenLifetime: .seconds(900), logger: TestDatabases.logger
+                database: database, masterKey: MasterKey(base64: TestDatabases.masterKey)!, tokenLifetime: .seconds(900),
+                logger: TestDatabases.logger,
+                clock: .system
             )
             try await right.start()
             let other = MasterKey(key: SymmetricKey(size: .bits256))
-            let wrong = KeyRing(database: database, masterKey: other, tokenLifetime: .seconds(900), logger: TestDatabases.logger)
+            let wrong = KeyRing(database: database, masterKey: other, tokenLifetime: .seconds(900), logger: TestDatabases.logger, clock: .system)
             await #expect {
                 try await wrong.start()
             } throws: { error in

@@ -93,7 +93,7 @@ struct LockoutConcurrencyTests {
             let clock = Mutex(start)
             let throttle = LoginThrottle(
                 database: database, policy: LockoutPolicy(accountAttempts: 2, ipAttempts: 10, window: .seconds(60), duration: .seconds(60)),
-                logger: TestDatabases.logger, now: { clock.withLock { $0 } })
+                logger: TestDatabases.logger, clock: WallClock { clock.withLock { $0 } })
             for _ in 0..<2 {
                 guard case .success(let reservation) = try await throttle.reserve(account: "account:a", ip: "ip:1") else {
                     Issue.record("the first two attempts are allowed")

@@ -2,16 +2,18 @@ import Foundation
 public import GatewayKit
 import Hummingbird
 public import Policy
-import PortcullisCore
+public import PortcullisCore
 
 /// `/logs`: reading, pushing and verifying the audit log (API.md §7).
 public struct AuditRoutes: Sendable {
     let chain: AuditChain
     let policies: PolicyStore
+    let clock: WallClock
 
-    public init(chain: AuditChain, policies: PolicyStore) {
+    public init(chain: AuditChain, policies: PolicyStore, clock: WallClock) {
         self.chain = chain
         self.policies = policies
+        self.clock = clock
     }
 
     /// `{name, payload?, tenant?}`, or OIH's event shape `{headers:{name,...}, payload}` so that OIH services
@@ -133,7 +135,7 @@ public struct AuditRoutes: Sendable {
         }
         // serviceName is the pushing account's id: a name a tenant chooses (a username) could read "gateway".
         return AuditRecord(
-            id: UUID().uuidString.lowercased(), createdAt: Timestamp.format(Date()), name: name, serviceName: principal.accountID,
+            id: UUID().uuidString.lowercased(), createdAt: Timestamp.format(self.clock.now), name: name, serviceName: principal.accountID,
             requestId: context.requestID.value, tenant: body.tenant ?? principal.tenant, actor: AuditActor(principal),
             client: AuditClient(ip: context.clientIP, userAgent: userAgent.map { String($0.prefix(256)) }), origin: "push", payload: payload
         )

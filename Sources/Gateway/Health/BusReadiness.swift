@@ -1,18 +1,20 @@
 import Foundation
 public import GatewayKit
 public import Messaging
-import PortcullisCore
+public import PortcullisCore
 
 /// The bus can be read; reports each queue's depth, leased count and lag (age of its oldest message), and
 /// the number of dead letters waiting for an operator.
 public struct BusReadiness: ReadinessCheck {
     public let name = "bus"
     let store: MessageStore
+    let clock: WallClock
     let timeout: Duration
 
     /// - Parameter timeout: how long the check may take before it counts as failed; a probe should not hang.
-    public init(store: MessageStore, timeout: Duration = .seconds(3)) {
+    public init(store: MessageStore, clock: WallClock, timeout: Duration = .seconds(3)) {
         self.store = store
+        self.clock = clock
         self.timeout = timeout
     }
 
@@ -21,7 +23,7 @@ public struct BusReadiness: ReadinessCheck {
             let (stats, deadLetters) = try await withDeadline(self.timeout) { [store] in
                 (try await store.stats(), try await store.deadLetters(offset: 0, limit: 0).total)
             }
-            let now = Date()
+            let now = self.clock.now
             var queues: [String: JSONValue] = [:]
             for queue in stats {
                 queues[queue.queue] = [

@@ -67,11 +67,13 @@ public struct AuditReadiness: ReadinessCheck {
     public let name = "audit"
     let journal: DecisionJournal
     let store: MessageStore
+    let clock: WallClock
     /// Audit lag past which the replica reports not ready (`PORTCULLIS_AUDIT_MAX_LAG`).
     let maxLag: Duration
 
-    public init(journal: DecisionJournal, store: MessageStore, maxLag: Duration = .seconds(30)) {
+    public init(journal: DecisionJournal, store: MessageStore, clock: WallClock, maxLag: Duration = .seconds(30)) {
         self.journal = journal
+        self.clock = clock
         self.store = store
         self.maxLag = maxLag
     }
@@ -87,7 +89,7 @@ public struct AuditReadiness: ReadinessCheck {
         guard let queue = stats.first(where: { $0.queue == DatabaseEventBus.queueName(group: AuditLog.group) }) else {
             return ReadinessResult(ready: true)
         }
-        let lag = queue.lagSeconds()
+        let lag = queue.lagSeconds(at: self.clock.now)
         let limit = Double(self.maxLag.components.seconds)
         var info: [String: JSONValue] = ["pending": .int(Int64(queue.depth)), "lagSeconds": .double(lag), "maxLagSeconds": .double(limit)]
         if lag > limit { info["problem"] = .string("audit records wait longer than \(Int(limit)) s for the chain") }
