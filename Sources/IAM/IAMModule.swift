@@ -11,33 +11,68 @@ public struct IAMModule: GatewayModule {
     public static let migrations = IAMMigrations.all
 
     public let identity: Identity
+    public let accountAdministration: AccountAdministration
+    public let tokenAdministration: TokenAdministration
+    public let serviceAccounts: ServiceAccounts
+    public let tenantAdministration: TenantAdministration
+    public let roleAdministration: RoleAdministration
+    public let oauth: OAuthService
     let environment: ModuleEnvironment
 
     public init(environment: ModuleEnvironment) {
         self.environment = environment
-        self.identity = Identity(
+        let identity = Identity(
             database: environment.database, configuration: environment.configuration, policies: environment.policies,
             masterKey: environment.masterKey, bus: environment.messaging.bus, hasher: environment.passwordHasher,
             clock: environment.clock, logger: environment.logger)
+        self.identity = identity
+        // The composition root of the module: each service gets the stores and parts it uses, nothing more.
+        let configuration = environment.configuration
+        let bus = environment.messaging.bus
+        let (database, policies, clock) = (identity.database, identity.policyStore, identity.clock)
+        let grants = GrantChecks(accounts: identity.accounts, roles: identity.roles, policies: policies)
+        let accounts = AccountAdministration(
+            database: database, accounts: identity.accounts, roles: identity.roles, tokens: identity.tokens, clients: identity.clients,
+            cache: identity.cache, hasher: identity.hasher, policies: policies, grants: grants, passwordPolicy: configuration.passwordPolicy,
+            bus: bus,
+            clock: clock)
+        let tokens = TokenAdministration(
+            database: database, accounts: identity.accounts, tokens: identity.tokens, clients: identity.clients, issuer: identity.issuer,
+            verifier: identity.verifier, sessions: identity.sessions, policies: policies, grants: grants, bus: bus)
+        let serviceAccounts = ServiceAccounts(
+            database: database, accounts: identity.accounts, tokens: identity.tokens, clients: identity.clients, cache: identity.cache,
+            administration: accounts, masterKey: environment.masterKey)
+        let tenants = TenantAdministration(
+            database: database, store: TenantStore(database: database), accounts: identity.accounts, tokens: identity.tokens, cache: identity.cache,
+            policies: policies, bus: bus, clock: clock)
+        let roles = RoleAdministration(database: database, roles: identity.roles, cache: identity.cache, policies: policies, grants: grants)
+        let oauth = OAuthService(
+            accounts: identity.accounts, roles: identity.roles, tokens: identity.tokens, issuer: identity.issuer, verifier: identity.verifier,
+            login: identity.login, sessions: identity.sessions, policies: policies, serviceAccounts: serviceAccounts, administration: tokens, bus: bus
+        )
+        self.accountAdministration = accounts
+        self.tokenAdministration = tokens
+        self.serviceAccounts = serviceAccounts
+        self.tenantAdministration = tenants
+        self.roleAdministration = roles
+        self.oauth = oauth
     }
 
     public func registerRoutes(on routes: RouteRegistry) {
         let identity = self.identity
         let configuration = self.environment.configuration
-        let bus = self.environment.messaging.bus
-        let accounts = AccountAdministration(identity: identity, passwordPolicy: configuration.passwordPolicy, bus: bus)
-        let tokens = TokenAdministration(identity: identity, bus: bus)
-        let serviceAccounts = ServiceAccounts(identity: identity, administration: accounts, masterKey: self.environment.masterKey)
-        IdentityRoutes(identity: identity, configuration: configuration).register(on: routes)
-        AccountRoutes(administration: accounts, identity: identity).register(on: routes)
-        ServiceAccountRoutes(serviceAccounts: serviceAccounts).register(on: routes)
-        TenantAndRoleRoutes(
-            tenants: TenantAdministration(identity: identity, bus: bus), roles: RoleAdministration(identity: identity), accounts: accounts
+        let policies = identity.policyStore
+        let accounts = self.accountAdministration
+        let tokens = self.tokenAdministration
+        IdentityRoutes(
+            login: identity.login, sessions: identity.sessions, accounts: identity.accounts, keyRing: identity.keyRing, configuration: configuration
         )
         .register(on: routes)
+        AccountRoutes(administration: accounts, login: identity.login, sessions: identity.sessions, policies: policies).register(on: routes)
+        ServiceAccountRoutes(serviceAccounts: self.serviceAccounts).register(on: routes)
+        TenantAndRoleRoutes(tenants: self.tenantAdministration, roles: self.roleAdministration, accounts: accounts).register(on: routes)
         TokenRoutes(tokens: tokens, accessTokenTTL: configuration.accessTokenTTL).register(on: routes)
-        OAuthRoutes(oauth: OAuthService(identity: identity, serviceAccounts: serviceAccounts, bus: bus), tokens: tokens, identity: identity)
-            .register(on: routes)
+        OAuthRoutes(oauth: self.oauth, tokens: tokens, policies: policies).register(on: routes)
     }
 
     public var services: [ModuleService] {

@@ -253,7 +253,7 @@ struct DecisionRecordTests {
             let target = try await env.makeAccount("target", password: "target-password-1")
             let caller = try await env.identity.verifier.verify(try await env.login("platform", "platform-pass-12"))
             #expect(caller.accountID == admin.id)
-            let administration = AccountAdministration(identity: env.identity, passwordPolicy: PasswordPolicy(), bus: env.messaging.bus)
+            let administration = try #require(env.modules.lazy.compactMap { $0 as? IAMModule }.first).accountAdministration
             await #expect(throws: CancellationError.self) {
                 try await administration.update(target.id, .init(firstname: "Changed"), by: caller, decisions: Refusing(), requestID: nil)
             }

@@ -44,7 +44,7 @@ struct RaceAndLineageTests {
         try await withIdentityGateway(backend) { env in
             let admin = try await env.adminToken()
             let caller = try await Self.principal(env, admin)
-            let grants = GrantChecks(identity: env.identity)
+            let grants = GrantChecks(accounts: env.identity.accounts, roles: env.identity.roles, policies: env.policies)
             let role = try await AdministrationTests.create(env, "/api/v1/roles", ["name": "viewer", "permissions": ["flows.read"]], token: admin)
             let roleID = try #require(role["id"]?.stringValue)
             let created = try await AdministrationTests.create(

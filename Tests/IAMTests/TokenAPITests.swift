@@ -84,7 +84,7 @@ struct TokenAPITests {
             #expect(json["data"] == nil, "bare object, no data wrapper")
             if case .int? = json["exp"] {} else { Issue.record("exp is not an integer") }
 
-            try await env.identity.revoke(tokenID: try #require(json["jti"]?.stringValue))
+            try await env.identity.sessions.revoke(tokenID: try #require(json["jti"]?.stringValue))
             #expect(try await env.post("/api/v1/tokens/introspect", json: ["token": .string(token)], token: admin).json == ["active": false])
             #expect(try await env.post("/api/v1/tokens/introspect", json: ["token": "garbage"], token: admin).json == ["active": false])
             let userToken = try await env.login("intro", "intro-password-1")

@@ -176,7 +176,7 @@ struct TokenAttackTests {
             let stored = try await env.database.first("SELECT token_hash FROM iam_tokens WHERE id = \(issued.record.id)")
             #expect(try stored?.string("token_hash") == Identifiers.tokenHash(issued.token))
             #expect(try await env.database.first("SELECT id FROM iam_tokens WHERE token_hash = \(issued.token)") == nil)
-            try await env.identity.revoke(tokenID: issued.record.id)
+            try await env.identity.sessions.revoke(tokenID: issued.record.id)
             #expect(try await env.get("/api/v1/users/me", token: issued.token).status == .unauthorized)
         }
     }

@@ -2,7 +2,7 @@ import Foundation
 public import Messaging
 public import Policy
 public import PortcullisCore
-import Storage
+public import Storage
 
 /// The token API: issue tokens for accounts (OIH's `POST /api/v1/tokens`), list and revoke them,
 /// introspect (RFC 7662) and refresh.
@@ -14,14 +14,31 @@ public struct TokenAdministration: Sendable {
         case duration(Duration)
     }
 
-    let identity: Identity
+    let database: any Database
+    let accounts: AccountStore
+    let tokens: TokenStore
+    let clients: ServiceClientStore
+    let issuer: TokenIssuer
+    let verifier: TokenVerifier
+    let sessions: Sessions
+    let policies: PolicyStore
     let grants: GrantChecks
-    var authorizer: Authorizer { self.identity.authorizer }
     let bus: any EventBus
+    var authorizer: Authorizer { self.policies.current.authorizer }
 
-    public init(identity: Identity, bus: any EventBus) {
-        self.identity = identity
-        self.grants = GrantChecks(identity: identity)
+    public init(
+        database: any Database, accounts: AccountStore, tokens: TokenStore, clients: ServiceClientStore, issuer: TokenIssuer,
+        verifier: TokenVerifier, sessions: Sessions, policies: PolicyStore, grants: GrantChecks, bus: any EventBus
+    ) {
+        self.database = database
+        self.accounts = accounts
+        self.tokens = tokens
+        self.clients = clients
+        self.issuer = issuer
+        self.verifier = verifier
+        self.sessions = sessions
+        self.policies = policies
+        self.grants = grants
         self.bus = bus
     }
 
@@ -34,15 +51,15 @@ public struct TokenAdministration: Sendable {
         accountID: String, lifetime: Lifetime?, customPermissions: [String]?, description: String?, by caller: Principal,
         decisions: any ResourceDecisionRecorder, requestID: String?
     ) async throws -> TokenIssuer.Issued {
-        guard let account = try await self.identity.accounts.find(id: accountID) else { throw IAMError.notFound("Account not found.") }
+        guard let account = try await self.accounts.find(id: accountID) else { throw IAMError.notFound("Account not found.") }
         let ceiling = try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
         if let customPermissions {
             try await self.checkCustomPermissions(customPermissions, for: account, by: caller, decisions: decisions)
         }
-        let issuer = self.identity.issuer
+        let issuer = self.issuer
         let grants = self.grants
         // Issued once the account is confirmed to be the one checked: a token is its holder's whole power.
-        let issued: TokenIssuer.Issued = try await self.identity.database.transaction { connection in
+        let issued: TokenIssuer.Issued = try await self.database.transaction { connection in
             try await grants.confirm(ceiling, on: connection)
             switch lifetime ?? .duration(issuer.accessTokenTTL) {
             case .persistent:
@@ -68,7 +85,7 @@ public struct TokenAdministration: Sendable {
     private func checkCustomPermissions(
         _ permissions: [String], for account: Account, by caller: Principal, decisions: any ResourceDecisionRecorder
     ) async throws {
-        let policies = self.identity.policies
+        let policies = self.policies.current
         let resource = GrantChecks.resource(account)
         guard try await policies.authorizer.check(caller, ResourceAction(platform: "iam.token.update"), on: resource, recordingTo: decisions)
         else {
@@ -83,22 +100,22 @@ public struct TokenAdministration: Sendable {
     }
 
     public func list(accountID: String?, offset: Int, limit: Int) async throws -> (items: [TokenRecord], total: Int) {
-        try await self.identity.tokens.list(accountID: accountID, offset: offset, limit: limit)
+        try await self.tokens.list(accountID: accountID, offset: offset, limit: limit)
     }
 
     public func get(_ id: String) async throws -> TokenRecord {
-        guard let entry = try await self.identity.tokens.find(id: id) else { throw IAMError.notFound("Token not found.") }
+        guard let entry = try await self.tokens.find(id: id) else { throw IAMError.notFound("Token not found.") }
         return entry.record
     }
 
     /// Revokes a token of the caller's own, or any token with `iam.token.delete`; other tokens are "not found".
     public func revoke(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?) async throws {
-        guard let entry = try await self.identity.tokens.find(id: id),
+        guard let entry = try await self.tokens.find(id: id),
             try await self.authorizer.check(
                 caller, ResourceAction(platform: "iam.token.delete", ownerMay: true),
                 on: ResourceRef(type: "token", id: id, tenant: nil, owner: entry.record.accountId), recordingTo: decisions)
         else { throw IAMError.notFound("Token not found.") }
-        try await self.identity.revoke(tokenID: id)
+        try await self.sessions.revoke(tokenID: id)
         try await self.publishAudit("audit.iam.token.revoked", record: entry.record, caller: caller, requestID: requestID)
     }
 
@@ -106,7 +123,7 @@ public struct TokenAdministration: Sendable {
     public func introspect(_ token: String) async throws -> JSONValue {
         let principal: Principal
         do {
-            principal = try await self.identity.verifier.verify(token)
+            principal = try await self.verifier.verify(token)
         } catch .unavailable(let reason) {
             throw AuthenticationError.unavailable(reason)
         } catch {
@@ -115,10 +132,10 @@ public struct TokenAdministration: Sendable {
         var body = self.introspection(of: principal)
         // Service accounts are OAuth clients: RFC 7662 names the client the token was issued to.
         if principal.type == .service,
-            let row = try await self.identity.database.first("SELECT client_id FROM iam_service_clients WHERE account_id = \(principal.accountID)"),
+            let clientID = try await self.clients.clientID(accountID: principal.accountID),
             case .object(var fields) = body
         {
-            fields["client_id"] = .string(try row.string("client_id"))
+            fields["client_id"] = .string(clientID)
             body = .object(fields)
         }
         return body
@@ -154,12 +171,12 @@ public struct TokenAdministration: Sendable {
     /// working. An expiring opaque token keeps its expiry; an access token never outlives its session
     /// (`SESSION_EXPIRED` then). Of two concurrent refreshes of one token, one wins and the other is 401.
     public func refresh(_ caller: Principal, requestID: String?) async throws -> TokenIssuer.Issued {
-        guard let account = try await self.identity.accounts.find(id: caller.accountID),
-            let entry = try await self.identity.tokens.find(id: caller.tokenID)
+        guard let account = try await self.accounts.find(id: caller.accountID),
+            let entry = try await self.tokens.find(id: caller.tokenID)
         else { throw IAMError.notFound("Account not found.") }
         let scope = caller.scope.map { Array($0).sorted() }
-        let issuer = self.identity.issuer
-        let issued = try await self.identity.replace(tokenID: entry.record.id) { connection in
+        let issuer = self.issuer
+        let issued = try await self.sessions.replace(tokenID: entry.record.id) { connection in
             if entry.record.kind == .persistent {
                 return try await issuer.persistentToken(
                     for: account, expiresAt: entry.record.expiresAt, scope: scope, description: "refreshed", lineage: entry.lineage, on: connection)

@@ -2,21 +2,21 @@ import Foundation
 public import GatewayKit
 import HTTPTypes
 import Hummingbird
-import Policy
-import PortcullisCore
+public import Policy
+public import PortcullisCore
 
 /// `/oauth2/token`, `/oauth2/introspect` and `/oauth2/revoke` (RFC 6749, 7662, 7009, 8693). They take form
 /// bodies, answer RFC 6749 errors, and authenticate clients themselves (HTTP Basic or form credentials).
 public struct OAuthRoutes: Sendable {
     let oauth: OAuthService
     let tokens: TokenAdministration
-    let identity: Identity
-    var authorizer: Authorizer { self.identity.authorizer }
+    let policies: PolicyStore
+    var authorizer: Authorizer { self.policies.current.authorizer }
 
-    public init(oauth: OAuthService, tokens: TokenAdministration, identity: Identity) {
+    public init(oauth: OAuthService, tokens: TokenAdministration, policies: PolicyStore) {
         self.oauth = oauth
         self.tokens = tokens
-        self.identity = identity
+        self.policies = policies
     }
 
     public func register(on routes: RouteRegistry) {

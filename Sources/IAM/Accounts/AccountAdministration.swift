@@ -3,7 +3,7 @@ import Logging
 public import Messaging
 public import Policy
 public import PortcullisCore
-import Storage
+public import Storage
 
 /// Creating, changing and deleting accounts, with the contract's rules: tenant admins are confined to
 /// their tenant in every read and write, only platform admins grant restricted permissions, roles must be
@@ -38,15 +38,34 @@ public struct AccountAdministration: Sendable {
         }
     }
 
-    let identity: Identity
+    let database: any Database
+    let accounts: AccountStore
+    let roles: RoleStore
+    let tokens: TokenStore
+    let clients: ServiceClientStore
+    let cache: PrincipalCache
+    let hasher: any PasswordHasher
+    let policies: PolicyStore
     let grants: GrantChecks
-    var authorizer: Authorizer { self.identity.authorizer }
     public let passwordPolicy: PasswordPolicy
     let bus: any EventBus
+    let clock: WallClock
+    var authorizer: Authorizer { self.policies.current.authorizer }
 
-    public init(identity: Identity, passwordPolicy: PasswordPolicy, bus: any EventBus) {
-        self.identity = identity
-        self.grants = GrantChecks(identity: identity)
+    public init(
+        database: any Database, accounts: AccountStore, roles: RoleStore, tokens: TokenStore, clients: ServiceClientStore, cache: PrincipalCache,
+        hasher: any PasswordHasher, policies: PolicyStore, grants: GrantChecks, passwordPolicy: PasswordPolicy, bus: any EventBus, clock: WallClock
+    ) {
+        self.database = database
+        self.accounts = accounts
+        self.roles = roles
+        self.tokens = tokens
+        self.clients = clients
+        self.cache = cache
+        self.hasher = hasher
+        self.policies = policies
+        self.clock = clock
+        self.grants = grants
         self.passwordPolicy = passwordPolicy
         self.bus = bus
     }
@@ -65,11 +84,11 @@ public struct AccountAdministration: Sendable {
 
     public func list(by caller: Principal, offset: Int, limit: Int) async throws -> (items: [Account], total: Int) {
         guard let filter = self.scope(of: caller, action: "read").listFilter else { throw IAMError.forbidden("Missing permission iam.account.read") }
-        return try await self.identity.accounts.list(tenant: filter, offset: offset, limit: limit)
+        return try await self.accounts.list(tenant: filter, offset: offset, limit: limit)
     }
 
     public func get(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Account {
-        guard let account = try await self.identity.accounts.find(id: id), try await self.check(caller, "read", account, decisions) else {
+        guard let account = try await self.accounts.find(id: id), try await self.check(caller, "read", account, decisions) else {
             throw IAMError.notFound("Account not found.")
         }
         return account
@@ -93,7 +112,7 @@ public struct AccountAdministration: Sendable {
         guard problems.isEmpty else { throw IAMError.invalid(problems) }
         // Platform account admins create in any tenant (or none); tenant admins in their own.
         let tenant = self.scope(of: caller, action: "create") == .platform ? changes.tenant : (changes.tenant ?? caller.tenant)
-        let now = self.identity.clock.now
+        let now = self.clock.now
         let account = Account(
             id: Identifiers.objectID(), username: username, firstname: changes.firstname, lastname: changes.lastname, tenant: tenant,
             status: status, type: type ?? .user, roles: changes.roles ?? [], permissions: changes.permissions ?? [], createdAt: now, updatedAt: now
@@ -103,13 +122,13 @@ public struct AccountAdministration: Sendable {
         }
         try await self.grants.requireGrantable(
             caller, permissions: account.permissions, roles: account.roles, to: GrantChecks.resource(account), decisions: decisions)
-        if let tenant, try await TenantStore(database: self.identity.database).find(id: tenant) == nil {
+        if let tenant, try await TenantStore(database: self.database).find(id: tenant) == nil {
             throw IAMError.invalid([("UNKNOWN_TENANT", "Tenant \(tenant) does not exist.")])
         }
-        let hash = try await changes.password.asyncMap { try await self.identity.hasher.hash($0) }
+        let hash = try await changes.password.asyncMap { try await self.hasher.hash($0) }
         do {
-            try await self.identity.database.transaction { connection in
-                try await self.identity.accounts.insert(account, passwordHash: hash, on: connection)
+            try await self.database.transaction { connection in
+                try await self.accounts.insert(account, passwordHash: hash, on: connection)
                 try await self.publish("iam.user.created", account: account, requestID: requestID, on: connection)
             }
         } catch StorageError.uniqueViolation {
@@ -126,7 +145,7 @@ public struct AccountAdministration: Sendable {
     public func update(
         _ id: String, _ changes: Changes, replace: Bool = false, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?
     ) async throws -> Account {
-        guard var account = try await self.identity.accounts.find(id: id), try await self.check(caller, "update", account, decisions) else {
+        guard var account = try await self.accounts.find(id: id), try await self.check(caller, "update", account, decisions) else {
             throw IAMError.notFound("Account not found.")
         }
         var problems: [(String, String)] = []
@@ -153,23 +172,23 @@ public struct AccountAdministration: Sendable {
             try await self.grants.requireGrantable(
                 caller, permissions: account.permissions, roles: account.roles, had: had, to: GrantChecks.resource(account), decisions: decisions)
         }
-        let newHash = try await changes.password.asyncMap { try await self.identity.hasher.hash($0) }
+        let newHash = try await changes.password.asyncMap { try await self.hasher.hash($0) }
         return try await self.save(account, passwordHash: newHash, confirming: ceiling, requestID: requestID)
     }
 
     /// Moves `account` to `tenant`, or out of any tenant (nil): platform account admins only, the tenant
     /// must exist, and the roles of the old tenant, which mean nothing elsewhere, are dropped.
     func move(_ account: inout Account, to tenant: String?, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws {
-        let allowed = try await self.identity.authorizer.check(
+        let allowed = try await self.policies.current.authorizer.check(
             caller, ResourceAction(platform: "iam.account.update"),
             on: ResourceRef(type: GrantChecks.resource(account).type, id: account.id, tenant: tenant), recordingTo: decisions)
         guard allowed else { throw IAMError.forbidden("Only platform admins move accounts between tenants.", reason: "FOREIGN_TENANT") }
-        if let tenant, try await TenantStore(database: self.identity.database).find(id: tenant) == nil {
+        if let tenant, try await TenantStore(database: self.database).find(id: tenant) == nil {
             throw IAMError.invalid([("UNKNOWN_TENANT", "Tenant \(tenant) does not exist.")])
         }
         var kept: [String] = []
         for id in account.roles {
-            guard let role = try await self.identity.roles.find(id: id) else { continue }
+            guard let role = try await self.roles.find(id: id) else { continue }
             if role.tenant == nil || role.tenant == tenant { kept.append(id) }
         }
         account.roles = kept
@@ -183,42 +202,42 @@ public struct AccountAdministration: Sendable {
     func save(_ account: Account, passwordHash: String?, confirming ceiling: GrantChecks.Ceiling, requestID: String?) async throws -> Account {
         var account = account
         // Strictly later than the version checked, so that the next writer's confirmation sees the change.
-        account.updatedAt = max(self.identity.clock.now, Timestamp.date(milliseconds: ceiling.updatedAt + 1))
+        account.updatedAt = max(self.clock.now, Timestamp.date(milliseconds: ceiling.updatedAt + 1))
         let id = account.id
         let written = account
         do {
-            try await self.identity.database.transaction { connection in
+            try await self.database.transaction { connection in
                 try await self.grants.confirm(ceiling, on: connection)
-                try await self.identity.accounts.update(written, on: connection)
+                try await self.accounts.update(written, on: connection)
                 if let passwordHash {
-                    try await self.identity.accounts.setPasswordHash(passwordHash, accountID: id, on: connection)
-                    _ = try await self.identity.tokens.revokeAll(accountID: id, on: connection)
+                    try await self.accounts.setPasswordHash(passwordHash, accountID: id, on: connection)
+                    _ = try await self.tokens.revokeAll(accountID: id, on: connection)
                 }
-                try await IdentityChanges.announce("account:\(id)", database: self.identity.database, on: connection)
+                try await IdentityChanges.announce("account:\(id)", database: self.database, on: connection)
                 try await self.publish("iam.user.modified", account: written, requestID: requestID, on: connection)
             }
         } catch StorageError.uniqueViolation {
             throw IAMError.conflict("USERNAME_TAKEN", "The username is taken.")
         }
-        self.identity.cache.purge("account:\(id)")
+        self.cache.purge("account:\(id)")
         return written
     }
 
     public func delete(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?) async throws {
-        guard let account = try await self.identity.accounts.find(id: id), try await self.check(caller, "delete", account, decisions) else {
+        guard let account = try await self.accounts.find(id: id), try await self.check(caller, "delete", account, decisions) else {
             throw IAMError.notFound("Account not found.")
         }
         guard account.id != caller.accountID else { throw IAMError.conflict("SELF_DELETE", "You cannot delete your own account.") }
         let ceiling = try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
-        try await self.identity.database.transaction { connection in
+        try await self.database.transaction { connection in
             try await self.grants.confirm(ceiling, on: connection)
-            _ = try await self.identity.tokens.revokeAll(accountID: id, on: connection)
-            try await connection.execute("DELETE FROM iam_service_clients WHERE account_id = \(id)")
-            try await self.identity.accounts.delete(id: id, on: connection)
-            try await IdentityChanges.announce("account:\(id)", database: self.identity.database, on: connection)
+            _ = try await self.tokens.revokeAll(accountID: id, on: connection)
+            try await self.clients.delete(accountID: id, on: connection)
+            try await self.accounts.delete(id: id, on: connection)
+            try await IdentityChanges.announce("account:\(id)", database: self.database, on: connection)
             try await self.publish("iam.user.deleted", account: account, requestID: requestID, on: connection)
         }
-        self.identity.cache.purge("account:\(id)")
+        self.cache.purge("account:\(id)")
     }
 
     /// Longest permission or role list an account may be given: a bounded body, a bounded check.
@@ -232,7 +251,7 @@ public struct AccountAdministration: Sendable {
             problems.append(("TOO_MANY_ITEMS", "\(field) may list at most \(Self.maximumListLength) entries."))
         }
         guard problems.isEmpty else { return problems }
-        let catalog = self.identity.policies.catalog
+        let catalog = self.policies.current.catalog
         return (changes.permissions ?? []).filter { !catalog.contains($0) }.map { ("UNKNOWN_PERMISSION", "Unknown permission \($0).") }
     }
 

@@ -1,20 +1,26 @@
 import Foundation
 public import Policy
 public import PortcullisCore
-import Storage
+public import Storage
 
 /// Roles: built-ins are read-only and their names reserved; platform admins manage every role; a tenant
 /// admin (`tenant.roles.*`) the roles of its own tenant. A role holds only what its maker may grant
 /// (``GrantChecks``): the same rule as a direct grant, so that roles cannot launder permissions. Changing or deleting a role changes the live
 /// permissions of every account holding it, on every replica, at once.
 public struct RoleAdministration: Sendable {
-    let identity: Identity
+    let database: any Database
+    let roles: RoleStore
+    let cache: PrincipalCache
+    let policies: PolicyStore
     let grants: GrantChecks
-    var authorizer: Authorizer { self.identity.authorizer }
+    var authorizer: Authorizer { self.policies.current.authorizer }
 
-    public init(identity: Identity) {
-        self.identity = identity
-        self.grants = GrantChecks(identity: identity)
+    public init(database: any Database, roles: RoleStore, cache: PrincipalCache, policies: PolicyStore, grants: GrantChecks) {
+        self.database = database
+        self.roles = roles
+        self.cache = cache
+        self.policies = policies
+        self.grants = grants
     }
 
     func scope(of caller: Principal, action: String) -> CallerScope {
@@ -24,16 +30,13 @@ public struct RoleAdministration: Sendable {
     /// Built-in roles and the roles the caller's scope sees.
     public func list(by caller: Principal) async throws -> [Role] {
         let scope = self.scope(of: caller, action: "read")
-        let rows = try await self.identity.database.query(
-            "SELECT id, name, description, permissions, tenant_id, built_in FROM iam_roles ORDER BY built_in DESC, name, id"
-        )
         // A listing is filtered, not decided role by role: it is the route's decision that is recorded.
-        return try rows.map(RoleStore.role).filter { $0.builtIn || ($0.tenant.map { scope.sees($0) } ?? (scope == .platform)) }
+        return try await self.roles.all().filter { $0.builtIn || ($0.tenant.map { scope.sees($0) } ?? (scope == .platform)) }
     }
 
     /// A built-in role (part of the catalog everyone may read) or a role the caller's resource check allows.
     public func get(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Role {
-        guard let role = try await self.identity.roles.find(id: id) else { throw IAMError.notFound("Role not found.") }
+        guard let role = try await self.roles.find(id: id) else { throw IAMError.notFound("Role not found.") }
         if role.builtIn { return role }
         guard try await self.check(caller, "read", role, decisions) else { throw IAMError.notFound("Role not found.") }
         return role
@@ -58,14 +61,8 @@ public struct RoleAdministration: Sendable {
             throw IAMError.forbidden("Roles can only be created in your own tenant.", reason: "FOREIGN_TENANT")
         }
         try await self.grants.requireGrantable(caller, permissions: role.permissions, to: Self.resource(role), decisions: decisions)
-        let now = Timestamp.milliseconds(self.identity.clock.now)
         do {
-            try await self.identity.database.execute(
-                """
-                INSERT INTO iam_roles (id, name, tenant_id, description, permissions, built_in, created_at, updated_at)
-                VALUES (\(role.id), \(role.name), \(role.tenant), \(role.description), \(try JSONCoding.string(role.permissions)), \(false), \(now), \(now))
-                """
-            )
+            try await self.roles.insert(role)
         } catch StorageError.uniqueViolation {
             throw IAMError.conflict("NAME_TAKEN", "A role with this name exists.")
         }
@@ -94,34 +91,27 @@ public struct RoleAdministration: Sendable {
             role.permissions = permissions
         }
         let updated = role
-        let database = self.identity.database
+        let database = self.database
         do {
             try await database.transaction { connection in
-                try await connection.execute(
-                    """
-                    UPDATE iam_roles SET name = \(updated.name), description = \(updated.description),
-                        permissions = \(try JSONCoding.string(updated.permissions)), updated_at = \(Timestamp.milliseconds(self.identity.clock.now))
-                    WHERE id = \(id)
-                    """
-                )
+                try await self.roles.update(updated, on: connection)
                 try await IdentityChanges.announce("*", database: database, on: connection)
             }
         } catch StorageError.uniqueViolation {
             throw IAMError.conflict("NAME_TAKEN", "A role with this name exists.")
         }
-        self.identity.cache.purge("*")
+        self.cache.purge("*")
         return updated
     }
 
     public func delete(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws {
         _ = try await self.writable(id, by: caller, action: "delete", decisions: decisions)
-        let database = self.identity.database
+        let database = self.database
         try await database.transaction { connection in
-            try await connection.execute("DELETE FROM iam_account_roles WHERE role_id = \(id)")
-            try await connection.execute("DELETE FROM iam_roles WHERE id = \(id)")
+            try await self.roles.delete(id: id, on: connection)
             try await IdentityChanges.announce("*", database: database, on: connection)
         }
-        self.identity.cache.purge("*")
+        self.cache.purge("*")
     }
 
     /// Longest permission list a role may have (the catalog is far shorter): a bounded body, a bounded check.
@@ -130,9 +120,9 @@ public struct RoleAdministration: Sendable {
     /// A role the caller may change: allowed by the resource check (else 404) and not built-in (403, a
     /// recorded deny).
     private func writable(_ id: String, by caller: Principal, action: String, decisions: any ResourceDecisionRecorder) async throws -> Role {
-        guard let role = try await self.identity.roles.find(id: id) else { throw IAMError.notFound("Role not found.") }
+        guard let role = try await self.roles.find(id: id) else { throw IAMError.notFound("Role not found.") }
         if role.builtIn {
-            let policies = self.identity.policies
+            let policies = self.policies.current
             let decision = Decision(outcome: .deny, reason: "BUILT_IN", policyRevision: policies.revision)
             try await policies.authorizer.check(decision, about: caller, on: Self.resource(role), recordingTo: decisions)
             throw IAMError.forbidden("Built-in roles cannot be changed.", reason: "BUILT_IN")
@@ -143,7 +133,7 @@ public struct RoleAdministration: Sendable {
 
     /// The built-in role names are reserved for everyone: a refusal is a recorded deny (403 `RESERVED_NAME`).
     private func requireUnreservedName(_ name: String, for role: Role, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws {
-        let policies = self.identity.policies
+        let policies = self.policies.current
         guard policies.reservedRoleNames.contains(name.uppercased()) else { return }
         let decision = Decision(outcome: .deny, reason: "RESERVED_NAME", policyRevision: policies.revision)
         try await policies.authorizer.check(decision, about: caller, on: Self.resource(role), recordingTo: decisions)

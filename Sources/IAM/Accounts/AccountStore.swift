@@ -154,4 +154,23 @@ public struct AccountStore: Sendable {
             updatedAt: Timestamp.date(milliseconds: try row.int("updated_at"))
         )
     }
+
+    /// The account's version (`updated_at`), holding its row (PostgreSQL) until the transaction ends.
+    func version(id: String, holdingOn connection: any DatabaseConnection) async throws -> Int64? {
+        let lock: SQLQuery = connection.dialect == .postgres ? " FOR UPDATE" : ""
+        return try await connection.first("SELECT updated_at FROM iam_accounts WHERE id = \(id)\(lock)").map { try $0.int("updated_at") }
+    }
+
+    /// Replaces the password hash only while it is still `old`: a reset in between wins.
+    func replacePasswordHash(accountID: String, from old: String, to new: String) async throws {
+        try await self.database.execute("UPDATE iam_accounts SET password_hash = \(new) WHERE id = \(accountID) AND password_hash = \(old)")
+    }
+
+    /// Disables every account of `tenant`; returns their ids.
+    func disableAll(inTenant tenant: String, at now: Date, on connection: any DatabaseConnection) async throws -> [String] {
+        let members = try await connection.query("SELECT id FROM iam_accounts WHERE tenant_id = \(tenant)").map { try $0.string("id") }
+        try await connection.execute(
+            "UPDATE iam_accounts SET status = 'DISABLED', updated_at = \(Timestamp.milliseconds(now)) WHERE tenant_id = \(tenant)")
+        return members
+    }
 }

@@ -1,17 +1,21 @@
 import Foundation
 public import GatewayKit
 import Hummingbird
-import Policy
-import PortcullisCore
+public import Policy
+public import PortcullisCore
 
 /// `/api/v1/users`: accounts, confined to the caller's tenant unless it holds the platform permissions.
 public struct AccountRoutes: Sendable {
     let administration: AccountAdministration
-    let identity: Identity
+    let login: LoginService
+    let sessions: Sessions
+    let policies: PolicyStore
 
-    public init(administration: AccountAdministration, identity: Identity) {
+    public init(administration: AccountAdministration, login: LoginService, sessions: Sessions, policies: PolicyStore) {
         self.administration = administration
-        self.identity = identity
+        self.login = login
+        self.sessions = sessions
+        self.policies = policies
     }
 
     /// The writable account fields; each optional, each with a fixed JSON type.
@@ -82,7 +86,7 @@ public struct AccountRoutes: Sendable {
             return HTTPResponse.Status.noContent
         }
         routes.get("/api/v1/permissions") { request, _ in
-            PageEnvelope(paging: self.identity.policies.catalog.permissions, page: try Pagination(request))
+            PageEnvelope(paging: self.policies.current.catalog.permissions, page: try Pagination(request))
         }
     }
 
@@ -96,9 +100,9 @@ public struct AccountRoutes: Sendable {
             if let problem = self.administration.passwordPolicy.problem(with: password) {
                 throw APIError.badRequest("WEAK_PASSWORD", problem)
             }
-            try await self.identity.changePassword(accountID: principal.accountID, to: password, keeping: principal.tokenID)
+            try await self.sessions.changePassword(accountID: principal.accountID, to: password, keeping: principal.tokenID)
         }
-        guard let account = try await self.identity.updateProfile(accountID: principal.accountID, firstname: body.firstname, lastname: body.lastname)
+        guard let account = try await self.sessions.updateProfile(accountID: principal.accountID, firstname: body.firstname, lastname: body.lastname)
         else { throw APIError.notFound("Account not found.") }
         return account
     }
@@ -110,7 +114,7 @@ public struct AccountRoutes: Sendable {
         var reason = "INVALID_CURRENT_PASSWORD"
         if let current {
             do {
-                let proven = try await self.identity.login.authenticate(username: principal.username, password: current, clientIP: context.clientIP)
+                let proven = try await self.login.authenticate(username: principal.username, password: current, clientIP: context.clientIP)
                 if proven.account.id == principal.accountID { refusal = nil }
             } catch LoginService.Failure.invalidCredentials {
                 // The refusal above stands.
@@ -119,7 +123,7 @@ public struct AccountRoutes: Sendable {
                 reason = refusal?.reason ?? reason
             }
         }
-        let policies = self.identity.policies
+        let policies = self.policies.current
         let decision = Decision(
             outcome: refusal == nil ? .allow : .deny, reason: refusal == nil ? "CURRENT_PASSWORD" : reason, policyRevision: policies.revision)
         let resource = ResourceRef(type: "account", id: principal.accountID, tenant: principal.tenant)

@@ -2,16 +2,22 @@ import Foundation
 public import GatewayKit
 import HTTPTypes
 public import Hummingbird
-import Policy
+public import Policy
 public import PortcullisCore
 
 /// Login, logout, the caller's own account, and the key discovery documents.
 public struct IdentityRoutes: Sendable {
-    let identity: Identity
+    let login: LoginService
+    let sessions: Sessions
+    let accounts: AccountStore
+    let keyRing: KeyRing
     let configuration: GatewayConfiguration
 
-    public init(identity: Identity, configuration: GatewayConfiguration) {
-        self.identity = identity
+    public init(login: LoginService, sessions: Sessions, accounts: AccountStore, keyRing: KeyRing, configuration: GatewayConfiguration) {
+        self.login = login
+        self.sessions = sessions
+        self.accounts = accounts
+        self.keyRing = keyRing
         self.configuration = configuration
     }
 
@@ -38,7 +44,7 @@ public struct IdentityRoutes: Sendable {
             }
             guard problems.isEmpty else { throw APIError.validation(problems) }
             do {
-                let issued = try await self.identity.login.login(
+                let issued = try await self.login.login(
                     username: body.username, password: body.password, clientIP: context.clientIP, requestID: context.requestID.value
                 ).access
                 let lifetime = (issued.record.expiresAt ?? issued.record.createdAt).timeIntervalSince(issued.record.createdAt)
@@ -50,20 +56,20 @@ public struct IdentityRoutes: Sendable {
 
         routes.post("/logout") { _, context in
             let principal = try context.requirePrincipal()
-            try await self.identity.logout(tokenID: principal.tokenID)
+            try await self.sessions.logout(tokenID: principal.tokenID)
             return ["loggedOut": true] as [String: Bool]
         }
 
         routes.get("/api/v1/users/me") { _, context in
             let principal = try context.requirePrincipal()
-            guard let account = try await self.identity.accounts.find(id: principal.accountID) else {
+            guard let account = try await self.accounts.find(id: principal.accountID) else {
                 throw APIError.notFound("Account not found.")
             }
             return DataEnvelope(account)
         }
 
         routes.get("/.well-known/jwks.json") { _, _ in
-            await self.identity.keyRing.jwks()
+            await self.keyRing.jwks()
         }
 
         routes.get("/.well-known/openid-configuration") { _, _ in

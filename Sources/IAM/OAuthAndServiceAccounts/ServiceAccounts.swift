@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import Messaging
+public import Messaging
 public import Policy
 public import PortcullisCore
 public import Storage
@@ -23,12 +23,23 @@ public struct ServiceAccounts: Sendable {
         let secretHash: String
     }
 
-    let identity: Identity
+    let database: any Database
+    let accounts: AccountStore
+    let tokens: TokenStore
+    let clients: ServiceClientStore
+    let cache: PrincipalCache
     let administration: AccountAdministration
     let secretKey: SymmetricKey
 
-    public init(identity: Identity, administration: AccountAdministration, masterKey: MasterKey) {
-        self.identity = identity
+    public init(
+        database: any Database, accounts: AccountStore, tokens: TokenStore, clients: ServiceClientStore, cache: PrincipalCache,
+        administration: AccountAdministration, masterKey: MasterKey
+    ) {
+        self.database = database
+        self.accounts = accounts
+        self.tokens = tokens
+        self.clients = clients
+        self.cache = cache
         self.administration = administration
         self.secretKey = masterKey.derived(for: "client-secrets")
     }
@@ -58,7 +69,7 @@ public struct ServiceAccounts: Sendable {
         guard let filter = self.administration.scope(of: caller, action: "read").listFilter else {
             throw IAMError.forbidden("Missing permission iam.account.read")
         }
-        return try await self.identity.accounts.list(tenant: filter, type: .service, offset: offset, limit: limit)
+        return try await self.accounts.list(tenant: filter, type: .service, offset: offset, limit: limit)
     }
 
     public func get(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Account {
@@ -67,7 +78,7 @@ public struct ServiceAccounts: Sendable {
 
     /// Deletes the service account with its secret, after the delete check and the ceiling.
     public func delete(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?) async throws {
-        guard let account = try await self.identity.accounts.find(id: id), account.type == .service else {
+        guard let account = try await self.accounts.find(id: id), account.type == .service else {
             throw IAMError.notFound("Service account not found.")
         }
         try await self.administration.delete(account.id, by: caller, decisions: decisions, requestID: requestID)
@@ -76,13 +87,11 @@ public struct ServiceAccounts: Sendable {
     /// The account of `clientID` when `secret` is its current secret (compared in constant time) and it may
     /// act: active, in an enabled tenant.
     public func authenticate(clientID: String, secret: String) async throws -> Client? {
-        guard
-            let row = try await self.identity.database.first("SELECT account_id, secret_hash FROM iam_service_clients WHERE client_id = \(clientID)")
-        else { return nil }
-        let expected = try row.string("secret_hash")
+        guard let client = try await self.clients.find(clientID: clientID) else { return nil }
+        let expected = client.secretHash
         guard Hex.constantTimeEquals(self.hash(secret), expected) else { return nil }
-        guard let account = try await self.identity.accounts.find(id: try row.string("account_id")),
-            try await self.identity.accounts.isEnabled(account)
+        guard let account = try await self.accounts.find(id: client.accountID),
+            try await self.accounts.isEnabled(account)
         else { return nil }
         return Client(account: account, clientID: clientID, secretHash: expected)
     }
@@ -93,10 +102,9 @@ public struct ServiceAccounts: Sendable {
     func underCurrentSecret<Issued: Sendable>(
         _ client: Client, _ issue: @Sendable (any DatabaseConnection) async throws -> Issued
     ) async throws -> Issued? {
-        try await self.identity.database.transaction { connection in
-            let lock: SQLQuery = connection.dialect == .postgres ? " FOR SHARE" : ""
-            guard let row = try await connection.first("SELECT secret_hash FROM iam_service_clients WHERE client_id = \(client.clientID)\(lock)"),
-                Hex.constantTimeEquals(try row.string("secret_hash"), client.secretHash)
+        try await self.database.transaction { connection in
+            guard let current = try await self.clients.secretHash(clientID: client.clientID, holdingOn: connection),
+                Hex.constantTimeEquals(current, client.secretHash)
             else { return nil }
             return try await issue(connection)
         }
@@ -104,7 +112,7 @@ public struct ServiceAccounts: Sendable {
 
     /// A service account the caller may `action` (recorded); anything else is 404.
     private func serviceAccount(_ id: String, by caller: Principal, action: String, decisions: any ResourceDecisionRecorder) async throws -> Account {
-        guard let account = try await self.identity.accounts.find(id: id), account.type == .service,
+        guard let account = try await self.accounts.find(id: id), account.type == .service,
             try await self.administration.check(caller, action, account, decisions)
         else { throw IAMError.notFound("Service account not found.") }
         return account
@@ -116,31 +124,24 @@ public struct ServiceAccounts: Sendable {
     private func issueSecret(for accountID: String, confirming ceiling: GrantChecks.Ceiling?) async throws -> Credentials {
         let creating = ceiling == nil
         let secret = Identifiers.opaqueToken(prefix: "pcc_")
-        let now = Timestamp.milliseconds(self.identity.clock.now)
         let hash = self.hash(secret)
-        let database = self.identity.database
+        let clients = self.clients
+        let database = self.database
         let clientID: String = try await database.transaction { connection in
             if creating {
                 let clientID = "sa_" + Identifiers.objectID()
-                try await connection.execute(
-                    """
-                    INSERT INTO iam_service_clients (client_id, account_id, secret_hash, created_at, rotated_at)
-                    VALUES (\(clientID), \(accountID), \(hash), \(now), \(now))
-                    """
-                )
+                try await clients.insert(clientID: clientID, accountID: accountID, secretHash: hash, on: connection)
                 return clientID
             }
             if let ceiling { try await self.administration.grants.confirm(ceiling, on: connection) }
-            guard
-                let row = try await connection.first(
-                    "UPDATE iam_service_clients SET secret_hash = \(hash), rotated_at = \(now) WHERE account_id = \(accountID) RETURNING client_id"
-                )
-            else { throw IAMError.notFound("Service account not found.") }
-            _ = try await self.identity.tokens.revokeAll(accountID: accountID, grant: OAuthService.clientCredentials, on: connection)
+            guard let clientID = try await clients.rotate(accountID: accountID, secretHash: hash, on: connection) else {
+                throw IAMError.notFound("Service account not found.")
+            }
+            _ = try await self.tokens.revokeAll(accountID: accountID, grant: OAuthService.clientCredentials, on: connection)
             try await IdentityChanges.announce("account:\(accountID)", database: database, on: connection)
-            return try row.string("client_id")
+            return clientID
         }
-        if !creating { self.identity.cache.purge("account:\(accountID)") }
+        if !creating { self.cache.purge("account:\(accountID)") }
         return Credentials(id: accountID, clientId: clientID, clientSecret: secret)
     }
 

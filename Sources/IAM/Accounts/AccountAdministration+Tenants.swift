@@ -10,12 +10,12 @@ extension AccountAdministration {
     public func members(
         of tenantID: String, by caller: Principal, offset: Int, limit: Int, decisions: any ResourceDecisionRecorder
     ) async throws -> (items: [Account], total: Int) {
-        guard try await TenantStore(database: self.identity.database).find(id: tenantID) != nil,
+        guard try await TenantStore(database: self.database).find(id: tenantID) != nil,
             try await self.authorizer.check(
                 caller, ResourceAction(platform: "iam.account.read", tenant: "tenant.account.read"),
                 on: ResourceRef(type: "tenant", id: tenantID, tenant: tenantID), recordingTo: decisions)
         else { throw IAMError.notFound("Tenant not found.") }
-        return try await self.identity.accounts.list(tenant: tenantID, offset: offset, limit: limit)
+        return try await self.accounts.list(tenant: tenantID, offset: offset, limit: limit)
     }
 
     /// Moves an existing account (by id or username) into `tenantID`, dropping its old tenant's roles, and
@@ -24,7 +24,7 @@ extension AccountAdministration {
         accountID: String?, username: String?, roles: [String]?, to tenantID: String, by caller: Principal,
         decisions: any ResourceDecisionRecorder, requestID: String?
     ) async throws -> Account {
-        guard try await TenantStore(database: self.identity.database).find(id: tenantID) != nil else {
+        guard try await TenantStore(database: self.database).find(id: tenantID) != nil else {
             throw IAMError.notFound("Tenant not found.")
         }
         if (roles?.count ?? 0) > Self.maximumListLength {
@@ -32,9 +32,9 @@ extension AccountAdministration {
         }
         let found: Account?
         if let accountID {
-            found = try await self.identity.accounts.find(id: accountID)
+            found = try await self.accounts.find(id: accountID)
         } else if let username {
-            found = try await self.identity.accounts.credentials(username: username)?.account
+            found = try await self.accounts.credentials(username: username)?.account
         } else {
             throw IAMError.invalid([("MISSING_FIELD", "id or username of the account is required.")])
         }
@@ -59,7 +59,7 @@ extension AccountAdministration {
     public func removeMember(
         _ accountID: String, from tenantID: String, by caller: Principal, decisions: any ResourceDecisionRecorder, requestID: String?
     ) async throws -> Account {
-        guard var account = try await self.identity.accounts.find(id: accountID), account.tenant == tenantID,
+        guard var account = try await self.accounts.find(id: accountID), account.tenant == tenantID,
             try await self.check(caller, "update", account, decisions)
         else { throw IAMError.notFound("Account not found.") }
         let ceiling = try await self.grants.requireCeiling(caller, over: account, decisions: decisions)

@@ -2,20 +2,33 @@ import Foundation
 public import Messaging
 public import Policy
 public import PortcullisCore
-import Storage
+public import Storage
 
 /// Tenants: platform admins manage all (`iam.tenant.*`); a tenant admin reads and updates its own
 /// (`tenant.profile.*`). Deleting a tenant disables its accounts and revokes their tokens at once.
 public struct TenantAdministration: Sendable {
-    let identity: Identity
-    var authorizer: Authorizer { self.identity.authorizer }
+    let database: any Database
     let store: TenantStore
+    let accounts: AccountStore
+    let tokens: TokenStore
+    let cache: PrincipalCache
+    let policies: PolicyStore
     let bus: any EventBus
+    let clock: WallClock
+    var authorizer: Authorizer { self.policies.current.authorizer }
 
-    public init(identity: Identity, bus: any EventBus) {
-        self.identity = identity
-        self.store = TenantStore(database: identity.database)
+    public init(
+        database: any Database, store: TenantStore, accounts: AccountStore, tokens: TokenStore, cache: PrincipalCache, policies: PolicyStore,
+        bus: any EventBus, clock: WallClock
+    ) {
+        self.database = database
+        self.store = store
+        self.accounts = accounts
+        self.tokens = tokens
+        self.cache = cache
+        self.policies = policies
         self.bus = bus
+        self.clock = clock
     }
 
     func scope(of caller: Principal, platform: String, own: String) -> CallerScope {
@@ -45,7 +58,7 @@ public struct TenantAdministration: Sendable {
     public func create(name: String?, status: String?, by caller: Principal, requestID: String?) async throws -> Tenant {
         guard self.authorizer.holds(caller, "iam.tenant.create") else { throw IAMError.forbidden("Missing permission iam.tenant.create") }
         let tenantStatus = try Self.validate(name: name, status: status, requireName: true)
-        let now = self.identity.clock.now
+        let now = self.clock.now
         let tenant = Tenant(id: Identifiers.objectID(), name: name ?? "", status: tenantStatus ?? .active, createdAt: now, updatedAt: now)
         try await self.write("iam.tenant.created", tenant: tenant, requestID: requestID) { connection in
             try await self.store.insert(tenant, on: connection)
@@ -69,9 +82,9 @@ public struct TenantAdministration: Sendable {
             tenant.status = status
         }
         if let name { tenant.name = name }
-        tenant.updatedAt = max(self.identity.clock.now, checked.addingTimeInterval(0.001))
+        tenant.updatedAt = max(self.clock.now, checked.addingTimeInterval(0.001))
         let updated = tenant
-        let database = self.identity.database
+        let database = self.database
         try await self.write("iam.tenant.modified", tenant: updated, requestID: requestID) { connection in
             // Only over the version that was checked: a concurrent change (a platform admin's disable) wins.
             guard try await self.store.update(updated, ifUpdatedAt: checked, on: connection) else {
@@ -80,7 +93,7 @@ public struct TenantAdministration: Sendable {
             // A tenant's status decides whether its accounts' tokens work: every replica re-checks them.
             try await IdentityChanges.announce("*", database: database, on: connection)
         }
-        self.identity.cache.purge("*")
+        self.cache.purge("*")
         return updated
     }
 
@@ -89,18 +102,16 @@ public struct TenantAdministration: Sendable {
             try await self.authorizer.check(
                 caller, ResourceAction(platform: "iam.tenant.delete"), on: ResourceRef(type: "tenant", id: id, tenant: id), recordingTo: decisions)
         else { throw IAMError.notFound("Tenant not found.") }
-        let database = self.identity.database
+        let database = self.database
         try await self.write("iam.tenant.deleted", tenant: tenant, requestID: requestID) { connection in
-            let members = try await connection.query("SELECT id FROM iam_accounts WHERE tenant_id = \(id)").map { try $0.string("id") }
-            let now = Timestamp.milliseconds(self.identity.clock.now)
-            try await connection.execute("UPDATE iam_accounts SET status = 'DISABLED', updated_at = \(now) WHERE tenant_id = \(id)")
+            let members = try await self.accounts.disableAll(inTenant: id, at: self.clock.now, on: connection)
             for member in members {
-                _ = try await self.identity.tokens.revokeAll(accountID: member, on: connection)
+                _ = try await self.tokens.revokeAll(accountID: member, on: connection)
             }
             try await self.store.delete(id: id, on: connection)
             try await IdentityChanges.announce("*", database: database, on: connection)
         }
-        self.identity.cache.purge("*")
+        self.cache.purge("*")
     }
 
     /// Name 1-200 characters; status ACTIVE or DISABLED (any case).
@@ -126,7 +137,7 @@ public struct TenantAdministration: Sendable {
         _ event: String, tenant: Tenant, requestID: String?, _ body: @Sendable @escaping (any DatabaseConnection) async throws -> Void
     ) async throws {
         do {
-            try await self.identity.database.transaction { connection in
+            try await self.database.transaction { connection in
                 try await body(connection)
                 let payload: JSONValue = ["id": .string(tenant.id), "name": .string(tenant.name), "status": .string(tenant.status.rawValue)]
                 try await self.bus.publish(

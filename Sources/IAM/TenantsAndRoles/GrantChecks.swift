@@ -5,15 +5,19 @@ public import Storage
 /// The grant rule and the ceiling of ``GrantRule`` applied to IAM's writes: accounts, service accounts,
 /// roles and tokens all go through here, and every check is a recorded resource decision.
 public struct GrantChecks: Sendable {
-    let identity: Identity
+    let accounts: AccountStore
+    let roles: RoleStore
+    let policies: PolicyStore
 
-    public init(identity: Identity) {
-        self.identity = identity
+    public init(accounts: AccountStore, roles: RoleStore, policies: PolicyStore) {
+        self.accounts = accounts
+        self.roles = roles
+        self.policies = policies
     }
 
     /// What `account` effectively holds: its own permissions and its roles', as they are now.
     public func effectivePermissions(of account: Account) async throws -> Set<String> {
-        try await self.identity.effectivePermissions(of: account)
+        try await Set(account.permissions).union(try await self.roles.permissions(of: account.roles))
     }
 
     static func resource(_ account: Account) -> ResourceRef {
@@ -32,7 +36,7 @@ public struct GrantChecks: Sendable {
     /// naming the first that exceeds the caller. Recorded either way.
     @discardableResult
     public func requireCeiling(_ caller: Principal, over account: Account, decisions: any ResourceDecisionRecorder) async throws -> Ceiling {
-        let policies = self.identity.policies
+        let policies = self.policies.current
         let held = try await self.effectivePermissions(of: account)
         let decision = policies.grants.decideCeiling(caller, over: held)
         guard try await policies.authorizer.check(decision, about: caller, on: Self.resource(account), recordingTo: decisions) else {
@@ -46,11 +50,9 @@ public struct GrantChecks: Sendable {
     /// concurrent update, a role that grew) makes the write 409 `CONCURRENT_CHANGE` instead of acting on an
     /// account the check never saw; one that commits after this point is ordered after the write.
     public func confirm(_ ceiling: Ceiling, on connection: any DatabaseConnection) async throws {
-        let lock: SQLQuery = connection.dialect == .postgres ? " FOR UPDATE" : ""
-        let row = try await connection.first("SELECT updated_at FROM iam_accounts WHERE id = \(ceiling.accountID)\(lock)")
-        guard let row, try row.int("updated_at") == ceiling.updatedAt,
-            let account = try await self.identity.accounts.find(id: ceiling.accountID, on: connection),
-            Set(account.permissions).union(try await self.identity.roles.permissions(of: account.roles, on: connection)) == ceiling.held
+        guard try await self.accounts.version(id: ceiling.accountID, holdingOn: connection) == ceiling.updatedAt,
+            let account = try await self.accounts.find(id: ceiling.accountID, on: connection),
+            Set(account.permissions).union(try await self.roles.permissions(of: account.roles, on: connection)) == ceiling.held
         else {
             throw IAMError.conflict("CONCURRENT_CHANGE", "The account changed while this request was being checked; try again.")
         }
@@ -65,7 +67,7 @@ public struct GrantChecks: Sendable {
         _ caller: Principal, permissions: [String], roles: [String] = [], had: (permissions: [String], roles: [String]) = ([], []),
         to resource: ResourceRef, decisions: any ResourceDecisionRecorder
     ) async throws {
-        let policies = self.identity.policies
+        let policies = self.policies.current
         let catalog = policies.catalog
         let permissions = permissions.filter { !had.permissions.contains($0) }
         let roleIDs = roles.filter { !had.roles.contains($0) }
@@ -75,7 +77,7 @@ public struct GrantChecks: Sendable {
         }
         var roles: [Role] = []
         for id in roleIDs {
-            if let role = try await self.identity.roles.find(id: id) {
+            if let role = try await self.roles.find(id: id) {
                 roles.append(role)
             } else {
                 problems.append(("UNKNOWN_ROLE", "Unknown role \(id)."))

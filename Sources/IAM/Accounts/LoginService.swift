@@ -37,8 +37,8 @@ public struct LoginService: Sendable {
     let dummyHash: DummyHash
     let logger: Logger
 
-    public init(database: any Database, hasher: any PasswordHasher, throttle: LoginThrottle, issuer: TokenIssuer, bus: any EventBus, logger: Logger) {
-        self.accounts = AccountStore(database: database)
+    public init(accounts: AccountStore, hasher: any PasswordHasher, throttle: LoginThrottle, issuer: TokenIssuer, bus: any EventBus, logger: Logger) {
+        self.accounts = accounts
         self.hasher = hasher
         self.throttle = throttle
         self.issuer = issuer
@@ -107,8 +107,7 @@ public struct LoginService: Sendable {
         if self.hasher.needsRehash(proven.passwordHash) {
             // Only while the hash is still the one proven: a reset in between wins.
             let newHash = try await self.hasher.hash(password)
-            try await self.accounts.database.execute(
-                "UPDATE iam_accounts SET password_hash = \(newHash) WHERE id = \(account.id) AND password_hash = \(proven.passwordHash)")
+            try await self.accounts.replacePasswordHash(accountID: account.id, from: proven.passwordHash, to: newHash)
         }
         try await self.audit(
             outcome: "allow", reason: "LOGIN", account: account, clientIP: clientIP, requestID: requestID, tokenID: session.access.record.id)

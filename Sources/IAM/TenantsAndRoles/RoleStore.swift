@@ -60,6 +60,41 @@ public struct RoleStore: Sendable {
             .map(Self.role)
     }
 
+    /// Every role, built-in ones first, then by name.
+    public func all() async throws -> [Role] {
+        try await self.database.query(
+            "SELECT id, name, description, permissions, tenant_id, built_in FROM iam_roles ORDER BY built_in DESC, name, id"
+        ).map(Self.role)
+    }
+
+    /// Adds a custom role. A taken name is a ``StorageError/uniqueViolation``.
+    public func insert(_ role: Role) async throws {
+        let now = Timestamp.milliseconds(self.clock.now)
+        try await self.database.execute(
+            """
+            INSERT INTO iam_roles (id, name, tenant_id, description, permissions, built_in, created_at, updated_at)
+            VALUES (\(role.id), \(role.name), \(role.tenant), \(role.description), \(try JSONCoding.string(role.permissions)), \(false), \(now), \(now))
+            """
+        )
+    }
+
+    /// Writes a role's name, description and permissions. A taken name is a ``StorageError/uniqueViolation``.
+    public func update(_ role: Role, on connection: any DatabaseConnection) async throws {
+        try await connection.execute(
+            """
+            UPDATE iam_roles SET name = \(role.name), description = \(role.description),
+                permissions = \(try JSONCoding.string(role.permissions)), updated_at = \(Timestamp.milliseconds(self.clock.now))
+            WHERE id = \(role.id)
+            """
+        )
+    }
+
+    /// Removes a role and every account's membership in it.
+    public func delete(id: String, on connection: any DatabaseConnection) async throws {
+        try await connection.execute("DELETE FROM iam_account_roles WHERE role_id = \(id)")
+        try await connection.execute("DELETE FROM iam_roles WHERE id = \(id)")
+    }
+
     static func role(_ row: SQLRow) throws -> Role {
         Role(
             id: try row.string("id"),

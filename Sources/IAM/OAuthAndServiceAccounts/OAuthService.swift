@@ -2,7 +2,7 @@ import Foundation
 public import Messaging
 public import Policy
 public import PortcullisCore
-import Storage
+public import Storage
 
 /// An RFC 6749 §5.2 error: `{"error":"invalid_grant","error_description":"..."}`.
 public struct OAuthError: Error, Sendable, Equatable {
@@ -41,14 +41,33 @@ public struct OAuthService: Sendable {
         let refresh: TokenIssuer.Issued
     }
 
-    let identity: Identity
+    let accounts: AccountStore
+    let roles: RoleStore
+    let tokens: TokenStore
+    let issuer: TokenIssuer
+    let verifier: TokenVerifier
+    let login: LoginService
+    let sessions: Sessions
+    let policies: PolicyStore
     let serviceAccounts: ServiceAccounts
-    var authorizer: Authorizer { self.identity.authorizer }
+    let administration: TokenAdministration
     let bus: any EventBus
+    var authorizer: Authorizer { self.policies.current.authorizer }
 
-    public init(identity: Identity, serviceAccounts: ServiceAccounts, bus: any EventBus) {
-        self.identity = identity
+    public init(
+        accounts: AccountStore, roles: RoleStore, tokens: TokenStore, issuer: TokenIssuer, verifier: TokenVerifier, login: LoginService,
+        sessions: Sessions, policies: PolicyStore, serviceAccounts: ServiceAccounts, administration: TokenAdministration, bus: any EventBus
+    ) {
+        self.accounts = accounts
+        self.roles = roles
+        self.tokens = tokens
+        self.issuer = issuer
+        self.verifier = verifier
+        self.login = login
+        self.sessions = sessions
+        self.policies = policies
         self.serviceAccounts = serviceAccounts
+        self.administration = administration
         self.bus = bus
     }
 
@@ -83,7 +102,7 @@ public struct OAuthService: Sendable {
         }
         let session: LoginService.Session
         do {
-            session = try await self.identity.login.login(
+            session = try await self.login.login(
                 username: username, password: password, clientIP: clientIP, requestID: requestID, withRefreshToken: true)
         } catch LoginService.Failure.locked(let retryAfter) {
             throw OAuthError("invalid_grant", "Too many failed logins.", retryAfter: LoginService.seconds(retryAfter))
@@ -100,7 +119,7 @@ public struct OAuthService: Sendable {
         let scope = try await self.requestedScope(form["scope"], within: client.account)
         // Marked with its grant and issued under the secret it was asked with: rotating the client's secret
         // revokes what the old secret obtained, also a token issued while the rotation was under way.
-        let issuer = self.identity.issuer
+        let issuer = self.issuer
         guard
             let issued = try await self.serviceAccounts.underCurrentSecret(
                 client,
@@ -118,21 +137,21 @@ public struct OAuthService: Sendable {
     private func refresh(_ form: [String: String]) async throws -> TokenResponse {
         guard let presented = form["refresh_token"] else { throw OAuthError("invalid_request", "refresh_token is required.") }
         let invalid = OAuthError("invalid_grant", "The refresh token is invalid, expired or revoked.")
-        guard let entry = try await self.identity.tokens.find(hash: Identifiers.tokenHash(presented)), entry.record.kind == .refresh,
+        guard let entry = try await self.tokens.find(hash: Identifiers.tokenHash(presented)), entry.record.kind == .refresh,
             let family = entry.familyID
         else { throw invalid }
         if entry.record.revokedAt != nil {
             // A retired refresh token came back: someone holds a copy. Kill the whole family.
-            try await self.identity.revokeFamily(family)
+            try await self.sessions.revokeFamily(family)
             throw invalid
         }
-        guard (entry.record.expiresAt ?? .distantFuture) > self.identity.issuer.clock.now,
-            let account = try await self.identity.accounts.find(id: entry.record.accountId), try await self.identity.accounts.isEnabled(account)
+        guard (entry.record.expiresAt ?? .distantFuture) > self.issuer.clock.now,
+            let account = try await self.accounts.find(id: entry.record.accountId), try await self.accounts.isEnabled(account)
         else { throw invalid }
-        let issuer = self.identity.issuer
+        let issuer = self.issuer
         let pair: TokenPair?
         do {
-            pair = try await self.identity.replace(tokenID: entry.record.id) { connection in
+            pair = try await self.sessions.replace(tokenID: entry.record.id) { connection in
                 let access = try await issuer.accessToken(for: account, scope: entry.record.scope, lineage: entry.lineage, on: connection)
                 let next = try await issuer.refreshToken(for: account, scope: entry.record.scope, lineage: entry.lineage, on: connection)
                 return TokenPair(access: access, refresh: next)
@@ -141,7 +160,7 @@ public struct OAuthService: Sendable {
             throw OAuthError("invalid_grant", "The session has reached its maximum length; log in again.")
         }
         guard let pair else {
-            try await self.identity.revokeFamily(family)
+            try await self.sessions.revokeFamily(family)
             throw invalid
         }
         return self.response(pair.access, refresh: pair.refresh)
@@ -157,7 +176,7 @@ public struct OAuthService: Sendable {
         }
         let subject: Principal
         do {
-            subject = try await self.identity.verifier.verify(subjectToken)
+            subject = try await self.verifier.verify(subjectToken)
         } catch {
             throw OAuthError("invalid_grant", "The subject token is invalid.")
         }
@@ -167,7 +186,7 @@ public struct OAuthService: Sendable {
                 throw OAuthError("invalid_request", "actor_token_type must be \(Self.accessTokenType).")
             }
             do {
-                actor = try await self.identity.verifier.verify(actorToken)
+                actor = try await self.verifier.verify(actorToken)
             } catch {
                 throw OAuthError("invalid_grant", "The actor token is invalid.")
             }
@@ -176,7 +195,7 @@ public struct OAuthService: Sendable {
         } else {
             throw OAuthError("invalid_client", "An actor_token or client authentication is required.", status: 401)
         }
-        guard let account = try await self.identity.accounts.find(id: subject.accountID) else {
+        guard let account = try await self.accounts.find(id: subject.accountID) else {
             throw OAuthError("invalid_grant", "Unknown subject.")
         }
         let mayAct = try await self.authorizer.check(
@@ -187,7 +206,7 @@ public struct OAuthService: Sendable {
         let scope: [String]
         if let requested = form["scope"] {
             scope = requested.split(separator: " ").map(String.init)
-            let policies = self.identity.policies
+            let policies = self.policies.current
             // The scope only narrows what the subject token holds (its own scope included): the rule of custom
             // permissions, with the subject in the caller's place, recorded as the actor's request.
             let decision = policies.grants.decideNarrowing(subject, scope, within: subject.granted)
@@ -201,10 +220,10 @@ public struct OAuthService: Sendable {
         // The exchanged token continues the subject token's lineage: its session (delegation does not extend
         // it; a persistent subject that never expires starts a new one), its refresh family (a logout ends it
         // too) and its grant (a rotated client secret takes it too).
-        let lineage = try await self.identity.tokens.find(id: subject.tokenID)?.lineage ?? TokenIssuer.Lineage()
+        let lineage = try await self.tokens.find(id: subject.tokenID)?.lineage ?? TokenIssuer.Lineage()
         let issued: TokenIssuer.Issued
         do {
-            issued = try await self.identity.issuer.accessToken(
+            issued = try await self.issuer.accessToken(
                 for: account, scope: scope, actor: act, description: "token exchange", lineage: lineage)
         } catch IAMError.sessionExpired {
             throw OAuthError("invalid_grant", "The subject's session has reached its maximum length.")
@@ -223,9 +242,9 @@ public struct OAuthService: Sendable {
 
     private func requestedScope(_ text: String?, within account: Account) async throws -> [String]? {
         guard let text else { return nil }
-        let granted = Set(account.permissions).union(try await self.identity.roles.permissions(of: account.roles))
+        let granted = Set(account.permissions).union(try await self.roles.permissions(of: account.roles))
         let scope = text.split(separator: " ").map(String.init)
-        for permission in scope where !self.identity.policies.catalog.grants(held: granted, permission) {
+        for permission in scope where !self.policies.current.catalog.grants(held: granted, permission) {
             throw OAuthError("invalid_scope", "The scope can only narrow the client's permissions (\(permission)).")
         }
         return scope
@@ -233,7 +252,7 @@ public struct OAuthService: Sendable {
 
     /// An authenticated client as a principal, with its live permissions, for decisions about what it may do.
     public func clientPrincipal(_ account: Account) async throws -> Principal {
-        let granted = Set(account.permissions).union(try await self.identity.roles.permissions(of: account.roles))
+        let granted = Set(account.permissions).union(try await self.roles.permissions(of: account.roles))
         return Principal(
             accountID: account.id, username: account.username, tenant: account.tenant, type: account.type, roles: account.roles, granted: granted,
             scope: nil, tokenID: "client", tokenType: "client", expiresAt: nil, actor: nil
@@ -250,7 +269,7 @@ public struct OAuthService: Sendable {
             caller, ResourceAction(platform: "iam.token.introspect"), on: ResourceRef(type: "token", id: "introspection", tenant: nil),
             recordingTo: decisions)
         guard allowed else { throw OAuthError("unauthorized_client", "Introspection needs iam.token.introspect.", status: 403) }
-        return try await TokenAdministration(identity: self.identity, bus: self.bus).introspect(token)
+        return try await self.administration.introspect(token)
     }
 
     /// RFC 7009 for `/oauth2/revoke`: the token's owner (or a holder of `iam.token.delete`) revokes it, a
@@ -258,9 +277,9 @@ public struct OAuthService: Sendable {
     public func revoke(_ token: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws {
         let entry: TokenStore.Entry?
         if token.hasPrefix(TokenIssuer.refreshPrefix) || token.hasPrefix(TokenIssuer.persistentPrefix) {
-            entry = try await self.identity.tokens.find(hash: Identifiers.tokenHash(token))
-        } else if let principal = try? await self.identity.verifier.verify(token) {
-            entry = try await self.identity.tokens.find(id: principal.tokenID)
+            entry = try await self.tokens.find(hash: Identifiers.tokenHash(token))
+        } else if let principal = try? await self.verifier.verify(token) {
+            entry = try await self.tokens.find(id: principal.tokenID)
         } else {
             entry = nil
         }
@@ -270,9 +289,9 @@ public struct OAuthService: Sendable {
             on: ResourceRef(type: "token", id: entry.record.id, tenant: nil, owner: entry.record.accountId), recordingTo: decisions)
         guard allowed else { return }
         if entry.record.kind == .refresh, let family = entry.familyID {
-            try await self.identity.revokeFamily(family)
+            try await self.sessions.revokeFamily(family)
         } else {
-            try await self.identity.revoke(tokenID: entry.record.id)
+            try await self.sessions.revoke(tokenID: entry.record.id)
         }
     }
 
