@@ -67,7 +67,7 @@ public struct AuditChain: Sendable {
         try await connection.execute(
             """
             INSERT INTO audit_records (seq, id, created_ms, name, service_name, request_id, outcome, actor_sub, tenant, origin, body, prev_hash, hash)
-            VALUES (\(record.seq), \(record.id), \(record.createdMilliseconds), \(record.name), \(record.serviceName), \(record.requestId),
+            VALUES (\(record.seq), \(record.id), \(record.createdMilliseconds), \(record.name), \(record.serviceName), \(record.requestID),
                     \(record.outcome), \(record.actor?.sub), \(record.tenant), \(record.origin), \(body), \(head.hash), \(hash))
             """
         )

@@ -17,7 +17,7 @@ public struct AuditQuery: Sendable, Hashable {
     public var outcome: String?
     public var actor: String?
     public var tenant: String?
-    public var requestId: String?
+    public var requestID: String?
     /// `push` for records appended through `POST /logs`, `gateway` for Portcullis's own (no origin).
     public var origin: String?
     public var from: Date?
@@ -35,7 +35,7 @@ public struct AuditQuery: Sendable, Hashable {
         if let outcome { conditions.append("outcome = \(outcome)") }
         if let actor { conditions.append("actor_sub = \(actor)") }
         if let tenant { conditions.append("tenant = \(tenant)") }
-        if let requestId { conditions.append("request_id = \(requestId)") }
+        if let requestID { conditions.append("request_id = \(requestID)") }
         switch self.origin {
         case "push"?: conditions.append("origin = 'push'")
         case "gateway"?: conditions.append("origin IS NULL")

@@ -11,7 +11,7 @@ public struct AuditRecord: Codable, Sendable, Hashable {
     public var createdAt: String
     public var name: String
     public var serviceName: String
-    public var requestId: String?
+    public var requestID: String?
     /// The tenant the record belongs to, for scoping reads: the event's, else the actor's, else the resource's.
     public var tenant: String?
     public var stage: String?
@@ -27,8 +27,29 @@ public struct AuditRecord: Codable, Sendable, Hashable {
     public var origin: String?
     public var payload: JSONValue
 
+    /// Wire names as in the contract (`...Id`); Swift spells the acronym `ID`.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case seq
+        case createdAt
+        case name
+        case serviceName
+        case requestID = "requestId"
+        case tenant
+        case stage
+        case outcome
+        case reason
+        case permission
+        case rule
+        case policyRevision
+        case actor
+        case resource
+        case client
+        case origin
+        case payload
+    }
     public init(
-        id: String, seq: Int64 = 0, createdAt: String, name: String, serviceName: String, requestId: String? = nil, tenant: String? = nil,
+        id: String, seq: Int64 = 0, createdAt: String, name: String, serviceName: String, requestID: String? = nil, tenant: String? = nil,
         stage: String? = nil, outcome: String? = nil, reason: String? = nil, permission: String? = nil, rule: String? = nil,
         policyRevision: String? = nil, actor: AuditActor? = nil, resource: AuditResource? = nil, client: AuditClient? = nil,
         origin: String? = nil, payload: JSONValue = .object([:])
@@ -38,7 +59,7 @@ public struct AuditRecord: Codable, Sendable, Hashable {
         self.createdAt = createdAt
         self.name = name
         self.serviceName = serviceName
-        self.requestId = requestId
+        self.requestID = requestID
         self.tenant = tenant
         self.stage = stage
         self.outcome = outcome
@@ -73,7 +94,7 @@ public struct AuditRecord: Codable, Sendable, Hashable {
         let resource = object("resource", as: AuditResource.self)
         self.init(
             id: event.id, createdAt: event.headers.createdAt, name: event.name, serviceName: event.headers.serviceName,
-            requestId: event.headers.requestId, tenant: nil, stage: text("stage"), outcome: text("outcome"), reason: text("reason"),
+            requestID: event.headers.requestID, tenant: nil, stage: text("stage"), outcome: text("outcome"), reason: text("reason"),
             permission: text("permission"), rule: text("rule"), policyRevision: text("policyRevision"), actor: actor, resource: resource,
             client: object("client", as: AuditClient.self), payload: .object(rest)
         )

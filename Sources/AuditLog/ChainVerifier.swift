@@ -66,7 +66,7 @@ extension AuditChain {
     /// Whether the columns that filters read say what the hashed record says.
     static func columnsMatch(_ row: SQLRow, _ record: AuditRecord) throws -> Bool {
         try row.int("seq") == record.seq && row.string("id") == record.id && row.string("name") == record.name
-            && row.string("service_name") == record.serviceName && row.optionalString("request_id") == record.requestId
+            && row.string("service_name") == record.serviceName && row.optionalString("request_id") == record.requestID
             && row.optionalString("outcome") == record.outcome && row.optionalString("actor_sub") == record.actor?.sub
             && row.optionalString("origin") == record.origin
             && row.optionalString("tenant") == record.tenant && row.int("created_ms") == record.createdMilliseconds

@@ -18,17 +18,23 @@ public struct DeadLetterRoutes: Sendable {
     struct Listed: Encodable, Sendable {
         let id: String
         let queue: String
-        let messageId: String
+        let messageID: String
         let message: JSONValue
         let attempts: Int
         let enqueuedAt: Date
         let failedAt: Date
         let lastError: String
 
+        enum CodingKeys: String, CodingKey {
+            case id, queue
+            case messageID = "messageId"
+            case message, attempts, enqueuedAt, failedAt, lastError
+        }
+
         init(_ letter: DeadLetter) {
             self.id = letter.id
             self.queue = letter.queue
-            self.messageId = letter.messageId
+            self.messageID = letter.messageID
             self.message = (try? JSONCoding.decode(JSONValue.self, from: letter.body)) ?? .string(letter.body)
             self.attempts = letter.attempts
             self.enqueuedAt = letter.enqueuedAt

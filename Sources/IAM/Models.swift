@@ -75,13 +75,25 @@ public struct TokenRecord: Sendable, Codable, Hashable {
     }
 
     public var id: String
-    public var accountId: String
+    public var accountID: String
     public var kind: Kind
     public var description: String?
     public var scope: [String]?
     public var createdAt: Date
     public var expiresAt: Date?
     public var revokedAt: Date?
+
+    /// Wire names as in the contract (`...Id`); Swift spells the acronym `ID`.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case accountID = "accountId"
+        case kind
+        case description
+        case scope
+        case createdAt
+        case expiresAt
+        case revokedAt
+    }
 }
 
 /// Usernames are compared after trimming and case-folding, so `Alice ` and `alice` are one account.

@@ -105,7 +105,7 @@ extension MessageStore {
         DeadLetter(
             id: String(try row.int("seq")),
             queue: try row.string("queue"),
-            messageId: try row.string("message_id"),
+            messageID: try row.string("message_id"),
             body: try row.string("body"),
             attempts: Int(try row.int("attempts")),
             enqueuedAt: Timestamp.date(milliseconds: try row.int("enqueued_at")),

@@ -28,12 +28,24 @@ public enum NackOutcome: Sendable, Equatable {
 public struct DeadLetter: Sendable, Hashable, Codable {
     public let id: String
     public let queue: String
-    public let messageId: String
+    public let messageID: String
     public let body: String
     public let attempts: Int
     public let enqueuedAt: Date
     public let failedAt: Date
     public let lastError: String
+
+    /// Wire names as in the contract (`...Id`); Swift spells the acronym `ID`.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case queue
+        case messageID = "messageId"
+        case body
+        case attempts
+        case enqueuedAt
+        case failedAt
+        case lastError
+    }
 }
 
 /// Depth and age of one queue.

@@ -5,24 +5,32 @@ public struct AuditActor: Codable, Sendable, Hashable {
     /// `user`, `service` or `anonymous`.
     public var type: String
     public var tenant: String?
-    public var tokenId: String?
+    public var tokenID: String?
     public var act: Principal.Actor?
 
-    public init(sub: String?, type: String, tenant: String?, tokenId: String?, act: Principal.Actor?) {
+    /// Wire names as in the contract (`...Id`); Swift spells the acronym `ID`.
+    enum CodingKeys: String, CodingKey {
+        case sub
+        case type
+        case tenant
+        case tokenID = "tokenId"
+        case act
+    }
+    public init(sub: String?, type: String, tenant: String?, tokenID: String?, act: Principal.Actor?) {
         self.sub = sub
         self.type = type
         self.tenant = tenant
-        self.tokenId = tokenId
+        self.tokenID = tokenID
         self.act = act
     }
 
     /// The actor a request's principal stands for; anonymous without one.
     public init(_ principal: Principal?) {
         guard let principal else {
-            self.init(sub: nil, type: "anonymous", tenant: nil, tokenId: nil, act: nil)
+            self.init(sub: nil, type: "anonymous", tenant: nil, tokenID: nil, act: nil)
             return
         }
-        self.init(sub: principal.accountID, type: principal.type.rawValue, tenant: principal.tenant, tokenId: principal.tokenID, act: principal.actor)
+        self.init(sub: principal.accountID, type: principal.type.rawValue, tenant: principal.tenant, tokenID: principal.tokenID, act: principal.actor)
     }
 }
 

@@ -9,15 +9,24 @@ public struct EventHeaders: Codable, Sendable, Hashable {
     /// RFC 3339 with milliseconds, set once by the publisher and preserved to every consumer.
     public var createdAt: String
     public var serviceName: String
-    public var requestId: String?
+    public var requestID: String?
     public var tenant: String?
 
-    public init(id: String, name: String, createdAt: String, serviceName: String, requestId: String? = nil, tenant: String? = nil) {
+    /// Wire names as in the contract (`...Id`); Swift spells the acronym `ID`.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case name
+        case createdAt
+        case serviceName
+        case requestID = "requestId"
+        case tenant
+    }
+    public init(id: String, name: String, createdAt: String, serviceName: String, requestID: String? = nil, tenant: String? = nil) {
         self.id = id
         self.name = name
         self.createdAt = createdAt
         self.serviceName = serviceName
-        self.requestId = requestId
+        self.requestID = requestID
         self.tenant = tenant
     }
 }
@@ -41,7 +50,7 @@ public struct Event: Codable, Sendable, Hashable {
         name: String,
         serviceName: String,
         payload: some Encodable,
-        requestId: String? = nil,
+        requestID: String? = nil,
         tenant: String? = nil,
         now: Date = Date()
     ) throws {
@@ -50,7 +59,7 @@ public struct Event: Codable, Sendable, Hashable {
             name: name,
             createdAt: Timestamp.format(now),
             serviceName: serviceName,
-            requestId: requestId,
+            requestID: requestID,
             tenant: tenant
         )
         self.payload = try JSONValue(encoding: payload)

@@ -20,8 +20,8 @@ func withChain(_ backend: Backend, _ body: @Sendable (AuditChain, any Database) 
 func record(_ index: Int, createdAt: Date = Date(), tenant: String? = "t1") -> AuditRecord {
     AuditRecord(
         id: "record-\(index)-\(UUID().uuidString.prefix(6))", createdAt: Timestamp.format(createdAt), name: "audit.test.event", serviceName: "test",
-        requestId: "request-\(index)", tenant: tenant, outcome: index.isMultiple(of: 2) ? "allow" : "deny",
-        actor: AuditActor(sub: "account-\(index % 3)", type: "user", tenant: tenant, tokenId: "token-\(index)", act: nil),
+        requestID: "request-\(index)", tenant: tenant, outcome: index.isMultiple(of: 2) ? "allow" : "deny",
+        actor: AuditActor(sub: "account-\(index % 3)", type: "user", tenant: tenant, tokenID: "token-\(index)", act: nil),
         payload: ["index": .int(Int64(index))]
     )
 }
@@ -150,10 +150,10 @@ struct AuditChainTests {
             query.tenant = "t2"
             #expect(try await chain.list(query, offset: 0, limit: 10).total == 1)
             var scoped = AuditQuery(visibility: .own(tenant: "t1", actor: "account-1"))
-            let visible = try await chain.list(scoped, offset: 0, limit: 10).items.map(\.record.requestId)
+            let visible = try await chain.list(scoped, offset: 0, limit: 10).items.map(\.record.requestID)
             // t1's three records, plus record 4 of t2 whose actor is account-1.
             #expect(Set(visible) == ["request-1", "request-2", "request-3", "request-4"])
-            scoped.requestId = "request-5"
+            scoped.requestID = "request-5"
             #expect(try await chain.list(scoped, offset: 0, limit: 10).total == 0)
             var ranged = AuditQuery(visibility: .all)
             ranged.from = Date().addingTimeInterval(3600)
@@ -168,10 +168,10 @@ struct AuditRecordTests {
     func fromDecisionEvent() throws {
         let payload = DecisionPayload(
             stage: "route", outcome: "deny", reason: "MISSING_PERMISSION", permission: "flows.read", rule: "flows-read", policyRevision: "abc",
-            actor: AuditActor(sub: "a1", type: "user", tenant: "t1", tokenId: "tok", act: .actor(sub: "svc", act: nil)),
+            actor: AuditActor(sub: "a1", type: "user", tenant: "t1", tokenID: "tok", act: .actor(sub: "svc", act: nil)),
             resource: AuditResource(method: "GET", path: "/flows"), client: AuditClient(ip: "10.0.0.1", userAgent: "curl")
         )
-        let event = try Event(name: DecisionPayload.eventName, serviceName: "gateway", payload: payload, requestId: "r1")
+        let event = try Event(name: DecisionPayload.eventName, serviceName: "gateway", payload: payload, requestID: "r1")
         let record = AuditRecord(event: event)
         #expect(record.id == event.id)
         #expect(record.outcome == "deny")

@@ -44,7 +44,7 @@ struct EventBusTests {
                 await received.record(event)
             }
             let sent = try Event(
-                name: "flow.started", serviceName: "orchestrator", payload: ["id": "f1"], requestId: "req-1", tenant: "t1",
+                name: "flow.started", serviceName: "orchestrator", payload: ["id": "f1"], requestID: "req-1", tenant: "t1",
                 now: Date(timeIntervalSince1970: 1_700_000_000.5)
             )
             try await withServices([consumer]) {
@@ -131,7 +131,7 @@ struct EventBusTests {
             #expect(total == 1)
             let letter = try #require(letters.first)
             #expect(letter.queue == "bus:g")
-            #expect(letter.messageId == event.id)
+            #expect(letter.messageID == event.id)
             #expect(letter.attempts == 3)
             #expect(letter.lastError == "downstream is broken")
             #expect(try await messaging.store.depth(queue: "bus:g") == 0)

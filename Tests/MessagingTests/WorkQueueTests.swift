@@ -135,7 +135,7 @@ struct WorkQueueTests {
             try await Task.sleep(for: .milliseconds(100))
             #expect(try await messaging.queues.lease(Self.queue, max: 1, visibility: .seconds(1), wait: .zero).isEmpty)
             let letters = try await messaging.store.deadLetters(offset: 0, limit: 10)
-            #expect(letters.items.first?.messageId == "poison")
+            #expect(letters.items.first?.messageID == "poison")
             #expect(letters.items.first?.lastError.contains("lease expired") == true)
         }
     }
@@ -152,9 +152,9 @@ struct WorkQueueTests {
             }
             let listed = try await messaging.store.deadLetters(offset: 0, limit: 10)
             #expect(listed.total == 2)
-            #expect(listed.items.map(\.messageId) == ["b", "a"], "newest first")
+            #expect(listed.items.map(\.messageID) == ["b", "a"], "newest first")
             let page = try await messaging.store.deadLetters(offset: 1, limit: 1)
-            #expect(page.items.map(\.messageId) == ["a"])
+            #expect(page.items.map(\.messageID) == ["a"])
             #expect(page.total == 2)
 
             let a = try #require(listed.items.last)

@@ -93,11 +93,28 @@ public final class ChildProcess: Sendable {
         try await self.stop(signal: SIGKILL)
     }
 
+    /// The exit status of `pid` when it has exited and is waiting to be reaped (a zombie); nil otherwise.
+    static func reapIfExited(_ pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let afterName = stat.range(of: ") "), stat[afterName.upperBound...].hasPrefix("Z")
+        else { return nil }
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+        // WIFEXITED / WEXITSTATUS, else the signal number as the shell reports it (128 + n).
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
     /// Waits for the process to end and returns its exit status.
     public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while self.process.isRunning {
             if ContinuousClock.now > deadline {
+                // Foundation learns of a child's exit from its own SIGCHLD monitoring; should that report be
+                // missed, the child is a zombie: reap it here and report its real status.
+                if let status = Self.reapIfExited(self.process.processIdentifier) {
+                    print("note: process \(self.process.processIdentifier) had exited (status \(status)) but Foundation had not noticed")
+                    return status
+                }
                 kill(self.process.processIdentifier, SIGKILL)
                 throw TestEnvironmentError(description: "process did not exit within \(timeout): \(self.output.text)")
             }

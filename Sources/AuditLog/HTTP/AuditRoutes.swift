@@ -90,7 +90,7 @@ public struct AuditRoutes: Sendable {
         query.outcome = text("filter[outcome]")
         query.actor = text("filter[actor]")
         query.tenant = text("filter[tenant]")
-        query.requestId = text("filter[requestId]")
+        query.requestID = text("filter[requestId]")
         query.origin = text("filter[origin]")
         if let origin = query.origin, origin != "push", origin != "gateway" {
             problems.append(("INVALID_FILTER", "filter[origin] must be push or gateway."))
@@ -136,7 +136,7 @@ public struct AuditRoutes: Sendable {
         // serviceName is the pushing account's id: a name a tenant chooses (a username) could read "gateway".
         return AuditRecord(
             id: UUID().uuidString.lowercased(), createdAt: Timestamp.format(self.clock.now), name: name, serviceName: principal.accountID,
-            requestId: context.requestID.value, tenant: body.tenant ?? principal.tenant, actor: AuditActor(principal),
+            requestID: context.requestID.value, tenant: body.tenant ?? principal.tenant, actor: AuditActor(principal),
             client: AuditClient(ip: context.clientIP, userAgent: userAgent.map { String($0.prefix(256)) }), origin: "push", payload: payload
         )
     }

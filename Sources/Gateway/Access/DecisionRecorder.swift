@@ -51,7 +51,7 @@ struct DecisionRecorder: ResourceDecisionRecorder {
             policyRevision: decision.policyRevision, actor: AuditActor(principal), resource: resource, client: self.client
         )
         let event = try Event(
-            name: DecisionPayload.eventName, serviceName: "gateway", payload: payload, requestId: self.requestID, tenant: principal?.tenant)
+            name: DecisionPayload.eventName, serviceName: "gateway", payload: payload, requestID: self.requestID, tenant: principal?.tenant)
         try await self.journal.record(event)
     }
 }

@@ -269,7 +269,7 @@ public struct AccountAdministration: Sendable {
             "id": .string(account.id), "username": .string(account.username), "tenant": account.tenant.map(JSONValue.string) ?? .null,
         ]
         try await self.bus.publish(
-            try Event(name: name, serviceName: "iam", payload: payload, requestId: requestID, tenant: account.tenant), on: connection)
+            try Event(name: name, serviceName: "iam", payload: payload, requestID: requestID, tenant: account.tenant), on: connection)
     }
 }
 

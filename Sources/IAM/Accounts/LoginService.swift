@@ -180,11 +180,11 @@ public struct LoginService: Sendable {
         if let account {
             payload["accountId"] = .string(account.id)
             payload["actor"] = try JSONValue(
-                encoding: AuditActor(sub: account.id, type: account.type.rawValue, tenant: account.tenant, tokenId: tokenID, act: nil))
+                encoding: AuditActor(sub: account.id, type: account.type.rawValue, tenant: account.tenant, tokenID: tokenID, act: nil))
         }
         if let tokenID { payload["tokenId"] = .string(tokenID) }
         try await self.bus.publish(
-            try Event(name: "audit.iam.login", serviceName: "iam", payload: JSONValue.object(payload), requestId: requestID, tenant: account?.tenant))
+            try Event(name: "audit.iam.login", serviceName: "iam", payload: JSONValue.object(payload), requestID: requestID, tenant: account?.tenant))
     }
 }
 

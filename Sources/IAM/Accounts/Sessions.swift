@@ -113,7 +113,7 @@ public struct Sessions: Sendable {
             else { return false }
             try await IdentityChanges.announce("token:\(tokenID)", database: self.database, on: connection)
             // In the same transaction: the event exists exactly when the revocation does.
-            let payload: JSONValue = ["id": .string(tokenID), "accountId": .string(entry.record.accountId)]
+            let payload: JSONValue = ["id": .string(tokenID), "accountId": .string(entry.record.accountID)]
             try await self.bus.publish(try Event(name: "iam.token.revoked", serviceName: "iam", payload: payload), on: connection)
             return true
         }

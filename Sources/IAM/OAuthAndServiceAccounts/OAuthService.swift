@@ -146,7 +146,7 @@ public struct OAuthService: Sendable {
             throw invalid
         }
         guard (entry.record.expiresAt ?? .distantFuture) > self.issuer.clock.now,
-            let account = try await self.accounts.find(id: entry.record.accountId), try await self.accounts.isEnabled(account)
+            let account = try await self.accounts.find(id: entry.record.accountID), try await self.accounts.isEnabled(account)
         else { throw invalid }
         let issuer = self.issuer
         let pair: TokenPair?
@@ -233,7 +233,7 @@ public struct OAuthService: Sendable {
             "scope": .array(scope.map(JSONValue.string)),
         ]
         try await self.bus.publish(
-            try Event(name: "audit.iam.token.exchanged", serviceName: "iam", payload: audit, requestId: requestID, tenant: account.tenant))
+            try Event(name: "audit.iam.token.exchanged", serviceName: "iam", payload: audit, requestID: requestID, tenant: account.tenant))
         return TokenResponse(
             access_token: issued.token, token_type: "Bearer", expires_in: self.expiresIn(issued), refresh_token: nil,
             scope: scope.joined(separator: " "), issued_token_type: Self.accessTokenType
@@ -286,7 +286,7 @@ public struct OAuthService: Sendable {
         guard let entry, entry.record.revokedAt == nil else { return }
         let allowed = try await self.authorizer.check(
             caller, ResourceAction(platform: "iam.token.delete", ownerMay: true),
-            on: ResourceRef(type: "token", id: entry.record.id, tenant: nil, owner: entry.record.accountId), recordingTo: decisions)
+            on: ResourceRef(type: "token", id: entry.record.id, tenant: nil, owner: entry.record.accountID), recordingTo: decisions)
         guard allowed else { return }
         if entry.record.kind == .refresh, let family = entry.familyID {
             try await self.sessions.revokeFamily(family)

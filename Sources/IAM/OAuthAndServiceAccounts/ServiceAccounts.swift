@@ -12,8 +12,14 @@ public struct ServiceAccounts: Sendable {
     /// What the caller sees once, at creation or rotation.
     public struct Credentials: Sendable, Encodable {
         public let id: String
-        public let clientId: String
+        public let clientID: String
         public let clientSecret: String
+
+        enum CodingKeys: String, CodingKey {
+            case id
+            case clientID = "clientId"
+            case clientSecret
+        }
     }
 
     /// A client that proved its secret: its account, and which secret it proved (to issue under it).
@@ -142,7 +148,7 @@ public struct ServiceAccounts: Sendable {
             return clientID
         }
         if !creating { self.cache.purge("account:\(accountID)") }
-        return Credentials(id: accountID, clientId: clientID, clientSecret: secret)
+        return Credentials(id: accountID, clientID: clientID, clientSecret: secret)
     }
 
     func hash(_ secret: String) -> String {

@@ -113,7 +113,7 @@ public struct TokenAdministration: Sendable {
         guard let entry = try await self.tokens.find(id: id),
             try await self.authorizer.check(
                 caller, ResourceAction(platform: "iam.token.delete", ownerMay: true),
-                on: ResourceRef(type: "token", id: id, tenant: nil, owner: entry.record.accountId), recordingTo: decisions)
+                on: ResourceRef(type: "token", id: id, tenant: nil, owner: entry.record.accountID), recordingTo: decisions)
         else { throw IAMError.notFound("Token not found.") }
         try await self.sessions.revoke(tokenID: id)
         try await self.publishAudit("audit.iam.token.revoked", record: entry.record, caller: caller, requestID: requestID)
@@ -190,9 +190,9 @@ public struct TokenAdministration: Sendable {
 
     private func publishAudit(_ name: String, record: TokenRecord, caller: Principal, requestID: String?) async throws {
         let payload: JSONValue = [
-            "tokenId": .string(record.id), "accountId": .string(record.accountId), "kind": .string(record.kind.rawValue),
+            "tokenId": .string(record.id), "accountId": .string(record.accountID), "kind": .string(record.kind.rawValue),
             "by": .string(caller.accountID), "actor": try JSONValue(encoding: AuditActor(caller)),
         ]
-        try await self.bus.publish(try Event(name: name, serviceName: "iam", payload: payload, requestId: requestID, tenant: caller.tenant))
+        try await self.bus.publish(try Event(name: name, serviceName: "iam", payload: payload, requestID: requestID, tenant: caller.tenant))
     }
 }

@@ -91,7 +91,7 @@ public struct TokenIssuer: Sendable {
         let lineage = try self.session(lineage, now: now)
         let expiresAt = self.expiry(ttl ?? self.accessTokenTTL, now: now, session: lineage)
         let record = TokenRecord(
-            id: Identifiers.objectID(), accountId: account.id, kind: .access, description: description, scope: scope,
+            id: Identifiers.objectID(), accountID: account.id, kind: .access, description: description, scope: scope,
             createdAt: now, expiresAt: expiresAt, revokedAt: nil
         )
         let claims = AccessTokenClaims(
@@ -121,7 +121,7 @@ public struct TokenIssuer: Sendable {
         let lineage = try self.session(lineage, now: now)
         let token = Identifiers.opaqueToken(prefix: Self.refreshPrefix)
         let record = TokenRecord(
-            id: Identifiers.objectID(), accountId: account.id, kind: .refresh, description: nil, scope: scope, createdAt: now,
+            id: Identifiers.objectID(), accountID: account.id, kind: .refresh, description: nil, scope: scope, createdAt: now,
             expiresAt: self.expiry(ttl, now: now, session: lineage), revokedAt: nil
         )
         try await self.tokens.insert(record, hash: Identifiers.tokenHash(token), act: nil, lineage: lineage, on: connection)
@@ -142,7 +142,7 @@ public struct TokenIssuer: Sendable {
         let now = self.clock.now
         let token = Identifiers.opaqueToken(prefix: Self.persistentPrefix)
         let record = TokenRecord(
-            id: Identifiers.objectID(), accountId: account.id, kind: .persistent, description: description, scope: scope,
+            id: Identifiers.objectID(), accountID: account.id, kind: .persistent, description: description, scope: scope,
             createdAt: now, expiresAt: expiresAt, revokedAt: nil
         )
         var lineage = lineage

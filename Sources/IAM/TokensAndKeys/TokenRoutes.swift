@@ -15,11 +15,16 @@ public struct TokenRoutes: Sendable {
     }
 
     struct CreateBody: Decodable {
-        let accountId: String
+        let accountID: String
         /// `"15m"`, `"2h"`, `"7d"`, or `-1` for a persistent token.
         let expiresIn: JSONValue?
         let customPermissions: [String]?
         let description: String?
+
+        enum CodingKeys: String, CodingKey {
+            case accountID = "accountId"
+            case expiresIn, customPermissions, description
+        }
     }
 
     struct IntrospectBody: Decodable {
@@ -54,7 +59,7 @@ public struct TokenRoutes: Sendable {
         routes.post("/api/v1/tokens") { request, context in
             let body = try await JSONBody.decode(CreateBody.self, from: request, context: context)
             let issued = try await self.tokens.create(
-                accountID: body.accountId, lifetime: try Self.lifetime(body.expiresIn), customPermissions: body.customPermissions,
+                accountID: body.accountID, lifetime: try Self.lifetime(body.expiresIn), customPermissions: body.customPermissions,
                 description: body.description, by: try context.requirePrincipal(), decisions: context.decisions,
                 requestID: context.requestID.value
             )

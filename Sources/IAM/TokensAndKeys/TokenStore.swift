@@ -41,7 +41,7 @@ public struct TokenStore: Sendable {
         let query: SQLQuery = """
             INSERT INTO iam_tokens (id, account_id, kind, token_hash, description, scope, act, family_id, created_at, expires_at, revoked_at,
                                     session_ends_at, grant_type)
-            VALUES (\(record.id), \(record.accountId), \(record.kind.rawValue), \(hash), \(record.description), \(scope), \(act),
+            VALUES (\(record.id), \(record.accountID), \(record.kind.rawValue), \(hash), \(record.description), \(scope), \(act),
                     \(lineage.familyID), \(Timestamp.milliseconds(record.createdAt)), \(record.expiresAt.map(Timestamp.milliseconds)),
                     \(SQLValue.null), \(session), \(lineage.grant))
             """
@@ -133,7 +133,7 @@ public struct TokenStore: Sendable {
         Entry(
             record: TokenRecord(
                 id: try row.string("id"),
-                accountId: try row.string("account_id"),
+                accountID: try row.string("account_id"),
                 kind: TokenRecord.Kind(rawValue: try row.string("kind")) ?? .access,
                 description: try row.optionalString("description"),
                 scope: try row.optionalString("scope").map { try JSONCoding.decode([String].self, from: $0) },

@@ -92,7 +92,7 @@ public struct TokenVerifier: Sendable {
         guard claims.exp.value.addingTimeInterval(self.leeway) > now else { throw AuthenticationError.invalidToken("expired") }
         guard claims.nbf.value <= now.addingTimeInterval(self.leeway) else { throw AuthenticationError.invalidToken("not yet valid") }
         guard let entry = try await self.tokens.find(id: claims.jti.value), entry.record.kind == .access,
-            entry.record.accountId == claims.sub.value
+            entry.record.accountID == claims.sub.value
         else {
             throw AuthenticationError.invalidToken("unknown token")
         }
@@ -112,7 +112,7 @@ public struct TokenVerifier: Sendable {
     }
 
     private func principal(for entry: TokenStore.Entry, expiresAt: Date?, tokenType: String) async throws -> Principal {
-        guard let account = try await self.accounts.find(id: entry.record.accountId) else {
+        guard let account = try await self.accounts.find(id: entry.record.accountID) else {
             throw AuthenticationError.invalidToken("account gone")
         }
         guard try await self.accounts.isEnabled(account) else { throw AuthenticationError.accountDisabled }
