@@ -59,16 +59,6 @@ extension MessageStore {
         return (try rows.map(Self.deadLetter), Int(try total?.int("total") ?? 0))
     }
 
-    /// One dead letter by id, or nil.
-    public func deadLetter(id: Int64) async throws -> DeadLetter? {
-        try await self.database.first(
-            """
-            SELECT seq, queue, message_id, body, attempts, enqueued_at, failed_at, last_error
-            FROM bus_dead_letters WHERE seq = \(id)
-            """
-        ).map(Self.deadLetter)
-    }
-
     /// Puts a dead letter back on its queue with a fresh attempt count. Returns false when there is no such
     /// dead letter; throws ``MessagingError/alreadyQueued(_:)`` when the same message is queued again already.
     public func replayDeadLetter(id: Int64) async throws -> Bool {

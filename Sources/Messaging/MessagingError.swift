@@ -5,7 +5,6 @@ public enum MessagingError: UnrecoverableError, Sendable, Equatable, CustomStrin
     case invalidPattern(String)
     case invalidTopic(String)
     case invalidGroup(String)
-    case invalidQueue(String)
     /// A dead letter could not be replayed because the same message is queued again already.
     case alreadyQueued(String)
 
@@ -14,7 +13,6 @@ public enum MessagingError: UnrecoverableError, Sendable, Equatable, CustomStrin
         case .invalidPattern(let pattern): "invalid topic pattern '\(pattern)'"
         case .invalidTopic(let topic): "invalid topic '\(topic)': use non-empty dot-separated words without * or #"
         case .invalidGroup(let group): "invalid group name '\(group)': use 1-100 of a-z, 0-9, '.', '_' and '-'"
-        case .invalidQueue(let queue): "invalid queue name '\(queue)'"
         case .alreadyQueued(let id): "message \(id) is already queued"
         }
     }

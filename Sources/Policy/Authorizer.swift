@@ -1,44 +1,5 @@
 public import PortcullisCore
 
-/// What a route demands of its caller.
-public enum RouteAccess: Sendable, Hashable {
-    /// Anyone, with or without a token.
-    case `public`
-    /// Any verified token.
-    case authenticated
-    /// A verified token holding every one of these permissions.
-    case allOf([String])
-    /// A verified token holding at least one of these permissions.
-    case anyOf([String])
-}
-
-/// The outcome of one authorization decision, with what a record of it needs.
-public struct Decision: Sendable, Hashable {
-    public enum Outcome: String, Sendable, Hashable {
-        case allow, deny
-    }
-
-    public let outcome: Outcome
-    /// `ALLOWED`, `PUBLIC`, `OWNER`, `TENANT`, `UNAUTHENTICATED`, `MISSING_PERMISSION`, `NOT_VISIBLE`, `NO_ROUTE`, ...
-    public let reason: String
-    /// The permissions the rule or check asked for.
-    public let required: [String]
-    /// The id of the route rule that decided; nil for resource checks and requests no rule matches.
-    public let rule: String?
-    /// The revision of the policy files the decision was made with.
-    public let policyRevision: String?
-
-    public init(outcome: Outcome, reason: String, required: [String] = [], rule: String? = nil, policyRevision: String? = nil) {
-        self.outcome = outcome
-        self.reason = reason
-        self.required = required
-        self.rule = rule
-        self.policyRevision = policyRevision
-    }
-
-    public var allowed: Bool { self.outcome == .allow }
-}
-
 /// Decides whether a principal may do something: used for every route and by modules for resource checks.
 public struct Authorizer: Sendable {
     public let catalog: PermissionCatalog

@@ -1,28 +1,3 @@
-/// One problem in an error response: `{"code":403,"message":"...","reason":"MISSING_PERMISSION"}`.
-public struct ErrorEntry: Codable, Sendable, Equatable {
-    /// The HTTP status code of the response this entry belongs to.
-    public var code: Int
-    /// A sentence for people. Never contains SQL, file paths, tokens or secrets.
-    public var message: String
-    /// A stable UPPER_SNAKE code that clients can switch on.
-    public var reason: String
-
-    public init(code: Int, message: String, reason: String) {
-        self.code = code
-        self.message = message
-        self.reason = reason
-    }
-}
-
-/// The error body every non-OAuth endpoint answers with: `{"errors":[...]}`.
-public struct ErrorEnvelope: Codable, Sendable, Equatable {
-    public var errors: [ErrorEntry]
-
-    public init(errors: [ErrorEntry]) {
-        self.errors = errors
-    }
-}
-
 /// An error that maps one-to-one onto an HTTP error response of the contract (API.md §0).
 ///
 /// Modules throw `APIError` for anything a client did or may see; the gateway turns it into the
@@ -102,8 +77,3 @@ extension APIError {
 
     public static let internalError = APIError(status: 500, reason: "INTERNAL_ERROR", message: "Internal server error")
 }
-
-/// An error that retrying cannot fix (a bad group name, an invalid pattern): a supervised background
-/// service that fails with one stays stopped, and readiness keeps saying so, rather than being restarted
-/// forever.
-public protocol UnrecoverableError: Error {}

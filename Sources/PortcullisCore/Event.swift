@@ -67,9 +67,4 @@ public struct Event: Codable, Sendable, Hashable {
 
     public var name: String { self.headers.name }
     public var id: String { self.headers.id }
-
-    /// The payload decoded as `type`.
-    public func payload<Value: Decodable>(as type: Value.Type) throws -> Value {
-        try self.payload.decode(as: Value.self)
-    }
 }

@@ -1,14 +1,6 @@
 import Foundation
 public import Logging
 
-/// How log lines are written.
-public enum LogFormat: String, Sendable, CaseIterable {
-    /// One human-readable line per entry.
-    case text
-    /// One JSON object per line (`PORTCULLIS_LOG_FORMAT=json`).
-    case json
-}
-
 /// Everything `portcullis serve` needs to start, validated as a whole before anything runs.
 public struct GatewayConfiguration: Sendable {
     public var host: String
@@ -93,59 +85,5 @@ public struct GatewayConfiguration: Sendable {
 
     public static func defaultSQLitePath(dataDirectory: String) -> String {
         dataDirectory.hasSuffix("/") ? "\(dataDirectory)portcullis.sqlite" : "\(dataDirectory)/portcullis.sqlite"
-    }
-}
-
-/// A configuration value that cannot be used. Its description is the one line printed before exit status 2.
-public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The environment variable (or `--flag`) that holds the bad value.
-    public let setting: String
-    public let problem: String
-
-    public init(setting: String, problem: String) {
-        self.setting = setting
-        self.problem = problem
-    }
-
-    public var description: String { "invalid \(self.setting): \(self.problem)" }
-}
-
-/// What a password must be: long enough, and short enough for bcrypt (which reads 72 bytes).
-public struct PasswordPolicy: Sendable, Equatable {
-    public static let maximumBytes = 72
-    public var minimumLength: Int
-
-    public init(minimumLength: Int = 12) {
-        self.minimumLength = minimumLength
-    }
-
-    /// The problem with `password`, or nil when it is acceptable.
-    public func problem(with password: String) -> String? {
-        if password.utf8.contains(0) {
-            // bcrypt stops reading at a NUL byte: everything after it would not count.
-            return "Passwords must not contain a NUL character."
-        }
-        if password.count < self.minimumLength {
-            return "Passwords need at least \(self.minimumLength) characters."
-        }
-        if password.utf8.count > Self.maximumBytes {
-            return "Passwords may have at most \(Self.maximumBytes) bytes."
-        }
-        return nil
-    }
-}
-
-/// When repeated failed logins lock an account or a client address (`PORTCULLIS_LOCKOUT_*`).
-public struct LockoutPolicy: Sendable, Equatable {
-    public var accountAttempts: Int
-    public var ipAttempts: Int
-    public var window: Duration
-    public var duration: Duration
-
-    public init(accountAttempts: Int = 5, ipAttempts: Int = 20, window: Duration = .seconds(900), duration: Duration = .seconds(900)) {
-        self.accountAttempts = accountAttempts
-        self.ipAttempts = ipAttempts
-        self.window = window
-        self.duration = duration
     }
 }

@@ -17,10 +17,6 @@ public struct SQLRow: Sendable, Equatable {
         return self.values[index]
     }
 
-    public func isNull(_ column: String) throws(StorageError) -> Bool {
-        try self.value(column) == .null
-    }
-
     public func string(_ column: String) throws(StorageError) -> String {
         guard let value = try self.optionalString(column) else { throw .unexpectedNull(column) }
         return value

@@ -18,8 +18,6 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case typeMismatch(column: String, expected: String)
     /// A migration could not be applied; nothing of it was kept.
     case migrationFailed(id: String, reason: String)
-    /// The database holds migrations this build does not know: it was migrated by a newer version.
-    case unknownMigrations([String])
 
     public var description: String {
         switch self {
@@ -32,7 +30,6 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unexpectedNull(let column): "column \(column) is null"
         case .typeMismatch(let column, let expected): "column \(column) is not \(expected)"
         case .migrationFailed(let id, let reason): "migration \(id) failed: \(reason)"
-        case .unknownMigrations(let ids): "database has migrations this build does not know: \(ids.joined(separator: ", "))"
         }
     }
 }

@@ -45,7 +45,8 @@ struct KeyRingTests {
                 clock: WallClock { clock.now }
             )
             try await ring.start()
-            let first = try #require(await ring.keyIDs().first)
+            // The ring's keys as it publishes them (JWKS), oldest first.
+            let first = try #require(await ring.jwks()["keys"]?.arrayValue?.first?["kid"]?.stringValue)
             let issuer = TokenIssuer(
                 keyRing: ring, tokens: TokenStore(database: database, clock: WallClock { clock.now }), issuer: "i", audience: "a",
                 accessTokenTTL: .seconds(900), clock: WallClock { clock.now })

@@ -88,7 +88,9 @@ struct LoginTests {
             let account = try await env.makeAccount("worker", password: "worker-password-1")
             let token = try await env.login("worker", "worker-password-1")
             #expect(try await env.get("/api/v1/users/me", token: token).status == .ok)
-            try await env.identity.sessions.setStatus(.disabled, accountID: account.id)
+            // Disabled and enabled again by an admin, through the API as an operator would.
+            let admin = try await env.adminToken()
+            #expect(try await AdministrationTests.patch(env, "/api/v1/users/\(account.id)", ["status": "DISABLED"], token: admin).status == .ok)
             let refused = try await env.get("/api/v1/users/me", token: token)
             #expect(refused.status == .unauthorized)
             #expect(refused.errorReason == "ACCOUNT_DISABLED")
@@ -96,7 +98,7 @@ struct LoginTests {
             #expect(login.errorReason == "ACCOUNT_DISABLED", "the disabled state is told only after a correct password")
             let wrong = try await env.post("/login", json: ["username": "worker", "password": "not-the-password"])
             #expect(wrong.errorReason == "INVALID_CREDENTIALS")
-            try await env.identity.sessions.setStatus(.active, accountID: account.id)
+            #expect(try await AdministrationTests.patch(env, "/api/v1/users/\(account.id)", ["status": "ACTIVE"], token: admin).status == .ok)
             #expect(try await env.get("/api/v1/users/me", token: token).status == .ok)
         }
     }

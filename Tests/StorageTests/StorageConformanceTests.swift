@@ -39,7 +39,6 @@ struct StorageConformanceTests {
             #expect(try row.bytes("b") == bytes)
             #expect(try row.bool("f") == true)
             #expect(try row.optionalString("n") == nil)
-            #expect(try row.isNull("n"))
         }
     }
 

@@ -83,8 +83,8 @@ public struct AccountAdministration: Sendable {
     }
 
     public func list(by caller: Principal, offset: Int, limit: Int) async throws -> (items: [Account], total: Int) {
-        guard let filter = self.scope(of: caller, action: "read").listFilter else { throw IAMError.forbidden("Missing permission iam.account.read") }
-        return try await self.accounts.list(tenant: filter, offset: offset, limit: limit)
+        guard let listing = self.scope(of: caller, action: "read").listing else { throw IAMError.forbidden("Missing permission iam.account.read") }
+        return try await self.accounts.list(tenant: listing.tenant, offset: offset, limit: limit)
     }
 
     public func get(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Account {

@@ -4,7 +4,7 @@ public import PortcullisCore
 public import Storage
 
 /// The writes that end or change what a login may do, each in one transaction with the announcement that
-/// purges every replica's cache: enable or disable an account, change its password or profile, replace a
+/// purges every replica's cache: change an account's password or profile, replace a
 /// refresh token, revoke a token or a whole refresh family, log out.
 public struct Sessions: Sendable {
     let database: any Database
@@ -26,20 +26,6 @@ public struct Sessions: Sendable {
         self.hasher = hasher
         self.bus = bus
         self.clock = clock
-    }
-
-    /// Enables or disables an account. Its tokens stop (or start again) working on every replica at once:
-    /// they are not revoked, the account status is checked at verification and the caches are purged.
-    public func setStatus(_ status: AccountStatus, accountID: String) async throws {
-        try await self.database.transaction { connection in
-            guard var account = try await self.accounts.find(id: accountID, on: connection) else { return }
-            account.status = status
-            account.updatedAt = self.clock.now
-            try await self.accounts.update(account, on: connection)
-            try await IdentityChanges.announce("account:\(accountID)", database: self.database, on: connection)
-        }
-        // This replica forgets at once; the others as soon as the notification arrives.
-        self.cache.purge("account:\(accountID)")
     }
 
     /// Changes an account's names (the caller's own profile).

@@ -72,10 +72,10 @@ public struct ServiceAccounts: Sendable {
     }
 
     public func list(by caller: Principal, offset: Int, limit: Int) async throws -> (items: [Account], total: Int) {
-        guard let filter = self.administration.scope(of: caller, action: "read").listFilter else {
+        guard let listing = self.administration.scope(of: caller, action: "read").listing else {
             throw IAMError.forbidden("Missing permission iam.account.read")
         }
-        return try await self.accounts.list(tenant: filter, type: .service, offset: offset, limit: limit)
+        return try await self.accounts.list(tenant: listing.tenant, type: .service, offset: offset, limit: limit)
     }
 
     public func get(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Account {

@@ -26,12 +26,24 @@ public enum CallerScope: Sendable, Equatable {
         }
     }
 
-    /// The tenant a listing is confined to; nil means all.
-    public var listFilter: String?? {
+    /// What a listing in this scope covers; nil when the caller may list nothing.
+    public var listing: Listing? {
         switch self {
-        case .platform: .some(nil)
-        case .tenant(let own): .some(own)
+        case .platform: .all
+        case .tenant(let own): .tenant(own)
         case .none: nil
+        }
+    }
+
+    /// The rows a listing covers: all of them, or one tenant's.
+    public enum Listing: Sendable, Equatable {
+        case all
+        case tenant(String)
+
+        /// The tenant to filter on; nil for all.
+        public var tenant: String? {
+            if case .tenant(let tenant) = self { return tenant }
+            return nil
         }
     }
 }

@@ -43,10 +43,10 @@ public struct TenantAdministration: Sendable {
     }
 
     public func list(by caller: Principal, offset: Int, limit: Int) async throws -> (items: [Tenant], total: Int) {
-        guard let filter = self.scope(of: caller, platform: "iam.tenant.read", own: "tenant.profile.read").listFilter else {
+        guard let listing = self.scope(of: caller, platform: "iam.tenant.read", own: "tenant.profile.read").listing else {
             throw IAMError.forbidden("Missing permission iam.tenant.read")
         }
-        return try await self.store.list(only: filter, offset: offset, limit: limit)
+        return try await self.store.list(only: listing.tenant, offset: offset, limit: limit)
     }
 
     public func get(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Tenant {

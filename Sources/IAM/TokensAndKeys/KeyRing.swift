@@ -134,11 +134,6 @@ public actor KeyRing {
         self.keys.values.map(\.activatesAt).max()
     }
 
-    /// The ids of the keys in the ring, oldest first.
-    public func keyIDs() -> [String] {
-        self.keys.values.sorted { $0.activatesAt < $1.activatesAt }.map(\.kid)
-    }
-
     /// The newest key that may sign now.
     func signingKey() -> SigningKey? {
         let now = self.clock.now

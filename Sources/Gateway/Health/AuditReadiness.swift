@@ -6,61 +6,6 @@ public import Policy
 public import PortcullisCore
 public import Storage
 
-/// The database answers a trivial query. Also reports `abandoned`: database calls given up on at their
-/// deadline that have not ended yet (``AbandonedWork``), which should return to zero after an outage.
-public struct DatabaseReadiness: ReadinessCheck {
-    public let name = "database"
-    let database: any Database
-    let timeout: Duration
-
-    public init(database: any Database, timeout: Duration = .seconds(5)) {
-        self.database = database
-        self.timeout = timeout
-    }
-
-    public func check() async -> ReadinessResult {
-        let answered = (try? await withDeadline(self.timeout) { [database] in try await database.ping() }) != nil
-        return ReadinessResult(ready: answered, info: ["abandoned": .int(Int64(AbandonedWork.shared.running))])
-    }
-}
-
-/// Every migration this build knows has been applied.
-public struct MigrationReadiness: ReadinessCheck {
-    public let name = "migrations"
-    let runner: MigrationRunner
-    let timeout: Duration
-
-    /// - Parameter timeout: how long the check may take before it counts as failed; a probe should not hang.
-    public init(runner: MigrationRunner, timeout: Duration = .seconds(3)) {
-        self.runner = runner
-        self.timeout = timeout
-    }
-
-    public func check() async -> ReadinessResult {
-        do {
-            let pending = try await withDeadline(self.timeout) { [runner] in try await runner.pending() }
-            return ReadinessResult(ready: pending.isEmpty)
-        } catch {
-            return ReadinessResult(ready: false)
-        }
-    }
-}
-
-/// The policy set in force: always ready once loaded; reports its revision so operators can tell which
-/// policy files every replica runs.
-public struct PolicyReadiness: ReadinessCheck {
-    public let name = "policies"
-    let policies: PolicyStore
-
-    public init(policies: PolicyStore) {
-        self.policies = policies
-    }
-
-    public func check() async -> ReadinessResult {
-        ReadinessResult(ready: true, info: ["revision": .string(self.policies.current.revision)])
-    }
-}
-
 /// The audit pipeline: the decision journal runs (else every request is refused with 503), and how far
 /// the audit log's consumer is behind.
 public struct AuditReadiness: ReadinessCheck {
