@@ -74,16 +74,18 @@ struct AuditReadinessTests {
     func lagThreshold() async throws {
         try await TestDatabases.withDatabase(.sqlite) { database in
             try await MigrationRunner(database: database, migrations: MessagingMigrations.all, logger: TestDatabases.logger).migrate()
-            let messaging = Messaging(database: database, logger: TestDatabases.logger)
+            let clock = TestClock()
+            let messaging = Messaging(database: database, clock: clock.wallClock, logger: TestDatabases.logger)
             try await messaging.bus.bind(group: "audit", patterns: ["audit.#"])
             let journal = DecisionJournal(bus: messaging.bus, timeout: .seconds(30), logger: TestDatabases.logger)
-            let check = AuditReadiness(journal: journal, store: messaging.store, clock: .system, maxLag: .seconds(1))
+            let check = AuditReadiness(journal: journal, store: messaging.store, clock: clock.wallClock, maxLag: .seconds(1))
             try await withServices([journal]) {
                 #expect(try await eventually { journal.isAccepting })
                 #expect(await check.check().ready, "nothing waits yet")
                 // No audit consumer runs: the record waits, and after the allowed lag readiness fails.
                 try await journal.record(try DecisionJournalTests.decision(1))
-                try await Task.sleep(for: .milliseconds(1500))
+                #expect(await check.check().ready, "within the allowed lag")
+                clock.advance(by: 1.5)
                 let late = await check.check()
                 #expect(late.ready == false)
                 #expect(late.info["problem"]?.stringValue?.contains("wait longer than 1 s") == true)

@@ -12,12 +12,6 @@ import Testing
 
 @Suite("Key ring")
 struct KeyRingTests {
-    final class ManualClock: Sendable {
-        private let date = Mutex(Date())
-        var now: Date { self.date.withLock { $0 } }
-        func advance(_ seconds: TimeInterval) { self.date.withLock { $0 = $0.addingTimeInterval(seconds) } }
-    }
-
     static func account() -> Account {
         Account(
             id: "acc", username: "u", firstname: nil, lastname: nil, tenant: nil, status: .active, type: .user, roles: [], permissions: [],
@@ -38,30 +32,30 @@ struct KeyRingTests {
     func rotation(backend: Backend) async throws {
         try await TestDatabases.withDatabase(backend) { database in
             try await MigrationRunner(database: database, migrations: IAMMigrations.all, logger: TestDatabases.logger).migrate()
-            let clock = ManualClock()
+            let clock = TestClock()
             let ring = KeyRing(
                 database: database, masterKey: MasterKey(base64: TestDatabases.masterKey)!, tokenLifetime: .seconds(900),
                 logger: TestDatabases.logger,
-                clock: WallClock { clock.now }
+                clock: clock.wallClock
             )
             try await ring.start()
             // The ring's keys as it publishes them (JWKS), oldest first.
             let first = try #require(await ring.jwks()["keys"]?.arrayValue?.first?["kid"]?.stringValue)
             let issuer = TokenIssuer(
-                keyRing: ring, tokens: TokenStore(database: database, clock: WallClock { clock.now }), issuer: "i", audience: "a",
-                accessTokenTTL: .seconds(900), clock: WallClock { clock.now })
+                keyRing: ring, tokens: TokenStore(database: database, clock: clock.wallClock), issuer: "i", audience: "a",
+                accessTokenTTL: .seconds(900), clock: clock.wallClock)
             let before = try await issuer.accessToken(for: Self.account())
 
             let next = try await ring.rotate(publishAhead: .seconds(3600))
             #expect(await Self.kids(ring) == [first, next], "the next key is published before it signs")
             #expect(try Self.kid(of: try await issuer.accessToken(for: Self.account()).token) == first)
 
-            clock.advance(3601)
+            clock.advance(by: 3601)
             #expect(try Self.kid(of: try await issuer.accessToken(for: Self.account()).token) == next, "signs once active")
             _ = try await ring.verifySignature(before.token)
 
             // Once every token of the old key has expired (lifetime + leeway), the old key leaves the ring.
-            clock.advance(900 + 121)
+            clock.advance(by: 900 + 121)
             try await ring.refresh()
             #expect(await Self.kids(ring) == [next])
             #expect(await ring.knows(kid: first) == false)

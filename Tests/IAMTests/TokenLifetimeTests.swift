@@ -58,23 +58,22 @@ struct TokenLifetimeTests {
     @Test("access-token refresh chains and refresh tokens end with the session", arguments: Backend.allCases)
     func sessionLimit(backend: Backend) async throws {
         // The gateway's clock is the test's: the session ends when the test says, however loaded the machine is.
-        let offset = Mutex<TimeInterval>(0)
-        try await withIdentityGateway(backend, sessionMax: .seconds(600), clock: WallClock { Date().addingTimeInterval(offset.withLock { $0 }) }) {
-            env in
+        let clock = TestClock()
+        try await withIdentityGateway(backend, sessionMax: .seconds(600), clock: clock.wallClock) { env in
             _ = try await env.makeAccount("sam", password: "sam-password-123")
             let token = try await env.login("sam", "sam-password-123")
             let other = try await env.login("sam", "sam-password-123")
             let (_, refresh) = try await Self.passwordGrant(env, "sam", "sam-password-123")
             // Nine minutes into a ten-minute session, a refresh gets a token for the minute left, not fifteen.
-            offset.withLock { $0 = 540 }
+            clock.advance(by: 540)
             let late = try await env.post("/api/v1/tokens/refresh", json: [:], token: token)
             #expect(late.status == .ok)
             let lateToken = try #require(late.json?["token"]?.stringValue)
             let claims = try JWTParts(lateToken).payload
             let lifetime = try #require(Self.number(claims["exp"])) - (try #require(Self.number(claims["iat"])))
             #expect(lifetime <= 61)
-            offset.withLock { $0 = 601 }
-            // The session is over: a token of it (still verifying, by the real clock) cannot be extended, nor
+            clock.advance(by: 61)
+            // The session is over: a token of it (still within its own lifetime) cannot be extended, nor
             // the refresh token used.
             let refused = try await env.post("/api/v1/tokens/refresh", json: [:], token: other)
             #expect(refused.status == .unauthorized)

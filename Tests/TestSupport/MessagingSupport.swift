@@ -9,11 +9,12 @@ public func withMessaging<Result: Sendable>(
     _ backend: Backend,
     retry: RetryPolicy = RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50)),
     pollInterval: Duration = .seconds(5),
+    clock: WallClock = .system,
     _ body: @Sendable (any Database, Messaging) async throws -> Result
 ) async throws -> Result {
     try await TestDatabases.withDatabase(backend) { database in
         try await MigrationRunner(database: database, migrations: MessagingMigrations.all, logger: TestDatabases.logger).migrate()
-        let messaging = Messaging(database: database, retry: retry, pollInterval: pollInterval, logger: TestDatabases.logger)
+        let messaging = Messaging(database: database, retry: retry, pollInterval: pollInterval, clock: clock, logger: TestDatabases.logger)
         return try await withServices([messaging.wakeUps]) {
             try await body(database, messaging)
         }
