@@ -8,6 +8,8 @@ public struct AuditModule: GatewayModule {
     public static let migrations = AuditMigrations.all
 
     public let audit: AuditLog
+    /// Built once: a second read must not make a second consumer.
+    public let services: [ModuleService]
     let environment: ModuleEnvironment
 
     public init(environment: ModuleEnvironment) {
@@ -15,21 +17,18 @@ public struct AuditModule: GatewayModule {
         self.audit = AuditLog(
             database: environment.database, key: environment.masterKey.derived(for: AuditLog.keyPurpose), bus: environment.messaging.bus,
             logger: environment.logger)
+        var services = [ModuleService("audit-consumer", self.audit.consumer())]
+        if let retention = environment.configuration.auditRetention {
+            services.append(
+                ModuleService(
+                    "audit-retention",
+                    AuditRetention(chain: self.audit.chain, retention: retention, clock: environment.clock, logger: environment.logger)))
+        }
+        self.services = services
     }
 
     public func registerRoutes(on routes: RouteRegistry) {
         AuditRoutes(chain: self.audit.chain, policies: self.environment.policies, clock: self.environment.clock).register(on: routes)
-    }
-
-    public var services: [ModuleService] {
-        var services = [ModuleService("audit-consumer", self.audit.consumer())]
-        if let retention = self.environment.configuration.auditRetention {
-            services.append(
-                ModuleService(
-                    "audit-retention",
-                    AuditRetention(chain: self.audit.chain, retention: retention, clock: self.environment.clock, logger: self.environment.logger)))
-        }
-        return services
     }
 
     /// Bound before the first request: no decision record can be published while nobody listens.

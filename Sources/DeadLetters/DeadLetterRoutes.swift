@@ -2,12 +2,10 @@ import Foundation
 public import GatewayKit
 import Hummingbird
 public import Messaging
-import Policy
 import PortcullisCore
 
 /// Operators' view of the bus's dead letters: list, replay, purge (platform admins).
 public struct DeadLetterRoutes: Sendable {
-    static let permission = "bus.deadletters.manage"
     let store: MessageStore
 
     public init(store: MessageStore) {

@@ -88,7 +88,7 @@ public struct GatewayAssembly: Sendable {
             store: policies,
             reloaded: {
                 for module in modules { try await module.policiesReloaded() }
-            }, journal: journal, logger: logger)
+            }, journal: journal, clock: clock, logger: logger)
         let core: [ModuleService] = [
             ModuleService("bus-wake-ups", messaging.wakeUps),
             ModuleService("decision-journal", journal),
@@ -103,7 +103,7 @@ public struct GatewayAssembly: Sendable {
         self.migrations = runner
         self.supervisor = supervisor
         self.readinessChecks = checks
-        self.access = AccessMiddleware(step: AccessStep(authenticator: authenticator), policies: policies, journal: journal)
+        self.access = AccessMiddleware(step: AccessStep(authenticator: authenticator), policies: policies, journal: journal, clock: clock)
         self.services = (core + modules.flatMap(\.services)).map { supervisor.supervise($0.service, name: $0.name) }
     }
 

@@ -32,14 +32,17 @@ public protocol GatewayModule: Sendable {
     func registerRoutes(on routes: RouteRegistry)
 
     /// Background work that runs next to the HTTP server, each under the gateway's supervisor
-    /// (restarted with backoff when it stops by itself).
+    /// (restarted with backoff when it stops by itself). Read once by the assembly; build the services
+    /// in `init`, not on every read.
     var services: [ModuleService] { get }
 
     /// Dependencies of this module reported in `/health/ready`.
     var readinessChecks: [any ReadinessCheck] { get }
 
     /// Start-up steps after the migrations and before the first request (bind a bus group, sync rows from
-    /// the policy files, create the first admin). A step that throws stops start-up.
+    /// the policy files, create the first admin). A step that throws stops start-up. The module's
+    /// ``services`` start next to the server while these run: a service that needs the module's tables
+    /// must wait for them (the bus consumers retry until their group exists).
     func prepare() async throws
 
     /// One housekeeping pass (every ten minutes): prune what would grow forever, as of `now`. Returns how

@@ -17,6 +17,8 @@ public struct IAMModule: GatewayModule {
     public let tenantAdministration: TenantAdministration
     public let roleAdministration: RoleAdministration
     public let oauth: OAuthService
+    /// Built once: a second read must not make a second listener or rotation job.
+    public let services: [ModuleService]
     let environment: ModuleEnvironment
 
     public init(environment: ModuleEnvironment) {
@@ -32,23 +34,26 @@ public struct IAMModule: GatewayModule {
         let (database, policies, clock) = (identity.database, identity.policyStore, identity.clock)
         let grants = GrantChecks(accounts: identity.accounts, roles: identity.roles, policies: policies)
         let accounts = AccountAdministration(
-            database: database, accounts: identity.accounts, roles: identity.roles, tokens: identity.tokens, clients: identity.clients,
+            database: database, accounts: identity.accounts, tenants: identity.tenants, roles: identity.roles, tokens: identity.tokens,
+            clients: identity.clients,
             cache: identity.cache, hasher: identity.hasher, policies: policies, grants: grants, passwordPolicy: configuration.passwordPolicy,
             bus: bus,
             clock: clock)
         let tokens = TokenAdministration(
             database: database, accounts: identity.accounts, tokens: identity.tokens, clients: identity.clients, issuer: identity.issuer,
-            verifier: identity.verifier, sessions: identity.sessions, policies: policies, grants: grants, bus: bus)
+            verifier: identity.verifier, sessions: identity.sessions, policies: policies, grants: grants, bus: bus, clock: clock)
         let serviceAccounts = ServiceAccounts(
             database: database, accounts: identity.accounts, tokens: identity.tokens, clients: identity.clients, cache: identity.cache,
             administration: accounts, masterKey: environment.masterKey)
         let tenants = TenantAdministration(
-            database: database, store: TenantStore(database: database), accounts: identity.accounts, tokens: identity.tokens, cache: identity.cache,
+            database: database, store: identity.tenants, accounts: identity.accounts, tokens: identity.tokens, cache: identity.cache,
             policies: policies, bus: bus, clock: clock)
         let roles = RoleAdministration(database: database, roles: identity.roles, cache: identity.cache, policies: policies, grants: grants)
         let oauth = OAuthService(
             accounts: identity.accounts, roles: identity.roles, tokens: identity.tokens, issuer: identity.issuer, verifier: identity.verifier,
-            login: identity.login, sessions: identity.sessions, policies: policies, serviceAccounts: serviceAccounts, administration: tokens, bus: bus
+            login: identity.login, sessions: identity.sessions, policies: policies, serviceAccounts: serviceAccounts, administration: tokens,
+            bus: bus,
+            clock: clock
         )
         self.accountAdministration = accounts
         self.tokenAdministration = tokens
@@ -56,6 +61,12 @@ public struct IAMModule: GatewayModule {
         self.tenantAdministration = tenants
         self.roleAdministration = roles
         self.oauth = oauth
+        self.services = [
+            ModuleService("identity-changes", identity.changes),
+            ModuleService(
+                "key-rotation",
+                KeyRotation(keyRing: identity.keyRing, interval: configuration.keyRotationInterval, clock: clock, logger: environment.logger)),
+        ]
     }
 
     public func registerRoutes(on routes: RouteRegistry) {
@@ -73,17 +84,6 @@ public struct IAMModule: GatewayModule {
         TenantAndRoleRoutes(tenants: self.tenantAdministration, roles: self.roleAdministration, accounts: accounts).register(on: routes)
         TokenRoutes(tokens: tokens, accessTokenTTL: configuration.accessTokenTTL).register(on: routes)
         OAuthRoutes(oauth: self.oauth, tokens: tokens, policies: policies).register(on: routes)
-    }
-
-    public var services: [ModuleService] {
-        [
-            ModuleService("identity-changes", self.identity.changes),
-            ModuleService(
-                "key-rotation",
-                KeyRotation(
-                    keyRing: self.identity.keyRing, interval: self.environment.configuration.keyRotationInterval, clock: self.environment.clock,
-                    logger: self.environment.logger)),
-        ]
     }
 
     /// Built-in roles from the policy files, the signing keys, and the first platform admin.

@@ -20,6 +20,7 @@ public struct Identity: Sendable {
     public let roles: RoleStore
     public let tokens: TokenStore
     public let clients: ServiceClientStore
+    public let tenants: TenantStore
     public let hasher: any PasswordHasher
     public let changes: IdentityChanges
     public let sessions: Sessions
@@ -41,7 +42,8 @@ public struct Identity: Sendable {
         let keyRing = KeyRing(database: database, masterKey: masterKey, tokenLifetime: configuration.accessTokenTTL, logger: logger, clock: clock)
         let cache = PrincipalCache()
         // Each store once, shared by every service that reads or writes its tables.
-        let accounts = AccountStore(database: database)
+        let tenants = TenantStore(database: database)
+        let accounts = AccountStore(database: database, tenants: tenants)
         let roles = RoleStore(database: database, clock: clock)
         let tokens = TokenStore(database: database, clock: clock)
         let issuer = TokenIssuer(
@@ -63,12 +65,13 @@ public struct Identity: Sendable {
         self.login = LoginService(
             accounts: accounts, hasher: hasher,
             throttle: LoginThrottle(database: database, policy: configuration.lockout, logger: logger, clock: clock),
-            issuer: issuer, bus: bus, logger: logger
+            issuer: issuer, bus: bus, clock: clock, logger: logger
         )
         self.accounts = accounts
         self.roles = roles
         self.tokens = tokens
         self.clients = ServiceClientStore(database: database, clock: clock)
+        self.tenants = tenants
         self.sessions = Sessions(database: database, accounts: accounts, tokens: tokens, cache: cache, hasher: hasher, bus: bus, clock: clock)
         self.changes = IdentityChanges(database: database, cache: cache)
     }
@@ -76,20 +79,12 @@ public struct Identity: Sendable {
     /// The policy set in force now.
     public var policies: PolicySet { self.policyStore.current }
 
-    /// The authorizer of the policy set in force now, stamping its revision on every decision.
-    public var authorizer: Authorizer { self.policies.authorizer }
-
     /// Run after migrations: built-in roles from the policy files, the signing keys, the first admin.
     public func prepare(bootstrapAdmin: (username: String, password: String)?) async throws -> AdminBootstrap.Outcome {
         try await self.roles.syncBuiltIns(self.policies.builtInRoles)
         try await self.keyRing.start()
         return try await AdminBootstrap(database: self.database, accounts: self.accounts, hasher: self.hasher, clock: self.clock).ensureAdmin(
             configured: bootstrapAdmin)
-    }
-
-    /// What `account` effectively holds now: its own permissions and its roles'.
-    public func effectivePermissions(of account: Account) async throws -> Set<String> {
-        Set(account.permissions).union(try await self.roles.permissions(of: account.roles))
     }
 
     /// After a policy reload: the built-in roles take the new definitions, and every replica's cached

@@ -21,71 +21,56 @@ public struct GrantRule: Sendable {
         self.authorizer = authorizer
     }
 
-    /// Reasons a grant or ceiling decision gives.
+    /// Reasons an allowed grant or ceiling decision gives; a refusal's reason is its ``GrantRefusal``'s.
     public enum Reason {
         public static let grantable = "GRANTABLE"
-        public static let unknown = "UNKNOWN_PERMISSION"
-        public static let restricted = "RESTRICTED_PERMISSION"
-        public static let notHeld = "NOT_HELD"
-        public static let notTenantGrantable = "NOT_TENANT_GRANTABLE"
         public static let withinCeiling = "WITHIN_CEILING"
-        public static let exceedsCaller = "EXCEEDS_CALLER"
         public static let withinAccount = "WITHIN_ACCOUNT"
-        public static let exceedsAccount = "EXCEEDS_ACCOUNT"
     }
 
     /// Whether `caller` may give `permissions` away. A deny names the first permission at fault in
     /// `required`; an allow lists them all.
-    public func decideGrant(_ caller: Principal, _ permissions: [String]) -> Decision {
+    public func decideGrant(_ caller: Principal, _ permissions: [String]) -> GrantVerdict {
         let catalog = self.authorizer.catalog
         let isPlatformAdmin = self.authorizer.holds(caller, PermissionCatalog.all)
         let isTenantAdmin = !isPlatformAdmin && caller.granted.contains(PermissionCatalog.tenantAll)
         for permission in permissions {
-            guard let entry = catalog[permission] else { return self.deny(Reason.unknown, permission) }
-            if entry.restricted && !isPlatformAdmin { return self.deny(Reason.restricted, permission) }
-            if !self.authorizer.holds(caller, permission) { return self.deny(Reason.notHeld, permission) }
-            if isTenantAdmin && !entry.tenantGrantable { return self.deny(Reason.notTenantGrantable, permission) }
+            guard let entry = catalog[permission] else { return self.deny(.unknownPermission(permission)) }
+            if entry.restricted && !isPlatformAdmin { return self.deny(.restricted(permission)) }
+            if !self.authorizer.holds(caller, permission) { return self.deny(.notHeld(permission)) }
+            if isTenantAdmin && !entry.tenantGrantable { return self.deny(.notTenantGrantable(permission)) }
         }
-        return Decision(outcome: .allow, reason: Reason.grantable, required: permissions, policyRevision: self.authorizer.revision)
+        return GrantVerdict(
+            decision: Decision(outcome: .allow, reason: Reason.grantable, required: permissions, policyRevision: self.authorizer.revision))
     }
 
     /// Whether `caller` may act on an account that effectively holds `held`. A deny names, in `required`, the
     /// first permission (in sorted order) that exceeds the caller.
-    public func decideCeiling(_ caller: Principal, over held: Set<String>) -> Decision {
+    public func decideCeiling(_ caller: Principal, over held: Set<String>) -> GrantVerdict {
         let sorted = held.sorted()
         if !self.authorizer.holds(caller, PermissionCatalog.all), let exceeding = sorted.first(where: { !self.authorizer.holds(caller, $0) }) {
-            return self.deny(Reason.exceedsCaller, exceeding)
+            return self.deny(.exceedsCaller(exceeding))
         }
-        return Decision(outcome: .allow, reason: Reason.withinCeiling, required: sorted, policyRevision: self.authorizer.revision)
+        return GrantVerdict(
+            decision: Decision(outcome: .allow, reason: Reason.withinCeiling, required: sorted, policyRevision: self.authorizer.revision))
     }
 
     /// Whether `caller` may narrow a token of an account that holds `held` to `permissions` (OIH's
     /// `customPermissions`): custom permissions only narrow, so each must be held by the account
     /// (`EXCEEDS_ACCOUNT`) and by the caller (`NOT_HELD`; after the ceiling this holds already, and is checked
     /// again so that the rule stands on its own).
-    public func decideNarrowing(_ caller: Principal, _ permissions: [String], within held: Set<String>) -> Decision {
+    public func decideNarrowing(_ caller: Principal, _ permissions: [String], within held: Set<String>) -> GrantVerdict {
         let catalog = self.authorizer.catalog
-        if let unknown = permissions.first(where: { !catalog.contains($0) }) { return self.deny(Reason.unknown, unknown) }
-        if let exceeding = permissions.first(where: { !catalog.grants(held: held, $0) }) { return self.deny(Reason.exceedsAccount, exceeding) }
-        if let exceeding = permissions.first(where: { !self.authorizer.holds(caller, $0) }) { return self.deny(Reason.notHeld, exceeding) }
-        return Decision(outcome: .allow, reason: Reason.withinAccount, required: permissions, policyRevision: self.authorizer.revision)
+        if let unknown = permissions.first(where: { !catalog.contains($0) }) { return self.deny(.unknownPermission(unknown)) }
+        if let exceeding = permissions.first(where: { !catalog.grants(held: held, $0) }) { return self.deny(.exceedsAccount(exceeding)) }
+        if let exceeding = permissions.first(where: { !self.authorizer.holds(caller, $0) }) { return self.deny(.notHeld(exceeding)) }
+        return GrantVerdict(
+            decision: Decision(outcome: .allow, reason: Reason.withinAccount, required: permissions, policyRevision: self.authorizer.revision))
     }
 
-    /// A sentence for a refused grant, naming the permission at fault.
-    public static func message(for decision: Decision) -> String {
-        let permission = decision.required.first ?? "?"
-        switch decision.reason {
-        case Reason.unknown: return "Unknown permission \(permission)."
-        case Reason.restricted: return "Only platform admins may grant \(permission)."
-        case Reason.notHeld: return "You cannot grant \(permission), which you do not hold."
-        case Reason.notTenantGrantable: return "Tenant admins cannot grant \(permission): it is not tenant-grantable."
-        case Reason.exceedsCaller: return "The account holds \(permission), which you do not hold."
-        case Reason.exceedsAccount: return "customPermissions cannot exceed the account's own permissions (\(permission))."
-        default: return "Not allowed."
-        }
-    }
-
-    private func deny(_ reason: String, _ permission: String) -> Decision {
-        Decision(outcome: .deny, reason: reason, required: [permission], policyRevision: self.authorizer.revision)
+    private func deny(_ refusal: GrantRefusal) -> GrantVerdict {
+        GrantVerdict(
+            decision: Decision(outcome: .deny, reason: refusal.reason, required: [refusal.permission], policyRevision: self.authorizer.revision),
+            refusal: refusal)
     }
 }

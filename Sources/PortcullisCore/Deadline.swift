@@ -139,16 +139,3 @@ private final class DeadlineOutcome<Result: Sendable>: Sendable {
         return continuation
     }
 }
-
-/// How many operations a deadline gave up on are still running: each holds whatever it held (a
-/// connection, a lease) until it ends. `/health/ready` reports it under `details.database.abandoned`; it
-/// should return to zero.
-public final class AbandonedWork: Sendable {
-    public static let shared = AbandonedWork()
-    private let count = Atomic<Int>(0)
-
-    public var running: Int { self.count.load(ordering: .relaxed) }
-
-    func abandoned() { self.count.add(1, ordering: .relaxed) }
-    func finished() { self.count.subtract(1, ordering: .relaxed) }
-}

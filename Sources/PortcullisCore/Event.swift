@@ -41,10 +41,10 @@ public struct Event: Codable, Sendable, Hashable {
         self.payload = payload
     }
 
-    /// A new event with a fresh id and the current time.
+    /// A new event with a fresh id, created at `now` (the publisher's injected clock).
     ///
     /// ```swift
-    /// let event = try Event(name: "flow.starting", serviceName: "flow-repository", payload: flow)
+    /// let event = try Event(name: "flow.starting", serviceName: "flow-repository", payload: flow, now: clock.now)
     /// ```
     public init(
         name: String,
@@ -52,7 +52,7 @@ public struct Event: Codable, Sendable, Hashable {
         payload: some Encodable,
         requestID: String? = nil,
         tenant: String? = nil,
-        now: Date = Date()
+        now: Date
     ) throws {
         self.headers = EventHeaders(
             id: UUID().uuidString.lowercased(),

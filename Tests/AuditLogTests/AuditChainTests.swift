@@ -171,7 +171,7 @@ struct AuditRecordTests {
             actor: AuditActor(sub: "a1", type: "user", tenant: "t1", tokenID: "tok", act: .actor(sub: "svc", act: nil)),
             resource: AuditResource(method: "GET", path: "/flows"), client: AuditClient(ip: "10.0.0.1", userAgent: "curl")
         )
-        let event = try Event(name: DecisionPayload.eventName, serviceName: "gateway", payload: payload, requestID: "r1")
+        let event = try Event(name: DecisionPayload.eventName, serviceName: "gateway", payload: payload, requestID: "r1", now: Date())
         let record = AuditRecord(event: event)
         #expect(record.id == event.id)
         #expect(record.outcome == "deny")
@@ -185,7 +185,7 @@ struct AuditRecordTests {
     @Test("other audit events keep their payload and take the event's tenant")
     func fromOtherEvent() throws {
         let event = try Event(
-            name: "audit.iam.login", serviceName: "iam", payload: ["username": "x", "outcome": "success"] as JSONValue, tenant: "t9")
+            name: "audit.iam.login", serviceName: "iam", payload: ["username": "x", "outcome": "success"] as JSONValue, tenant: "t9", now: Date())
         let record = AuditRecord(event: event)
         #expect(record.tenant == "t9")
         #expect(record.outcome == "success")

@@ -11,7 +11,7 @@ import Testing
 @Suite("The decision journal")
 struct DecisionJournalTests {
     static func decision(_ index: Int) throws -> Event {
-        try Event(name: "audit.authz.decision", serviceName: "gateway", payload: ["index": .int(Int64(index))] as JSONValue)
+        try Event(name: "audit.authz.decision", serviceName: "gateway", payload: ["index": .int(Int64(index))] as JSONValue, now: Date())
     }
 
     @Test("records waiting while a commit runs share the next commit (group commit), and all are durable")

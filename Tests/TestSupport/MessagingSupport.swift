@@ -54,7 +54,7 @@ public actor Recorder<Element: Sendable> {
 
 /// A test event on `name` with a small payload.
 public func testEvent(_ name: String, _ number: Int = 0) throws -> Event {
-    try Event(name: name, serviceName: "tests", payload: ["n": number])
+    try Event(name: name, serviceName: "tests", payload: ["n": number], now: Date())
 }
 
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held. For effects that follow a

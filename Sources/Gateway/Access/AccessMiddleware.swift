@@ -2,7 +2,7 @@ public import GatewayKit
 public import Hummingbird
 import Logging
 public import Policy
-import PortcullisCore
+public import PortcullisCore
 
 /// The gateway's one decision point: runs the ``AccessStep``, records its decision durably, and only then
 /// lets the request through to its handler, or answers the refusal.
@@ -19,11 +19,13 @@ public struct AccessMiddleware: RouterMiddleware {
     let step: AccessStep
     let policies: PolicyStore
     let journal: DecisionJournal
+    let clock: WallClock
 
-    public init(step: AccessStep, policies: PolicyStore, journal: DecisionJournal) {
+    public init(step: AccessStep, policies: PolicyStore, journal: DecisionJournal, clock: WallClock) {
         self.step = step
         self.policies = policies
         self.journal = journal
+        self.clock = clock
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -46,7 +48,7 @@ public struct AccessMiddleware: RouterMiddleware {
     }
 
     private func recorder(_ request: Request, _ context: Context) -> DecisionRecorder {
-        DecisionRecorder(journal: self.journal, request: request, context: context)
+        DecisionRecorder(journal: self.journal, clock: self.clock, request: request, context: context)
     }
 
     /// Records the route decision or refuses the request with 503 `AUDIT_UNAVAILABLE`.

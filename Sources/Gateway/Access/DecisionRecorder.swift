@@ -7,14 +7,16 @@ import PortcullisCore
 /// Turns decisions about one request into `audit.authz.decision` events and records them in the journal.
 struct DecisionRecorder: ResourceDecisionRecorder {
     let journal: DecisionJournal
+    let clock: WallClock
     let requestID: String
     let principal: Principal?
     let method: String
     let path: String
     let client: AuditClient
 
-    init(journal: DecisionJournal, request: Request, context: GatewayRequestContext) {
+    init(journal: DecisionJournal, clock: WallClock, request: Request, context: GatewayRequestContext) {
         self.journal = journal
+        self.clock = clock
         self.requestID = context.requestID.value
         self.principal = context.principal
         self.method = request.method.rawValue
@@ -51,7 +53,8 @@ struct DecisionRecorder: ResourceDecisionRecorder {
             policyRevision: decision.policyRevision, actor: AuditActor(principal), resource: resource, client: self.client
         )
         let event = try Event(
-            name: DecisionPayload.eventName, serviceName: "gateway", payload: payload, requestID: self.requestID, tenant: principal?.tenant)
+            name: DecisionPayload.eventName, serviceName: "gateway", payload: payload, requestID: self.requestID, tenant: principal?.tenant,
+            now: self.clock.now)
         try await self.journal.record(event)
     }
 }

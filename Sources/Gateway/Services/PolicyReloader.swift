@@ -2,7 +2,7 @@ import Foundation
 public import GatewayKit
 import Logging
 public import Policy
-import PortcullisCore
+public import PortcullisCore
 public import ServiceLifecycle
 import UnixSignals
 
@@ -13,6 +13,7 @@ public struct PolicyReloader: Service {
     /// Brings every module's rows derived from the policy files in line (the identity module's built-in roles).
     let reloaded: @Sendable () async throws -> Void
     let journal: DecisionJournal
+    let clock: WallClock
     let logger: Logger
 
     public func run() async throws {
@@ -32,7 +33,7 @@ public struct PolicyReloader: Service {
                     "policies reloaded", metadata: ["policy.revision": .string(loaded.revision), "policy.previous": .string(previous)])
                 let event = try Event(
                     name: "audit.policy.reloaded", serviceName: "gateway",
-                    payload: ["policyRevision": .string(loaded.revision), "previousRevision": .string(previous)] as JSONValue)
+                    payload: ["policyRevision": .string(loaded.revision), "previousRevision": .string(previous)] as JSONValue, now: self.clock.now)
                 do {
                     try await self.journal.record(event)
                 } catch {

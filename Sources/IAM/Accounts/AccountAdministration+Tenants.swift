@@ -10,7 +10,7 @@ extension AccountAdministration {
     public func members(
         of tenantID: String, by caller: Principal, offset: Int, limit: Int, decisions: any ResourceDecisionRecorder
     ) async throws -> (items: [Account], total: Int) {
-        guard try await TenantStore(database: self.database).find(id: tenantID) != nil,
+        guard try await self.tenants.find(id: tenantID) != nil,
             try await self.authorizer.check(
                 caller, ResourceAction(platform: "iam.account.read", tenant: "tenant.account.read"),
                 on: ResourceRef(type: "tenant", id: tenantID, tenant: tenantID), recordingTo: decisions)
@@ -24,7 +24,7 @@ extension AccountAdministration {
         accountID: String?, username: String?, roles: [String]?, to tenantID: String, by caller: Principal,
         decisions: any ResourceDecisionRecorder, requestID: String?
     ) async throws -> Account {
-        guard try await TenantStore(database: self.database).find(id: tenantID) != nil else {
+        guard try await self.tenants.find(id: tenantID) != nil else {
             throw IAMError.notFound("Tenant not found.")
         }
         if (roles?.count ?? 0) > Self.maximumListLength {

@@ -40,6 +40,7 @@ public struct AccountAdministration: Sendable {
 
     let database: any Database
     let accounts: AccountStore
+    let tenants: TenantStore
     let roles: RoleStore
     let tokens: TokenStore
     let clients: ServiceClientStore
@@ -53,11 +54,13 @@ public struct AccountAdministration: Sendable {
     var authorizer: Authorizer { self.policies.current.authorizer }
 
     public init(
-        database: any Database, accounts: AccountStore, roles: RoleStore, tokens: TokenStore, clients: ServiceClientStore, cache: PrincipalCache,
+        database: any Database, accounts: AccountStore, tenants: TenantStore, roles: RoleStore, tokens: TokenStore, clients: ServiceClientStore,
+        cache: PrincipalCache,
         hasher: any PasswordHasher, policies: PolicyStore, grants: GrantChecks, passwordPolicy: PasswordPolicy, bus: any EventBus, clock: WallClock
     ) {
         self.database = database
         self.accounts = accounts
+        self.tenants = tenants
         self.roles = roles
         self.tokens = tokens
         self.clients = clients
@@ -122,7 +125,7 @@ public struct AccountAdministration: Sendable {
         }
         try await self.grants.requireGrantable(
             caller, permissions: account.permissions, roles: account.roles, to: GrantChecks.resource(account), decisions: decisions)
-        if let tenant, try await TenantStore(database: self.database).find(id: tenant) == nil {
+        if let tenant, try await self.tenants.find(id: tenant) == nil {
             throw IAMError.invalid([("UNKNOWN_TENANT", "Tenant \(tenant) does not exist.")])
         }
         let hash = try await changes.password.asyncMap { try await self.hasher.hash($0) }
@@ -183,7 +186,7 @@ public struct AccountAdministration: Sendable {
             caller, ResourceAction(platform: "iam.account.update"),
             on: ResourceRef(type: GrantChecks.resource(account).type, id: account.id, tenant: tenant), recordingTo: decisions)
         guard allowed else { throw IAMError.forbidden("Only platform admins move accounts between tenants.", reason: "FOREIGN_TENANT") }
-        if let tenant, try await TenantStore(database: self.database).find(id: tenant) == nil {
+        if let tenant, try await self.tenants.find(id: tenant) == nil {
             throw IAMError.invalid([("UNKNOWN_TENANT", "Tenant \(tenant) does not exist.")])
         }
         var kept: [String] = []
@@ -269,7 +272,8 @@ public struct AccountAdministration: Sendable {
             "id": .string(account.id), "username": .string(account.username), "tenant": account.tenant.map(JSONValue.string) ?? .null,
         ]
         try await self.bus.publish(
-            try Event(name: name, serviceName: "iam", payload: payload, requestID: requestID, tenant: account.tenant), on: connection)
+            try Event(name: name, serviceName: "iam", payload: payload, requestID: requestID, tenant: account.tenant, now: self.clock.now),
+            on: connection)
     }
 }
 

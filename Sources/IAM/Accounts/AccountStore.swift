@@ -5,8 +5,10 @@ public import Storage
 /// SQL for accounts and their roles. Every read and write of `iam_accounts` goes through here.
 public struct AccountStore: Sendable {
     let database: any Database
+    let tenants: TenantStore
 
-    public init(database: any Database) {
+    public init(database: any Database, tenants: TenantStore) {
+        self.tenants = tenants
         self.database = database
     }
 
@@ -102,7 +104,7 @@ public struct AccountStore: Sendable {
     public func isEnabled(_ account: Account) async throws -> Bool {
         guard account.status == .active else { return false }
         guard let tenant = account.tenant else { return true }
-        return try await TenantStore(database: self.database).find(id: tenant)?.status == .active
+        return try await self.tenants.find(id: tenant)?.status == .active
     }
 
     /// Whether any active account holds `all` directly or through a role.

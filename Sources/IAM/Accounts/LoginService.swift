@@ -34,11 +34,16 @@ public struct LoginService: Sendable {
     let checksInFlight = ChecksInFlight()
     let issuer: TokenIssuer
     let bus: any EventBus
+    let clock: WallClock
     let dummyHash: DummyHash
     let logger: Logger
 
-    public init(accounts: AccountStore, hasher: any PasswordHasher, throttle: LoginThrottle, issuer: TokenIssuer, bus: any EventBus, logger: Logger) {
+    public init(
+        accounts: AccountStore, hasher: any PasswordHasher, throttle: LoginThrottle, issuer: TokenIssuer, bus: any EventBus, clock: WallClock,
+        logger: Logger
+    ) {
         self.accounts = accounts
+        self.clock = clock
         self.hasher = hasher
         self.throttle = throttle
         self.issuer = issuer
@@ -184,6 +189,8 @@ public struct LoginService: Sendable {
         }
         if let tokenID { payload["tokenId"] = .string(tokenID) }
         try await self.bus.publish(
-            try Event(name: "audit.iam.login", serviceName: "iam", payload: JSONValue.object(payload), requestID: requestID, tenant: account?.tenant))
+            try Event(
+                name: "audit.iam.login", serviceName: "iam", payload: JSONValue.object(payload), requestID: requestID, tenant: account?.tenant,
+                now: self.clock.now))
     }
 }

@@ -100,7 +100,8 @@ public struct Sessions: Sendable {
             try await IdentityChanges.announce("token:\(tokenID)", database: self.database, on: connection)
             // In the same transaction: the event exists exactly when the revocation does.
             let payload: JSONValue = ["id": .string(tokenID), "accountId": .string(entry.record.accountID)]
-            try await self.bus.publish(try Event(name: "iam.token.revoked", serviceName: "iam", payload: payload), on: connection)
+            try await self.bus.publish(
+                try Event(name: "iam.token.revoked", serviceName: "iam", payload: payload, now: self.clock.now), on: connection)
             return true
         }
         self.cache.purge("token:\(tokenID)")

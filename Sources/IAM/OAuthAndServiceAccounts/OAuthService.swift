@@ -52,12 +52,15 @@ public struct OAuthService: Sendable {
     let serviceAccounts: ServiceAccounts
     let administration: TokenAdministration
     let bus: any EventBus
+    let clock: WallClock
     var authorizer: Authorizer { self.policies.current.authorizer }
 
     public init(
         accounts: AccountStore, roles: RoleStore, tokens: TokenStore, issuer: TokenIssuer, verifier: TokenVerifier, login: LoginService,
-        sessions: Sessions, policies: PolicyStore, serviceAccounts: ServiceAccounts, administration: TokenAdministration, bus: any EventBus
+        sessions: Sessions, policies: PolicyStore, serviceAccounts: ServiceAccounts, administration: TokenAdministration, bus: any EventBus,
+        clock: WallClock
     ) {
+        self.clock = clock
         self.accounts = accounts
         self.roles = roles
         self.tokens = tokens
@@ -145,7 +148,7 @@ public struct OAuthService: Sendable {
             try await self.sessions.revokeFamily(family)
             throw invalid
         }
-        guard (entry.record.expiresAt ?? .distantFuture) > self.issuer.clock.now,
+        guard (entry.record.expiresAt ?? .distantFuture) > self.clock.now,
             let account = try await self.accounts.find(id: entry.record.accountID), try await self.accounts.isEnabled(account)
         else { throw invalid }
         let issuer = self.issuer
@@ -209,9 +212,10 @@ public struct OAuthService: Sendable {
             let policies = self.policies.current
             // The scope only narrows what the subject token holds (its own scope included): the rule of custom
             // permissions, with the subject in the caller's place, recorded as the actor's request.
-            let decision = policies.grants.decideNarrowing(subject, scope, within: subject.granted)
-            guard try await policies.authorizer.check(decision, about: actor, on: GrantChecks.resource(account), recordingTo: decisions) else {
-                throw OAuthError("invalid_scope", "The scope can only narrow the subject's permissions (\(decision.required.first ?? "?")).")
+            let verdict = policies.grants.decideNarrowing(subject, scope, within: subject.granted)
+            guard try await policies.authorizer.check(verdict.decision, about: actor, on: GrantChecks.resource(account), recordingTo: decisions)
+            else {
+                throw OAuthError("invalid_scope", "The scope can only narrow the subject's permissions (\(verdict.refusal?.permission ?? "?")).")
             }
         } else {
             scope = subject.scope.map { Array($0).sorted() } ?? subject.granted.sorted()
@@ -233,7 +237,9 @@ public struct OAuthService: Sendable {
             "scope": .array(scope.map(JSONValue.string)),
         ]
         try await self.bus.publish(
-            try Event(name: "audit.iam.token.exchanged", serviceName: "iam", payload: audit, requestID: requestID, tenant: account.tenant))
+            try Event(
+                name: "audit.iam.token.exchanged", serviceName: "iam", payload: audit, requestID: requestID, tenant: account.tenant,
+                now: self.clock.now))
         return TokenResponse(
             access_token: issued.token, token_type: "Bearer", expires_in: self.expiresIn(issued), refresh_token: nil,
             scope: scope.joined(separator: " "), issued_token_type: Self.accessTokenType

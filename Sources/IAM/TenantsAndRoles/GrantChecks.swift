@@ -38,9 +38,9 @@ public struct GrantChecks: Sendable {
     public func requireCeiling(_ caller: Principal, over account: Account, decisions: any ResourceDecisionRecorder) async throws -> Ceiling {
         let policies = self.policies.current
         let held = try await self.effectivePermissions(of: account)
-        let decision = policies.grants.decideCeiling(caller, over: held)
-        guard try await policies.authorizer.check(decision, about: caller, on: Self.resource(account), recordingTo: decisions) else {
-            throw IAMError.forbidden(GrantRule.message(for: decision), reason: decision.reason)
+        let verdict = policies.grants.decideCeiling(caller, over: held)
+        guard try await policies.authorizer.check(verdict.decision, about: caller, on: Self.resource(account), recordingTo: decisions) else {
+            throw Self.error(for: verdict)
         }
         return Ceiling(accountID: account.id, updatedAt: Timestamp.milliseconds(account.updatedAt), held: held)
     }
@@ -73,7 +73,8 @@ public struct GrantChecks: Sendable {
         let roleIDs = roles.filter { !had.roles.contains($0) }
         var problems: [(String, String)] = []
         for permission in permissions where !catalog.contains(permission) {
-            problems.append((GrantRule.Reason.unknown, "Unknown permission \(permission)."))
+            let refusal = GrantRefusal.unknownPermission(permission)
+            problems.append((refusal.reason, refusal.message))
         }
         var roles: [Role] = []
         for id in roleIDs {
@@ -95,13 +96,19 @@ public struct GrantChecks: Sendable {
         for permission in permissions + roles.flatMap(\.permissions) where seen.insert(permission).inserted {
             given.append(permission)
         }
-        let decision = policies.grants.decideGrant(caller, given)
-        guard try await policies.authorizer.check(decision, about: caller, on: resource, recordingTo: decisions) else {
-            if decision.reason == GrantRule.Reason.unknown {
-                // Only a role can bring an unknown permission: one the policy files no longer list.
-                throw IAMError.invalid([(decision.reason, GrantRule.message(for: decision))])
-            }
-            throw IAMError.forbidden(GrantRule.message(for: decision), reason: decision.reason)
+        let verdict = policies.grants.decideGrant(caller, given)
+        guard try await policies.authorizer.check(verdict.decision, about: caller, on: resource, recordingTo: decisions) else {
+            throw Self.error(for: verdict)
         }
+    }
+
+    /// The answer to a refused grant: 400 for a permission the catalog does not know (only a role can bring
+    /// one, one the policy files no longer list), 403 naming the permission at fault otherwise.
+    static func error(for verdict: GrantVerdict) -> IAMError {
+        guard let refusal = verdict.refusal else { return .forbidden("Not allowed.") }
+        if case .unknownPermission = refusal {
+            return .invalid([(refusal.reason, refusal.message)])
+        }
+        return .forbidden(refusal.message, reason: refusal.reason)
     }
 }

@@ -141,7 +141,8 @@ public struct TenantAdministration: Sendable {
                 try await body(connection)
                 let payload: JSONValue = ["id": .string(tenant.id), "name": .string(tenant.name), "status": .string(tenant.status.rawValue)]
                 try await self.bus.publish(
-                    try Event(name: event, serviceName: "iam", payload: payload, requestID: requestID, tenant: tenant.id), on: connection)
+                    try Event(name: event, serviceName: "iam", payload: payload, requestID: requestID, tenant: tenant.id, now: self.clock.now),
+                    on: connection)
             }
         } catch StorageError.uniqueViolation {
             throw IAMError.conflict("NAME_TAKEN", "A tenant with this name exists.")

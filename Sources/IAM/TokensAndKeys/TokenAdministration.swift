@@ -24,12 +24,14 @@ public struct TokenAdministration: Sendable {
     let policies: PolicyStore
     let grants: GrantChecks
     let bus: any EventBus
+    let clock: WallClock
     var authorizer: Authorizer { self.policies.current.authorizer }
 
     public init(
         database: any Database, accounts: AccountStore, tokens: TokenStore, clients: ServiceClientStore, issuer: TokenIssuer,
-        verifier: TokenVerifier, sessions: Sessions, policies: PolicyStore, grants: GrantChecks, bus: any EventBus
+        verifier: TokenVerifier, sessions: Sessions, policies: PolicyStore, grants: GrantChecks, bus: any EventBus, clock: WallClock
     ) {
+        self.clock = clock
         self.database = database
         self.accounts = accounts
         self.tokens = tokens
@@ -66,12 +68,12 @@ public struct TokenAdministration: Sendable {
                 return try await issuer.persistentToken(for: account, scope: customPermissions, description: description, on: connection)
             case .duration(let duration) where duration <= issuer.accessTokenTTL:
                 // The grant bounds the session: refreshing this token never carries it past the lifetime asked for.
-                let end = issuer.clock.now.addingTimeInterval(TimeInterval(duration.components.seconds))
+                let end = self.clock.now.addingTimeInterval(TimeInterval(duration.components.seconds))
                 return try await issuer.accessToken(
                     for: account, ttl: duration, scope: customPermissions, description: description, lineage: TokenIssuer.Lineage(sessionEndsAt: end),
                     on: connection)
             case .duration(let duration):
-                let expiresAt = issuer.clock.now.addingTimeInterval(TimeInterval(duration.components.seconds))
+                let expiresAt = self.clock.now.addingTimeInterval(TimeInterval(duration.components.seconds))
                 return try await issuer.persistentToken(
                     for: account, expiresAt: expiresAt, scope: customPermissions, description: description, on: connection)
             }
@@ -93,9 +95,9 @@ public struct TokenAdministration: Sendable {
         }
         let unknown = permissions.filter { !policies.catalog.contains($0) }
         guard unknown.isEmpty else { throw IAMError.invalid(unknown.map { ("UNKNOWN_PERMISSION", "Unknown permission \($0).") }) }
-        let decision = policies.grants.decideNarrowing(caller, permissions, within: try await self.grants.effectivePermissions(of: account))
-        guard try await policies.authorizer.check(decision, about: caller, on: resource, recordingTo: decisions) else {
-            throw IAMError.forbidden(GrantRule.message(for: decision), reason: decision.reason)
+        let verdict = policies.grants.decideNarrowing(caller, permissions, within: try await self.grants.effectivePermissions(of: account))
+        guard try await policies.authorizer.check(verdict.decision, about: caller, on: resource, recordingTo: decisions) else {
+            throw GrantChecks.error(for: verdict)
         }
     }
 
@@ -193,6 +195,7 @@ public struct TokenAdministration: Sendable {
             "tokenId": .string(record.id), "accountId": .string(record.accountID), "kind": .string(record.kind.rawValue),
             "by": .string(caller.accountID), "actor": try JSONValue(encoding: AuditActor(caller)),
         ]
-        try await self.bus.publish(try Event(name: name, serviceName: "iam", payload: payload, requestID: requestID, tenant: caller.tenant))
+        try await self.bus.publish(
+            try Event(name: name, serviceName: "iam", payload: payload, requestID: requestID, tenant: caller.tenant, now: self.clock.now))
     }
 }
