@@ -31,8 +31,9 @@ public struct AuditModule: GatewayModule {
         AuditRoutes(chain: self.audit.chain, policies: self.environment.policies, clock: self.environment.clock).register(on: routes)
     }
 
-    /// Bound before the first request: no decision record can be published while nobody listens.
-    public func prepare() async throws {
+    /// Bound before any module prepares and before the first request: no audit event can be published
+    /// while nobody listens.
+    public func bind() async throws {
         try await self.audit.bind()
     }
 }

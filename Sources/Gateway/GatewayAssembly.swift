@@ -107,14 +107,17 @@ public struct GatewayAssembly: Sendable {
         self.services = (core + modules.flatMap(\.services)).map { supervisor.supervise($0.service, name: $0.name) }
     }
 
-    /// The start-up steps, in order: migrations, then each module's own (bind its bus group, sync rows from
-    /// the policy files, create the first admin). `serve` runs them before it accepts the first request.
+    /// The start-up steps, in order: migrations, then every module's `bind()` (its bus groups), then every
+    /// module's `prepare()` (sync rows from the policy files, create the first admin). `serve` runs them before it accepts the first request.
     public func prepare() async throws {
         try await Self.prepare(migrations: self.migrations, modules: self.modules)
     }
 
     static func prepare(migrations: MigrationRunner, modules: [any GatewayModule]) async throws {
         try await migrations.migrate()
+        for module in modules {
+            try await module.bind()
+        }
         for module in modules {
             try await module.prepare()
         }

@@ -39,7 +39,11 @@ public protocol GatewayModule: Sendable {
     /// Dependencies of this module reported in `/health/ready`.
     var readinessChecks: [any ReadinessCheck] { get }
 
-    /// Start-up steps after the migrations and before the first request (bind a bus group, sync rows from
+    /// The first start-up step, after the migrations and before any module's ``prepare()``: bind the
+    /// module's bus groups, so that no event another module publishes while it prepares is missed.
+    func bind() async throws
+
+    /// Start-up steps after every module has bound, and before the first request (bind a bus group, sync rows from
     /// the policy files, create the first admin). A step that throws stops start-up. The module's
     /// ``services`` start next to the server while these run: a service that needs the module's tables
     /// must wait for them (the bus consumers retry until their group exists).
@@ -59,6 +63,7 @@ public protocol GatewayModule: Sendable {
 extension GatewayModule {
     public var services: [ModuleService] { [] }
     public var readinessChecks: [any ReadinessCheck] { [] }
+    public func bind() async throws {}
     public func prepare() async throws {}
     public func prune(now: Date) async throws -> [String: Int] { [:] }
     public func policiesReloaded() async throws {}

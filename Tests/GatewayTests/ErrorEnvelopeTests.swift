@@ -39,7 +39,11 @@ struct ErrorEnvelopeTests {
             // Templates count too: /test/widgets/{id} is GET only.
             let templated = try await client.execute(uri: "/test/widgets/42", method: .post)
             #expect(templated.status == .methodNotAllowed)
-            #expect(templated.headers[.allow] == "GET, HEAD")
+            #expect(templated.headers[.allow] == "DELETE, GET, HEAD")
+            // A literal path next to a template: the router serves the literal, so only its methods are allowed.
+            let literal = try await client.execute(uri: "/test/widgets/latest", method: .delete)
+            #expect(literal.status == .methodNotAllowed)
+            #expect(literal.headers[.allow] == "GET, HEAD")
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import GatewayKit
 import GatewayTestSupport
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -44,6 +45,12 @@ struct TestRoutesModule: GatewayModule {
         routes.get("/test/widgets/{id}") { _, context in
             Widget(name: context.parameters.get("id") ?? "", count: 1)
         }
+        routes.delete("/test/widgets/{id}") { _, _ in
+            HTTPResponse.Status.noContent
+        }
+        routes.get("/test/widgets/latest") { _, _ in
+            Widget(name: "latest", count: 1)
+        }
         routes.get("/test/failure") { _, _ -> Widget in
             throw UnexpectedFailure()
         }
@@ -52,7 +59,9 @@ struct TestRoutesModule: GatewayModule {
 
 /// The shipped policy files plus public rules for the test routes. Two rules name a method no route
 /// serves (DELETE on /test/widgets, POST on /test/widgets/{id}): the policy lets them through, and the
-/// router answers 405, which is how `serve` answers a method a rule allows and no module serves.
+/// router answers 405, which is how `serve` answers a method a rule allows and no module serves. The
+/// literal /test/widgets/latest (GET only) sits next to /test/widgets/{id} (GET, DELETE), as /users/me
+/// sits next to /users/{id}.
 let testPoliciesDirectory: String = {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portcullis-test-policies-\(UUID().uuidString)").path
     try! FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -63,7 +72,7 @@ let testPoliciesDirectory: String = {
 
           # Test-only routes (GatewayTests)
           - {id: test-widgets, methods: [POST, DELETE], path: /test/widgets, auth: public}
-          - {id: test-widget, methods: [GET, POST], path: "/test/widgets/{id}", auth: public}
+          - {id: test-widget, methods: [GET, POST, DELETE], path: "/test/widgets/{id}", auth: public}
           - {id: test-failure, methods: [GET], path: /test/failure, auth: public}
 
         """

@@ -17,11 +17,20 @@ final class RouteList: Sendable {
 
     /// The methods registered for templates that fit `path`, sorted; empty when the path is unknown.
     /// HEAD is included wherever GET is, because the router answers HEAD for every GET route.
+    /// Like the router, a literal segment wins over a parameter: `/users/me` is answered by the methods of
+    /// `/users/me`, not by those of `/users/{id}` too.
     func allowedMethods(for path: String) -> [String] {
-        var methods = Set(self.storage.withLock { $0 }.filter { $0.matches(path: path) }.map(\.method.rawValue))
+        let matching = self.storage.withLock { $0 }.filter { $0.matches(path: path) }
+        let best = matching.map { Self.specificity($0.template) }.max { $0.lexicographicallyPrecedes($1) }
+        var methods = Set(matching.filter { Self.specificity($0.template) == best }.map(\.method.rawValue))
         if methods.contains("GET") {
             methods.insert("HEAD")
         }
         return methods.sorted()
+    }
+
+    /// Per segment, 1 for a literal and 0 for a `{parameter}`: compared left to right, the router's preference.
+    static func specificity(_ template: String) -> [Int] {
+        template.split(separator: "/").map { $0.hasPrefix("{") && $0.hasSuffix("}") ? 0 : 1 }
     }
 }
