@@ -73,6 +73,15 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         .target(
+            name: "Cron",
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "CronTests",
+            dependencies: ["Cron"],
+            swiftSettings: upcomingFeatures
+        ),
+        .target(
             name: "GatewayKit",
             dependencies: [
                 "PortcullisCore",
