@@ -76,6 +76,16 @@ let package = Package(
             name: "Cron",
             swiftSettings: upcomingFeatures
         ),
+        .target(
+            name: "FlowRepository",
+            dependencies: ["PortcullisCore", "Cron"],
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "FlowRepositoryTests",
+            dependencies: ["FlowRepository", "PortcullisCore"],
+            swiftSettings: upcomingFeatures
+        ),
         .testTarget(
             name: "CronTests",
             dependencies: ["Cron"],
