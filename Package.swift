@@ -78,12 +78,12 @@ let package = Package(
         ),
         .target(
             name: "FlowRepository",
-            dependencies: ["PortcullisCore", "Cron"],
+            dependencies: ["PortcullisCore", "Cron", "Storage"],
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
             name: "FlowRepositoryTests",
-            dependencies: ["FlowRepository", "PortcullisCore"],
+            dependencies: ["FlowRepository", "PortcullisCore", "Storage", "TestSupport"],
             swiftSettings: upcomingFeatures
         ),
         .testTarget(

@@ -1,0 +1,156 @@
+import Foundation
+public import PortcullisCore
+public import Storage
+
+/// SQL for flows and their owners.
+public struct FlowStore: Sendable {
+    let database: any Database
+
+    public init(database: any Database) {
+        self.database = database
+    }
+
+    static let columns: SQLQuery = """
+        id, name, description, type, tenant, status, status_reason, started_by, cron, cron_timezone, graph, webhooks, hmac_secret,
+        created_at, updated_at
+        """
+
+    /// The webhook settings stored in clear: everything but the secret.
+    struct StoredWebhooks: Codable {
+        var requireWebhookAuth: Bool?
+        var hmacHeader: String?
+        var hmacAlgorithm: String?
+    }
+
+    public func insert(_ flow: Flow, on connection: any DatabaseConnection) async throws {
+        let webhooks = try flow.draft.webhooks.map {
+            try JSONCoding.string(
+                StoredWebhooks(requireWebhookAuth: $0.requireWebhookAuth, hmacHeader: $0.hmacHeader, hmacAlgorithm: $0.hmacAlgorithm))
+        }
+        let secret: SQLValue = flow.sealedHMACSecret.map { .blob($0) } ?? .null
+        try await connection.execute(
+            """
+            INSERT INTO flows (\(Self.columns))
+            VALUES (\(flow.id), \(flow.draft.name), \(flow.draft.description), \(flow.draft.type), \(flow.draft.tenant), \(flow.status.rawValue),
+                \(flow.statusReason), \(flow.startedBy), \(flow.draft.cron), \(flow.draft.cronTimezone), \(try JSONCoding.string(flow.draft.graph)),
+                \(webhooks), \(secret), \(Timestamp.milliseconds(flow.createdAt)), \(Timestamp.milliseconds(flow.updatedAt)))
+            """
+        )
+        try await self.insertOwners(flow, on: connection)
+    }
+
+    /// Writes every field of `flow` over the stored one, owners included.
+    public func update(_ flow: Flow, on connection: any DatabaseConnection) async throws {
+        let webhooks = try flow.draft.webhooks.map {
+            try JSONCoding.string(
+                StoredWebhooks(requireWebhookAuth: $0.requireWebhookAuth, hmacHeader: $0.hmacHeader, hmacAlgorithm: $0.hmacAlgorithm))
+        }
+        let secret: SQLValue = flow.sealedHMACSecret.map { .blob($0) } ?? .null
+        try await connection.execute(
+            """
+            UPDATE flows SET name = \(flow.draft.name), description = \(flow.draft.description), type = \(flow.draft.type),
+                tenant = \(flow.draft.tenant), status = \(flow.status.rawValue), status_reason = \(flow.statusReason), started_by = \(flow.startedBy),
+                cron = \(flow.draft.cron), cron_timezone = \(flow.draft.cronTimezone), graph = \(try JSONCoding.string(flow.draft.graph)),
+                webhooks = \(webhooks), hmac_secret = \(secret), updated_at = \(Timestamp.milliseconds(flow.updatedAt))
+            WHERE id = \(flow.id)
+            """
+        )
+        try await connection.execute("DELETE FROM flow_owners WHERE flow_id = \(flow.id)")
+        try await self.insertOwners(flow, on: connection)
+    }
+
+    private func insertOwners(_ flow: Flow, on connection: any DatabaseConnection) async throws {
+        for owner in Set(flow.owners) {
+            try await connection.execute("INSERT INTO flow_owners (flow_id, owner_id, owner_type) VALUES (\(flow.id), \(owner.id), \(owner.type))")
+        }
+    }
+
+    /// The flow, or nil; `locking` holds its row (PostgreSQL) until the transaction ends.
+    public func find(id: String, on connection: (any DatabaseConnection)? = nil, locking: Bool = false) async throws -> Flow? {
+        let lock: SQLQuery = locking && connection?.dialect == .postgres ? " FOR UPDATE" : ""
+        let query: SQLQuery = "SELECT \(Self.columns) FROM flows WHERE id = \(id)\(lock)"
+        guard let row = try await (connection != nil ? connection!.first(query) : self.database.first(query)) else { return nil }
+        let owners = try await self.owners(of: [id], on: connection)
+        return try Self.flow(row, owners: owners[id] ?? [])
+    }
+
+    public func delete(id: String, on connection: any DatabaseConnection) async throws {
+        try await connection.execute("DELETE FROM flow_owners WHERE flow_id = \(id)")
+        try await connection.execute("DELETE FROM flows WHERE id = \(id)")
+    }
+
+    /// One page of the flows `query` selects, and how many it selects in all.
+    public func list(_ query: FlowQuery, offset: Int, limit: Int) async throws -> (items: [Flow], total: Int) {
+        var conditions: [SQLQuery] = []
+        if let visible = query.visibleTo {
+            guard !visible.isEmpty else { return ([], 0) }
+            conditions.append("EXISTS (SELECT 1 FROM flow_owners o WHERE o.flow_id = flows.id AND o.owner_id IN (\(list: visible)))")
+        }
+        if let owner = query.owner {
+            conditions.append("EXISTS (SELECT 1 FROM flow_owners u WHERE u.flow_id = flows.id AND u.owner_id = \(owner))")
+        }
+        if let status = query.status { conditions.append("status = \(status.rawValue)") }
+        if let type = query.type { conditions.append("type = \(type)") }
+        if let search = query.search, !search.isEmpty {
+            let pattern = "%" + Self.escapeLike(search.lowercased()) + "%"
+            conditions.append(
+                "(LOWER(COALESCE(name, '')) LIKE \(pattern) ESCAPE '\\' OR LOWER(COALESCE(description, '')) LIKE \(pattern) ESCAPE '\\')")
+        }
+        var filter: SQLQuery = ""
+        for (index, condition) in conditions.enumerated() {
+            filter = index == 0 ? " WHERE \(condition)" : "\(filter) AND \(condition)"
+        }
+        let column: SQLQuery =
+            switch query.sort {
+            case .createdAt: "created_at"
+            case .updatedAt: "updated_at"
+            case .name: "LOWER(COALESCE(name, ''))"
+            }
+        let direction: SQLQuery = query.descending ? " DESC" : ""
+        let total = try await self.database.first("SELECT COUNT(*) AS n FROM flows\(filter)")?.int("n") ?? 0
+        let rows = try await self.database.query(
+            "SELECT \(Self.columns) FROM flows\(filter) ORDER BY \(column)\(direction), id\(direction) LIMIT \(limit) OFFSET \(offset)")
+        let ids = try rows.map { try $0.string("id") }
+        let owners = try await self.owners(of: ids, on: nil)
+        return (try rows.map { try Self.flow($0, owners: owners[try $0.string("id")] ?? []) }, Int(total))
+    }
+
+    private func owners(of ids: [String], on connection: (any DatabaseConnection)?) async throws -> [String: [FlowOwner]] {
+        guard !ids.isEmpty else { return [:] }
+        let query: SQLQuery =
+            "SELECT flow_id, owner_id, owner_type FROM flow_owners WHERE flow_id IN (\(list: ids)) ORDER BY owner_type DESC, owner_id"
+        let rows = try await (connection != nil ? connection!.query(query) : self.database.query(query))
+        var owners: [String: [FlowOwner]] = [:]
+        for row in rows {
+            owners[try row.string("flow_id"), default: []].append(FlowOwner(id: try row.string("owner_id"), type: try row.string("owner_type")))
+        }
+        return owners
+    }
+
+    /// `%`, `_` and `\` of a search term match themselves.
+    static func escapeLike(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            if character == "%" || character == "_" || character == "\\" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+
+    static func flow(_ row: SQLRow, owners: [FlowOwner]) throws -> Flow {
+        let webhooks = try row.optionalString("webhooks").map { try JSONCoding.decode(StoredWebhooks.self, from: $0) }
+        let draft = FlowDraft(
+            name: try row.optionalString("name"), description: try row.optionalString("description"), type: try row.optionalString("type"),
+            tenant: try row.optionalString("tenant"), owners: owners, cron: try row.optionalString("cron"),
+            cronTimezone: try row.optionalString("cron_timezone"), graph: try JSONCoding.decode(FlowGraph.self, from: try row.string("graph")),
+            webhooks: webhooks.map {
+                WebhookSettings(requireWebhookAuth: $0.requireWebhookAuth, hmacHeader: $0.hmacHeader, hmacAlgorithm: $0.hmacAlgorithm)
+            }
+        )
+        return Flow(
+            id: try row.string("id"), draft: draft, owners: owners, status: FlowStatus(rawValue: try row.string("status")) ?? .inactive,
+            statusReason: try row.optionalString("status_reason"), startedBy: try row.optionalString("started_by"),
+            sealedHMACSecret: try row.optionalBytes("hmac_secret"), createdAt: Timestamp.date(milliseconds: try row.int("created_at")),
+            updatedAt: Timestamp.date(milliseconds: try row.int("updated_at")))
+    }
+}
