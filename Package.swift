@@ -78,12 +78,12 @@ let package = Package(
         ),
         .target(
             name: "FlowRepository",
-            dependencies: ["PortcullisCore", "Cron", "Storage"],
+            dependencies: ["PortcullisCore", "Cron", "Storage", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
             name: "FlowRepositoryTests",
-            dependencies: ["FlowRepository", "PortcullisCore", "Storage", "TestSupport"],
+            dependencies: ["FlowRepository", "PortcullisCore", "Storage", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
