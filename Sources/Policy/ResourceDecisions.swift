@@ -77,6 +77,19 @@ extension Authorizer {
         return decision(.deny, "MISSING_PERMISSION")
     }
 
+    /// The decision on a resource that has several owners, users and tenants alike (a flow): the platform
+    /// permission allows any; an owner list naming the caller's account allows as `OWNER`, one naming its
+    /// tenant as `TENANT`; anything else is `NOT_VISIBLE` (answered as if it did not exist).
+    public func decide(_ principal: Principal, platform: String, ownedBy owners: Set<String>) -> Decision {
+        func decision(_ outcome: Decision.Outcome, _ reason: String) -> Decision {
+            Decision(outcome: outcome, reason: reason, required: [platform], policyRevision: self.revision)
+        }
+        if self.holds(principal, platform) { return decision(.allow, "ALLOWED") }
+        if owners.contains(principal.accountID) { return decision(.allow, "OWNER") }
+        if let tenant = principal.tenant, owners.contains(tenant) { return decision(.allow, "TENANT") }
+        return decision(.deny, "NOT_VISIBLE")
+    }
+
     /// Decides `action` over `resource` and records the decision with `recorder` (the request's).
     ///
     /// - Returns: whether the action is allowed.

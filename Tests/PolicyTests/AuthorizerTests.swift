@@ -35,6 +35,21 @@ struct AuthorizerTests {
         #expect(authorizer.decide(principal(["all"], scope: ["flows.read"]), Self.read, on: local).allowed == false)
     }
 
+    @Test("resources with several owners: the platform permission, then the caller's account, then its tenant; nothing else sees them")
+    func severalOwners() {
+        let authorizer = Self.policies.authorizer
+        let owners: Set<String> = ["alice", "acme"]
+        #expect(authorizer.decide(principal([], tenant: "globex", id: "alice"), platform: "all", ownedBy: owners).reason == "OWNER")
+        #expect(authorizer.decide(principal([], tenant: "acme", id: "bob"), platform: "all", ownedBy: owners).reason == "TENANT")
+        let stranger = authorizer.decide(principal(["flows.read"], tenant: "globex", id: "eve"), platform: "all", ownedBy: owners)
+        #expect(stranger.outcome == .deny && stranger.reason == "NOT_VISIBLE")
+        #expect(authorizer.decide(principal([], tenant: nil, id: "eve"), platform: "all", ownedBy: owners).allowed == false)
+        #expect(authorizer.decide(principal(["all"], tenant: nil, id: "root"), platform: "all", ownedBy: owners).reason == "ALLOWED")
+        // A token narrowed by scope does not carry the platform permission.
+        #expect(
+            authorizer.decide(principal(["all"], tenant: nil, id: "root", scope: ["flows.read"]), platform: "all", ownedBy: owners).allowed == false)
+    }
+
     @Test("route decisions name the rule and the revision; no rule is NO_ROUTE")
     func routeDecisions() {
         let allowed = Self.policies.decide(principal(["iam.token.read"]), method: "GET", path: "/api/v1/tokens/abc")
