@@ -151,8 +151,3 @@ public struct GatewayAssembly: Sendable {
         return application
     }
 }
-
-/// The module list cannot be composed (a configuration error of the build, found at start-up).
-public struct AssemblyError: Error, CustomStringConvertible {
-    public let description: String
-}

@@ -19,6 +19,8 @@ public struct ModuleEnvironment: Sendable {
     public let passwordHasher: any PasswordHasher
     /// Lines for the operator's console, outside the log stream (a generated first password).
     public let console: @Sendable (String) -> Void
+    /// What modules offer each other without importing each other.
+    public let capabilities: ModuleCapabilities
     public let logger: Logger
 
     public init(
@@ -30,8 +32,10 @@ public struct ModuleEnvironment: Sendable {
         clock: WallClock,
         passwordHasher: any PasswordHasher,
         console: @escaping @Sendable (String) -> Void,
+        capabilities: ModuleCapabilities = ModuleCapabilities(),
         logger: Logger
     ) {
+        self.capabilities = capabilities
         self.configuration = configuration
         self.database = database
         self.messaging = messaging

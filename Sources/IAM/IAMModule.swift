@@ -21,13 +21,14 @@ public struct IAMModule: GatewayModule {
     public let services: [ModuleService]
     let environment: ModuleEnvironment
 
-    public init(environment: ModuleEnvironment) {
+    public init(environment: ModuleEnvironment) throws {
         self.environment = environment
         let identity = Identity(
             database: environment.database, configuration: environment.configuration, policies: environment.policies,
             masterKey: environment.masterKey, bus: environment.messaging.bus, hasher: environment.passwordHasher,
             clock: environment.clock, logger: environment.logger)
         self.identity = identity
+        try environment.capabilities.provide((any AccountDirectory).self, StoreAccountDirectory(accounts: identity.accounts))
         // The composition root of the module: each service gets the stores and parts it uses, nothing more.
         let configuration = environment.configuration
         let bus = environment.messaging.bus

@@ -25,6 +25,8 @@ public struct IdentityEnvironment: Sendable {
     public let policies: PolicyStore
     /// Every module of the assembly, as built.
     public let modules: [any GatewayModule]
+    /// What the modules offer each other.
+    public let capabilities: ModuleCapabilities
 
     public static let adminPassword = "admin-password-for-tests"
 
@@ -167,7 +169,8 @@ public func withIdentityGateway(
             try await body(
                 IdentityEnvironment(
                     client: client, database: database, identity: iam.identity, messaging: assembly.messaging, audit: audit.audit,
-                    configuration: configuration, policies: assembly.policies, modules: assembly.modules))
+                    configuration: configuration, policies: assembly.policies, modules: assembly.modules,
+                    capabilities: assembly.environment.capabilities))
         }
     }
 }

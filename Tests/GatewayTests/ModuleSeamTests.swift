@@ -67,4 +67,19 @@ struct ModuleSeamTests {
             }
         }
     }
+
+    @Test("modules offer capabilities without imports: the identity module's account directory", arguments: Backend.allCases)
+    func accountDirectory(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let directory = try env.capabilities.require((any AccountDirectory).self)
+            let worker = try await env.makeAccount("directory-user", password: "directory-pass-1", tenant: "acme")
+            #expect(try await directory.account(worker.id) == AccountSummary(id: worker.id, tenant: "acme", type: "user", active: true))
+            #expect(try await directory.account("no-such-account") == nil)
+            // One provider per capability: a second is a composition error.
+            #expect(throws: AssemblyError.self) { try env.capabilities.provide((any AccountDirectory).self, directory) }
+        }
+        let empty = ModuleCapabilities()
+        #expect(empty.get((any AccountDirectory).self) == nil)
+        #expect(throws: AssemblyError.self) { try empty.require((any AccountDirectory).self) }
+    }
 }
