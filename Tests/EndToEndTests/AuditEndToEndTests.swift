@@ -93,7 +93,7 @@ struct AuditEndToEndTests {
         #expect(intact.status == 0, "\(intact.output)")
         #expect(intact.output.contains("audit chain intact"))
 
-        let database = try await DatabaseFactory.open(location, logger: Logger(label: "test"))
+        let database = try await DatabaseFactory.open(location, leaseTimeout: .seconds(60), logger: Logger(label: "test"))
         try await database.whileRunning {
             try await database.execute("UPDATE audit_records SET body = REPLACE(body, '\"outcome\":\"allow\"', '\"outcome\":\"deny\"') WHERE seq = 3")
         }

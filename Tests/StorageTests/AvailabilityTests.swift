@@ -8,7 +8,7 @@ import Testing
 struct AvailabilityTests {
     static func unavailableReason(_ location: DatabaseLocation) async -> String? {
         do {
-            _ = try await DatabaseFactory.open(location, logger: TestDatabases.logger)
+            _ = try await DatabaseFactory.open(location, leaseTimeout: .seconds(60), logger: TestDatabases.logger)
             return nil
         } catch StorageError.unavailable(let reason) {
             return reason
@@ -46,7 +46,8 @@ struct AvailabilityTests {
     @Test("the TCP URL with a password works")
     func tcpWithPassword() async throws {
         let endpoint = try PostgresEndpoint.parse(try TestDatabases.postgresTCPAdminURL())
-        let database = try await DatabaseFactory.open(.postgres(endpoint), maximumConnections: 1, logger: TestDatabases.logger)
+        let database = try await DatabaseFactory.open(
+            .postgres(endpoint), maximumConnections: 1, leaseTimeout: .seconds(60), logger: TestDatabases.logger)
         let row = try await database.whileRunning { try await database.first("SELECT 1 AS one") }
         #expect(try row?.int("one") == 1)
     }
