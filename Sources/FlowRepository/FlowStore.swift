@@ -1,5 +1,5 @@
 import Foundation
-public import PortcullisCore
+import PortcullisCore
 public import Storage
 
 /// SQL for flows and their owners.
@@ -22,12 +22,17 @@ public struct FlowStore: Sendable {
         var hmacAlgorithm: String?
     }
 
-    public func insert(_ flow: Flow, on connection: any DatabaseConnection) async throws {
-        let webhooks = try flow.draft.webhooks.map {
+    /// The stored forms of the webhook settings (JSON, without the secret) and of the sealed secret.
+    static func webhookColumns(_ flow: Flow) throws -> (settings: String?, secret: SQLValue) {
+        let settings = try flow.draft.webhooks.map {
             try JSONCoding.string(
                 StoredWebhooks(requireWebhookAuth: $0.requireWebhookAuth, hmacHeader: $0.hmacHeader, hmacAlgorithm: $0.hmacAlgorithm))
         }
-        let secret: SQLValue = flow.sealedHMACSecret.map { .blob($0) } ?? .null
+        return (settings, flow.sealedHMACSecret.map { .blob($0) } ?? .null)
+    }
+
+    public func insert(_ flow: Flow, on connection: any DatabaseConnection) async throws {
+        let (webhooks, secret) = try Self.webhookColumns(flow)
         try await connection.execute(
             """
             INSERT INTO flows (\(Self.columns))
@@ -41,11 +46,7 @@ public struct FlowStore: Sendable {
 
     /// Writes every field of `flow` over the stored one, owners included.
     public func update(_ flow: Flow, on connection: any DatabaseConnection) async throws {
-        let webhooks = try flow.draft.webhooks.map {
-            try JSONCoding.string(
-                StoredWebhooks(requireWebhookAuth: $0.requireWebhookAuth, hmacHeader: $0.hmacHeader, hmacAlgorithm: $0.hmacAlgorithm))
-        }
-        let secret: SQLValue = flow.sealedHMACSecret.map { .blob($0) } ?? .null
+        let (webhooks, secret) = try Self.webhookColumns(flow)
         try await connection.execute(
             """
             UPDATE flows SET name = \(flow.draft.name), description = \(flow.draft.description), type = \(flow.draft.type),

@@ -24,6 +24,8 @@ public struct MigrationRunner: Sendable {
     /// A run that finds the database busy (SQLite: another process held the file's write lock past the
     /// busy timeout) is tried again, up to five times: the other run is a migration too, and the next try
     /// finds its work done.
+    static let busyBackoff = Backoff(initial: .milliseconds(200), maximum: .seconds(2))
+
     @discardableResult
     public func migrate() async throws -> [String] {
         var attempt = 1
@@ -32,7 +34,7 @@ public struct MigrationRunner: Sendable {
                 return try await self.migrateOnce()
             } catch StorageError.serializationFailure(let reason) where attempt < 5 {
                 self.logger.warning("migration found the database busy; trying again", metadata: ["attempt": "\(attempt)", "error": "\(reason)"])
-                try await Task.sleep(for: .milliseconds(200 * attempt))
+                try await Task.sleep(for: Self.busyBackoff.delay(afterFailures: attempt))
                 attempt += 1
             }
         }

@@ -17,7 +17,7 @@ public struct GrantChecks: Sendable {
 
     /// What `account` effectively holds: its own permissions and its roles', as they are now.
     public func effectivePermissions(of account: Account) async throws -> Set<String> {
-        try await Set(account.permissions).union(try await self.roles.permissions(of: account.roles))
+        Set(account.permissions).union(try await self.roles.permissions(of: account.roles))
     }
 
     static func resource(_ account: Account) -> ResourceRef {

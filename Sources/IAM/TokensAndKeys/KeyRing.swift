@@ -27,7 +27,7 @@ public actor KeyRing {
     public static let algorithm = "ES256"
 
     private let database: any Database
-    private let sealingKey: SymmetricKey
+    private let sealer: SecretSealer
     private let tokenLifetime: Duration
     private let clock: WallClock
     private let logger: Logger
@@ -39,7 +39,7 @@ public actor KeyRing {
         database: any Database, masterKey: MasterKey, tokenLifetime: Duration, logger: Logger, clock: WallClock
     ) {
         self.database = database
-        self.sealingKey = masterKey.derived(for: "signing-keys")
+        self.sealer = SecretSealer(masterKey: masterKey, purpose: "signing-keys")
         self.tokenLifetime = tokenLifetime
         self.logger = logger
         self.clock = clock
@@ -69,8 +69,9 @@ public actor KeyRing {
             let privateKey: ES256PrivateKey
             let rawKey: P256.Signing.PrivateKey
             do {
-                let box = try AES.GCM.SealedBox(combined: try row.bytes("sealed_private_key"))
-                let raw = try AES.GCM.open(box, using: self.sealingKey, authenticating: Data(kid.utf8))
+                guard let raw = self.sealer.open(try row.bytes("sealed_private_key"), boundTo: kid) else {
+                    throw KeyRingError.unsealable(kid: kid)
+                }
                 rawKey = try P256.Signing.PrivateKey(rawRepresentation: raw)
                 privateKey = try ES256PrivateKey(backing: rawKey)
             } catch {
@@ -98,8 +99,7 @@ public actor KeyRing {
         let now = self.clock.now
         let kid = Identifiers.objectID()
         let privateKey = P256.Signing.PrivateKey()
-        let sealed = try AES.GCM.seal(privateKey.rawRepresentation, using: self.sealingKey, authenticating: Data(kid.utf8))
-        guard let combined = sealed.combined else { throw KeyRingError.unsealable(kid: kid) }
+        let combined = try self.sealer.seal(privateKey.rawRepresentation, boundTo: kid)
         let publicKey = try ES256PublicKey(backing: privateKey.publicKey)
         guard let (x, y) = publicKey.parameters else { throw KeyRingError.unsealable(kid: kid) }
         // Rounded down to the millisecond it is stored with: rounded to the nearest, a key meant to sign
