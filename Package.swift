@@ -78,12 +78,37 @@ let package = Package(
         ),
         .target(
             name: "FlowRepository",
-            dependencies: ["PortcullisCore", "Cron", "Storage", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "PortcullisCore", "Cron", "Storage", "Messaging", "Policy", "GatewayKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
+        .target(
+            name: "Orchestrator",
+            dependencies: [
+                "PortcullisCore", "Storage", "Messaging", "GatewayKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
             name: "FlowRepositoryTests",
             dependencies: ["FlowRepository", "PortcullisCore", "Storage", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "FlowTests",
+            dependencies: [
+                "PortcullisCore", "Storage", "Messaging", "Policy", "IAM", "AuditLog", "Gateway", "GatewayKit", "FlowRepository", "Orchestrator",
+                "DeadLetters", "TestSupport", "GatewayTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
@@ -162,6 +187,8 @@ let package = Package(
                 "IAM",
                 "AuditLog",
                 "DeadLetters",
+                "FlowRepository",
+                "Orchestrator",
                 "GatewayKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

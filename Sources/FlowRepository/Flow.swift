@@ -19,13 +19,17 @@ public struct Flow: Sendable, Hashable, Encodable {
     public var startedBy: String?
     /// The webhook's HMAC secret, sealed under a key derived from the master key; never answered.
     public var sealedHMACSecret: [UInt8]?
+    /// The client id of the flow's token while it runs (from `flow.started`); shown only to owners who
+    /// may control the flow (``FlowAnswer``).
+    public var tokenClientID: String?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: String, draft: FlowDraft, owners: [FlowOwner], status: FlowStatus = .inactive, statusReason: String? = nil, startedBy: String? = nil,
-        sealedHMACSecret: [UInt8]? = nil, createdAt: Date, updatedAt: Date
+        sealedHMACSecret: [UInt8]? = nil, tokenClientID: String? = nil, createdAt: Date, updatedAt: Date
     ) {
+        self.tokenClientID = tokenClientID
         self.id = id
         self.draft = draft
         self.owners = owners

@@ -9,7 +9,7 @@ public enum FlowMigrations {
                 CREATE TABLE flows (
                     id TEXT PRIMARY KEY, name TEXT, description TEXT, type TEXT, tenant TEXT,
                     status TEXT NOT NULL, status_reason TEXT, started_by TEXT, cron TEXT, cron_timezone TEXT,
-                    graph TEXT NOT NULL, webhooks TEXT, hmac_secret \(dialect.blobType),
+                    graph TEXT NOT NULL, webhooks TEXT, hmac_secret \(dialect.blobType), token_client_id TEXT,
                     created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL
                 )
                 """,

@@ -12,7 +12,7 @@ public struct FlowStore: Sendable {
 
     static let columns: SQLQuery = """
         id, name, description, type, tenant, status, status_reason, started_by, cron, cron_timezone, graph, webhooks, hmac_secret,
-        created_at, updated_at
+        token_client_id, created_at, updated_at
         """
 
     /// The webhook settings stored in clear: everything but the secret.
@@ -38,7 +38,7 @@ public struct FlowStore: Sendable {
             INSERT INTO flows (\(Self.columns))
             VALUES (\(flow.id), \(flow.draft.name), \(flow.draft.description), \(flow.draft.type), \(flow.draft.tenant), \(flow.status.rawValue),
                 \(flow.statusReason), \(flow.startedBy), \(flow.draft.cron), \(flow.draft.cronTimezone), \(try JSONCoding.string(flow.draft.graph)),
-                \(webhooks), \(secret), \(Timestamp.milliseconds(flow.createdAt)), \(Timestamp.milliseconds(flow.updatedAt)))
+                \(webhooks), \(secret), \(flow.tokenClientID), \(Timestamp.milliseconds(flow.createdAt)), \(Timestamp.milliseconds(flow.updatedAt)))
             """
         )
         try await self.insertOwners(flow, on: connection)
@@ -52,7 +52,8 @@ public struct FlowStore: Sendable {
             UPDATE flows SET name = \(flow.draft.name), description = \(flow.draft.description), type = \(flow.draft.type),
                 tenant = \(flow.draft.tenant), status = \(flow.status.rawValue), status_reason = \(flow.statusReason), started_by = \(flow.startedBy),
                 cron = \(flow.draft.cron), cron_timezone = \(flow.draft.cronTimezone), graph = \(try JSONCoding.string(flow.draft.graph)),
-                webhooks = \(webhooks), hmac_secret = \(secret), updated_at = \(Timestamp.milliseconds(flow.updatedAt))
+                webhooks = \(webhooks), hmac_secret = \(secret), token_client_id = \(flow.tokenClientID),
+                updated_at = \(Timestamp.milliseconds(flow.updatedAt))
             WHERE id = \(flow.id)
             """
         )
@@ -116,6 +117,28 @@ public struct FlowStore: Sendable {
         return (try rows.map { try Self.flow($0, owners: owners[try $0.string("id")] ?? []) }, Int(total))
     }
 
+    /// The ids of the flows of `tenant`: its `tenant` field, or owned by the tenant.
+    public func flowIDs(ofTenant tenant: String, on connection: any DatabaseConnection) async throws -> [String] {
+        try await connection.query(
+            """
+            SELECT id FROM flows WHERE tenant = \(tenant)
+            UNION SELECT flow_id AS id FROM flow_owners WHERE owner_id = \(tenant) AND owner_type = 'tenant'
+            ORDER BY id
+            """
+        ).map { try $0.string("id") }
+    }
+
+    /// Removes `ownerID` from the owners of every flow; returns the ids of the flows it owned.
+    public func removeOwner(_ ownerID: String, type: String, on connection: any DatabaseConnection) async throws -> [String] {
+        try await connection.query(
+            "DELETE FROM flow_owners WHERE owner_id = \(ownerID) AND owner_type = \(type) RETURNING flow_id"
+        ).map { try $0.string("flow_id") }.sorted()
+    }
+
+    public func ownerCount(of flowID: String, on connection: any DatabaseConnection) async throws -> Int {
+        Int(try await connection.first("SELECT COUNT(*) AS n FROM flow_owners WHERE flow_id = \(flowID)")?.int("n") ?? 0)
+    }
+
     private func owners(of ids: [String], on connection: (any DatabaseConnection)?) async throws -> [String: [FlowOwner]] {
         guard !ids.isEmpty else { return [:] }
         let query: SQLQuery =
@@ -151,7 +174,8 @@ public struct FlowStore: Sendable {
         return Flow(
             id: try row.string("id"), draft: draft, owners: owners, status: FlowStatus(rawValue: try row.string("status")) ?? .inactive,
             statusReason: try row.optionalString("status_reason"), startedBy: try row.optionalString("started_by"),
-            sealedHMACSecret: try row.optionalBytes("hmac_secret"), createdAt: Timestamp.date(milliseconds: try row.int("created_at")),
+            sealedHMACSecret: try row.optionalBytes("hmac_secret"), tokenClientID: try row.optionalString("token_client_id"),
+            createdAt: Timestamp.date(milliseconds: try row.int("created_at")),
             updatedAt: Timestamp.date(milliseconds: try row.int("updated_at")))
     }
 }

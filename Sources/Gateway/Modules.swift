@@ -1,7 +1,9 @@
 import AuditLog
 import DeadLetters
+import FlowRepository
 public import GatewayKit
 import IAM
+import Orchestrator
 
 /// The modules this build composes, in the order their migrations apply and their start-up steps run.
 /// Adding a module is one new target and one line here.
@@ -10,5 +12,7 @@ public enum Modules {
         IAMModule.self,
         AuditModule.self,
         DeadLetterModule.self,
+        FlowModule.self,
+        OrchestratorModule.self,
     ]
 }

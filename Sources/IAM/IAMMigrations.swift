@@ -74,5 +74,15 @@ public enum IAMMigrations {
                 "DROP TABLE iam_lockouts",
             ]
         },
+        Migration(id: "iam.0003") { _ in
+            [
+                // The service account of each running flow (its flow token), removed when the flow stops.
+                """
+                CREATE TABLE iam_flow_accounts (
+                    flow_id TEXT PRIMARY KEY, account_id TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL
+                )
+                """
+            ]
+        },
     ]
 }

@@ -56,6 +56,11 @@ public struct IAMModule: GatewayModule {
             bus: bus,
             clock: clock
         )
+        try environment.capabilities.provide(
+            (any FlowCredentials).self,
+            FlowTokenAccounts(
+                database: database, accounts: identity.accounts, tenants: identity.tenants, tokens: identity.tokens, clients: identity.clients,
+                cache: identity.cache, serviceAccounts: serviceAccounts, clock: clock))
         self.accountAdministration = accounts
         self.tokenAdministration = tokens
         self.serviceAccounts = serviceAccounts

@@ -1,6 +1,6 @@
 public import Foundation
 import PortcullisCore
-import Storage
+public import Storage
 
 extension MessageStore {
     /// Removes "already handled" markers (``Delivery/once(_:)``) written before `cutoff`: a redelivery
@@ -44,6 +44,16 @@ extension MessageStore {
     public func depth(queue: String) async throws -> Int {
         let row = try await self.database.first("SELECT COUNT(*) AS depth FROM bus_messages WHERE queue = \(queue)")
         return Int(try row?.int("depth") ?? 0)
+    }
+
+    /// Removes `queues` with everything in them, waiting, leased and dead-lettered (a stopped flow's step
+    /// queues); inside `connection`'s transaction. Returns how many messages went.
+    @discardableResult
+    public func removeQueues(_ queues: [String], on connection: any DatabaseConnection) async throws -> Int {
+        guard !queues.isEmpty else { return 0 }
+        let removed = try await connection.query("DELETE FROM bus_messages WHERE queue IN (\(list: queues)) RETURNING seq").count
+        try await connection.execute("DELETE FROM bus_dead_letters WHERE queue IN (\(list: queues))")
+        return removed
     }
 
     /// A page of dead letters, newest first, optionally of one queue, with the total count.

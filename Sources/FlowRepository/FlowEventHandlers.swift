@@ -1,0 +1,78 @@
+import Foundation
+public import Logging
+public import Messaging
+public import PortcullisCore
+import Storage
+
+/// What the repository does with its collaborators' events, each once per event (``Delivery/once(_:)``,
+/// in the transaction of the change):
+///
+/// - `flow.started` → `active` (keeping the flow token's client id), `flow.stopped` → `inactive`,
+///   `flow.failed` → `stopping` with the reason kept as `statusReason`, publishing `flow.stopping`; an
+///   event that does not fit the status (late or repeated) changes nothing.
+/// - `iam.user.deleted` removes the account from every flow's owners and stops the running flows left
+///   without owners; `iam.tenant.deleted` stops the tenant's running flows.
+public struct FlowEventHandlers: Sendable {
+    public static let group = "flow-repository"
+    public static let patterns = ["flow.started", "flow.stopped", "flow.failed", "iam.user.deleted", "iam.tenant.deleted"]
+
+    let store: FlowStore
+    let control: FlowControl
+    let logger: Logger
+
+    public init(store: FlowStore, control: FlowControl, logger: Logger) {
+        self.store = store
+        self.control = control
+        self.logger = logger
+    }
+
+    public func handle(_ event: Event, _ delivery: Delivery) async throws {
+        guard case .object(let payload) = event.payload, case .string(let id)? = payload["id"], !id.isEmpty else {
+            self.logger.error("event without an id ignored", metadata: ["event.id": .string(event.id), "event.name": .string(event.name)])
+            return
+        }
+        let requestID = event.headers.requestID
+        switch event.name {
+        case "flow.started":
+            let clientID: String? =
+                if case .object(let token)? = payload["flowToken"], case .string(let client)? = token["clientId"] { client } else { nil }
+            try await delivery.once { connection in
+                try await self.control.apply(.started, to: id, actor: FlowAnnouncer.system, requestID: requestID, on: connection) { flow in
+                    flow.tokenClientID = clientID
+                }
+            }
+        case "flow.stopped":
+            try await delivery.once { connection in
+                try await self.control.apply(.stopped, to: id, actor: FlowAnnouncer.system, requestID: requestID, on: connection)
+            }
+        case "flow.failed":
+            let reason: String = if case .string(let text)? = payload["reason"] { String(text.prefix(500)) } else { "The flow failed." }
+            try await delivery.once { connection in
+                try await self.control.apply(.failed(reason: reason), to: id, actor: FlowAnnouncer.system, requestID: requestID, on: connection)
+            }
+        case "iam.user.deleted":
+            try await delivery.once { connection in
+                for flowID in try await self.store.removeOwner(id, type: FlowOwnership.userType, on: connection) {
+                    guard try await self.store.ownerCount(of: flowID, on: connection) == 0 else { continue }
+                    try await self.stopIfRunning(flowID, reason: "Every owner of the flow was deleted.", requestID: requestID, on: connection)
+                }
+            }
+        case "iam.tenant.deleted":
+            try await delivery.once { connection in
+                for flowID in try await self.store.flowIDs(ofTenant: id, on: connection) {
+                    try await self.stopIfRunning(flowID, reason: "The flow's tenant was deleted.", requestID: requestID, on: connection)
+                }
+            }
+        default:
+            return
+        }
+    }
+
+    /// Stops the flow when it is `starting` or `active`; a flow at rest or already stopping stays as it is.
+    private func stopIfRunning(_ flowID: String, reason: String, requestID: String?, on connection: any DatabaseConnection) async throws {
+        guard let flow = try await self.store.find(id: flowID, on: connection), flow.status == .starting || flow.status == .active else { return }
+        try await self.control.apply(.stop, to: flowID, actor: FlowAnnouncer.system, requestID: requestID, on: connection) { flow in
+            flow.statusReason = reason
+        }
+    }
+}
