@@ -150,6 +150,7 @@ public func withIdentityGateway(
     policiesDirectory: String = PortcullisProcess.policiesDirectory,
     hasher: any PasswordHasher = BcryptPasswordHasher(cost: 4),
     clock: WallClock = .system,
+    modules: [any GatewayModule.Type] = Modules.all,
     _ body: @Sendable (IdentityEnvironment) async throws -> Void
 ) async throws {
     let configuration = {
@@ -161,7 +162,8 @@ public func withIdentityGateway(
     }()
     try await TestDatabases.withDatabase(backend) { database in
         try await withAssembledGateway(
-            database: database, configuration: configuration, policiesDirectory: policiesDirectory, passwordHasher: hasher, clock: clock
+            database: database, configuration: configuration, policiesDirectory: policiesDirectory, modules: modules, passwordHasher: hasher,
+            clock: clock
         ) { assembly, client in
             guard let iam = assembly.module(IAMModule.self), let audit = assembly.module(AuditModule.self) else {
                 throw TestEnvironmentError(description: "the identity and audit modules are not in the list")
