@@ -44,7 +44,10 @@ public struct FlowModule: GatewayModule {
     }
 
     public func registerRoutes(on routes: RouteRegistry) {
-        FlowRoutes(store: self.store, access: self.access, commands: self.commands, control: self.control).register(on: routes)
+        FlowRoutes(
+            store: self.store, access: self.access, commands: self.commands, control: self.control,
+            stepLog: FlowStepLog(messages: self.environment.messaging.store, access: self.access, commands: self.commands)
+        ).register(on: routes)
     }
 
     /// Bound before the first request: no answer of the orchestrator and no deletion in IAM is missed.

@@ -11,8 +11,10 @@ public struct FlowRoutes: Sendable {
     let access: FlowAccess
     let commands: FlowCommands
     let control: FlowControl
+    let stepLog: FlowStepLog
 
-    public init(store: FlowStore, access: FlowAccess, commands: FlowCommands, control: FlowControl) {
+    public init(store: FlowStore, access: FlowAccess, commands: FlowCommands, control: FlowControl, stepLog: FlowStepLog) {
+        self.stepLog = stepLog
         self.store = store
         self.access = access
         self.commands = commands
@@ -81,6 +83,14 @@ public struct FlowRoutes: Sendable {
                 }
                 return JSONValue.array(try await self.control.run(command, onEach: ids, by: caller).map(Self.commandItem))
             }
+        }
+        routes.get("/flows/{id}/steps/{stepId}/logs") { request, context in
+            let parameters = QueryParameters(request)
+            let stepID = context.parameters.get("stepId") ?? ""
+            return DataPage(
+                try await self.stepLog.page(
+                    flowID: try Self.id(context), stepID: stepID, pageSize: parameters["pageSize"], pageToken: parameters["pageToken"],
+                    by: try Self.caller(context)))
         }
         routes.post("/flows/{id}/credentials") { request, context in
             let secret = try await self.control.rotateCredentials(of: try Self.id(context), by: try Self.caller(context))
@@ -151,6 +161,19 @@ enum BulkItem: Encodable, Sendable {
         case .flow(let answer): try answer.encode(to: encoder)
         case .errors(let envelope): try envelope.encode(to: encoder)
         }
+    }
+}
+
+/// A step log page as the answer.
+struct DataPage: ResponseEncodable, Sendable {
+    let page: FlowStepLog.Page
+
+    init(_ page: FlowStepLog.Page) {
+        self.page = page
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try self.page.encode(to: encoder)
     }
 }
 

@@ -43,6 +43,7 @@ public struct MessageStore: Sendable {
                 """
             )
             if inserted != nil {
+                try await QueueJournal.record(.enqueued, queue: queue, messages: [(messageID, 0)], at: now, on: connection)
                 try await self.database.notify(channel: Self.channel, payload: queue, on: connection)
             }
             return inserted != nil
@@ -93,6 +94,10 @@ public struct MessageStore: Sendable {
                 RETURNING seq, message_id, body, attempts, enqueued_at
                 """
             )
+            if QueueJournal.isJournaled(queue) {
+                let leased = try rows.map { (try $0.string("message_id"), Int(try $0.int("attempts"))) }
+                try await QueueJournal.record(.leased, queue: queue, messages: leased, at: now, on: connection)
+            }
             return try rows.map { row in
                 QueuedMessage(
                     seq: try row.int("seq"),
@@ -109,9 +114,22 @@ public struct MessageStore: Sendable {
 
     /// Removes a delivered message. Returns false when the lease is not the caller's (stale).
     public func ack(queue: String, seq: Int64, leaseID: String) async throws -> Bool {
-        try await self.database.first(
-            "DELETE FROM bus_messages WHERE seq = \(seq) AND queue = \(queue) AND lease_id = \(leaseID) RETURNING seq"
-        ) != nil
+        guard QueueJournal.isJournaled(queue) else {
+            return try await self.database.first(
+                "DELETE FROM bus_messages WHERE seq = \(seq) AND queue = \(queue) AND lease_id = \(leaseID) RETURNING seq"
+            ) != nil
+        }
+        let now = self.nowMilliseconds
+        return try await self.database.transaction { connection in
+            guard
+                let row = try await connection.first(
+                    "DELETE FROM bus_messages WHERE seq = \(seq) AND queue = \(queue) AND lease_id = \(leaseID) RETURNING message_id, attempts"
+                )
+            else { return false }
+            try await QueueJournal.record(
+                .acked, queue: queue, messages: [(try row.string("message_id"), Int(try row.int("attempts")))], at: now, on: connection)
+            return true
+        }
     }
 
     /// Removes several delivered messages in one transaction. Returns how many leases were stale.
@@ -154,6 +172,9 @@ public struct MessageStore: Sendable {
             try await connection.execute(
                 "UPDATE bus_messages SET visible_at = \(visibleAt), lease_id = NULL WHERE seq = \(seq)"
             )
+            if QueueJournal.isJournaled(queue) {
+                try await QueueJournal.record(.nacked, seqs: [seq], at: now, on: connection)
+            }
             if delay == .zero {
                 try await self.database.notify(channel: Self.channel, payload: queue, on: connection)
             }
@@ -206,6 +227,7 @@ public struct MessageStore: Sendable {
     }
 
     static func moveToDeadLetters(_ connection: any DatabaseConnection, seqs: [Int64], now: Int64, fallbackError: String) async throws {
+        try await QueueJournal.record(.deadLettered, seqs: seqs, at: now, on: connection)
         try await connection.execute(
             """
             INSERT INTO bus_dead_letters (queue, message_id, body, attempts, enqueued_at, failed_at, last_error)

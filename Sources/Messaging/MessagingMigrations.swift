@@ -50,6 +50,24 @@ public enum MessagingMigrations {
                 )
                 """,
             ]
-        }
+        },
+        Migration(id: "messaging.0002") { dialect in
+            [
+                // What happened to the messages of flow step queues, for `GET /flows/{id}/steps/{stepId}/logs`:
+                // ids and attempts, never bodies.
+                """
+                CREATE TABLE bus_queue_journal (
+                    seq \(dialect.autoIncrementPrimaryKey),
+                    queue TEXT NOT NULL,
+                    event TEXT NOT NULL,
+                    message_id TEXT NOT NULL,
+                    attempts BIGINT NOT NULL,
+                    at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX bus_queue_journal_queue ON bus_queue_journal (queue, seq)",
+                "CREATE INDEX bus_queue_journal_at ON bus_queue_journal (at)",
+            ]
+        },
     ]
 }

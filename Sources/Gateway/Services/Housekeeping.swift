@@ -10,6 +10,8 @@ public import PortcullisCore
 public struct Housekeeping: Sendable {
     /// How long a handled-event marker is kept: far longer than any redelivery (leases last minutes).
     public static let markerRetention: Duration = .seconds(7 * 86_400)
+    /// How long the step log of flow queues (``QueueJournal``) is kept.
+    public static let journalRetention: Duration = .seconds(7 * 86_400)
 
     let messages: MessageStore
     let modules: [any GatewayModule]
@@ -27,7 +29,9 @@ public struct Housekeeping: Sendable {
     public func prune() async throws -> [String: Int] {
         let now = self.clock.now
         var pruned = [
-            "markers": try await self.messages.pruneProcessedMarkers(before: now.addingTimeInterval(-Double(Self.markerRetention.components.seconds)))
+            "markers": try await self.messages.pruneProcessedMarkers(
+                before: now.addingTimeInterval(-Double(Self.markerRetention.components.seconds))),
+            "step-log": try await self.messages.pruneJournal(before: now.addingTimeInterval(-Double(Self.journalRetention.components.seconds))),
         ]
         for module in self.modules {
             pruned.merge(try await module.prune(now: now)) { $0 + $1 }
