@@ -75,8 +75,10 @@ public struct GatewayAssembly: Sendable {
         let supervisor = Supervisor(logger: logger)
         let checks: [any ReadinessCheck] =
             [
-                DatabaseReadiness(database: database, timeout: configuration.databaseTimeout), MigrationReadiness(runner: runner),
-                BusReadiness(store: messaging.store, clock: clock),
+                // Every check that asks the database gets the database's deadline (PORTCULLIS_DATABASE_TIMEOUT).
+                DatabaseReadiness(database: database, timeout: configuration.databaseTimeout),
+                MigrationReadiness(runner: runner, timeout: configuration.databaseTimeout),
+                BusReadiness(store: messaging.store, clock: clock, timeout: configuration.databaseTimeout),
                 AuditReadiness(journal: journal, store: messaging.store, clock: clock, maxLag: configuration.auditMaxLag),
                 PolicyReadiness(policies: policies), ServicesReadiness(supervisor: supervisor),
             ] + modules.flatMap(\.readinessChecks)

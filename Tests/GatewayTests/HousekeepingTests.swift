@@ -11,7 +11,9 @@ import Testing
 
 @Suite("Housekeeping")
 struct HousekeepingTests {
-    @Test("prunes token rows that can never be accepted again and old handled-event markers, nothing else", arguments: Backend.allCases)
+    @Test(
+        "prunes token rows that can never be accepted again, old handled-event markers and old step-log lines, nothing else",
+        arguments: Backend.allCases)
     func prune(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in
             let now = Date()
@@ -39,10 +41,18 @@ struct HousekeepingTests {
                 try await env.database.execute(
                     "INSERT INTO bus_processed (group_name, event_id, processed_at) VALUES ('g', \(event), \(nowMs - age))")
             }
+            for (message, age) in [("old", 8 * day), ("recent", day)] {
+                try await env.database.execute(
+                    """
+                    INSERT INTO bus_queue_journal (queue, event, message_id, attempts, at)
+                    VALUES ('flow-f:a:messages', 'enqueued', \(message), 0, \(nowMs - age))
+                    """)
+            }
             let housekeeping = Housekeeping(
                 messages: env.messaging.store, modules: env.modules, clock: WallClock { now }, logger: TestDatabases.logger)
             let pruned = try await housekeeping.prune()
-            #expect(pruned == ["tokens": 2, "markers": 1])
+            #expect(pruned == ["tokens": 2, "markers": 1, "step-log": 1])
+            #expect(try await env.database.query("SELECT message_id FROM bus_queue_journal").map { try $0.string("message_id") } == ["recent"])
             let left = Set(try await env.database.query("SELECT id FROM iam_tokens").map { try $0.string("id") })
             for (id, _, _, goes) in rows {
                 #expect(left.contains(id) == !goes, "\(id)")
