@@ -22,13 +22,17 @@ public struct Flow: Sendable, Hashable, Encodable {
     /// The client id of the flow's token while it runs (from `flow.started`); shown only to owners who
     /// may control the flow (``FlowAnswer``).
     public var tokenClientID: String?
+    /// Counts the flow's start and stop rounds: each `flow.starting` and `flow.stopping` carries it, the
+    /// orchestrator's answers echo it, and an answer of another round is stale. Never answered.
+    public var lifecycleVersion: Int64 = 0
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: String, draft: FlowDraft, owners: [FlowOwner], status: FlowStatus = .inactive, statusReason: String? = nil, startedBy: String? = nil,
-        sealedHMACSecret: [UInt8]? = nil, tokenClientID: String? = nil, createdAt: Date, updatedAt: Date
+        sealedHMACSecret: [UInt8]? = nil, tokenClientID: String? = nil, lifecycleVersion: Int64 = 0, createdAt: Date, updatedAt: Date
     ) {
+        self.lifecycleVersion = lifecycleVersion
         self.tokenClientID = tokenClientID
         self.id = id
         self.draft = draft

@@ -10,9 +10,11 @@ public struct FlowAccess: Sendable {
     public static let notFound = APIError.notFound("No flow found")
 
     let policies: PolicyStore
+    let store: FlowStore
 
-    public init(policies: PolicyStore) {
+    public init(policies: PolicyStore, store: FlowStore) {
         self.policies = policies
+        self.store = store
     }
 
     var authorizer: Authorizer { self.policies.current.authorizer }
@@ -21,15 +23,24 @@ public struct FlowAccess: Sendable {
         self.authorizer.holds(principal, Self.platformPermission)
     }
 
-    /// `flow` when the caller may see it (the decision recorded); 404 for a missing or invisible flow.
-    func visible(_ flow: Flow?, to caller: FlowCaller) async throws -> Flow {
-        guard let flow else { throw Self.notFound }
+    /// The flow `id` when the caller may see it (the decision recorded); 404 for a missing, invisible or
+    /// malformed id (which never reaches the database).
+    ///
+    /// A missing flow and an invisible one leave the same record (`NOT_VISIBLE`, the id, no tenant), so the
+    /// caller's own audit trail does not tell them apart either.
+    func visible(_ id: String, to caller: FlowCaller) async throws -> Flow {
         let authorizer = self.authorizer
-        let decision = authorizer.decide(caller.principal, platform: Self.platformPermission, ownedBy: Set(flow.owners.map(\.id)))
-        guard try await authorizer.check(decision, about: nil, on: Self.resource(flow), recordingTo: caller.decisions) else {
-            throw Self.notFound
+        if FlowID.isWellFormed(id), let flow = try await self.store.find(id: id) {
+            let decision = authorizer.decide(caller.principal, platform: Self.platformPermission, ownedBy: Set(flow.owners.map(\.id)))
+            if decision.allowed {
+                try await authorizer.check(decision, about: nil, on: Self.resource(flow), recordingTo: caller.decisions)
+                return flow
+            }
         }
-        return flow
+        let hidden = Decision(outcome: .deny, reason: "NOT_VISIBLE", required: [Self.platformPermission], policyRevision: authorizer.revision)
+        try await authorizer.check(
+            hidden, about: nil, on: ResourceRef(type: "flow", id: String(id.prefix(64)), tenant: nil), recordingTo: caller.decisions)
+        throw Self.notFound
     }
 
     /// The owner ids whose flows a listing may show (nil: all), the decision recorded as one about the
@@ -43,7 +54,8 @@ public struct FlowAccess: Sendable {
         return FlowOwnership.visibleOwnerIDs(of: caller.principal, isPlatformAdmin: admin)
     }
 
-    /// Records the refusal of an owner or tenant outside the caller's tenant; the caller then answers 400.
+    /// Records the refusal of an owner or tenant outside the caller's tenant (or an owner list that
+    /// leaves the caller out); the caller then answers 400.
     func refuse(_ what: String, id: String, to caller: FlowCaller, reason: String) async throws {
         let decision = Decision(outcome: .deny, reason: reason, required: [Self.platformPermission], policyRevision: self.authorizer.revision)
         try await self.authorizer.check(

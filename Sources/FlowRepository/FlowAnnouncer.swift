@@ -20,14 +20,25 @@ public struct FlowAnnouncer: Sendable {
     }
 
     /// A created, modified or deleted flow: `flowrepo.flow.<change>` with the flow, and its audit record.
-    func changed(_ change: String, _ flow: Flow, actor: AuditActor, requestID: String?, on connection: any DatabaseConnection) async throws {
+    func changed(
+        _ change: String, _ flow: Flow, actor: AuditActor, requestID: String?, details: [String: JSONValue] = [:],
+        on connection: any DatabaseConnection
+    ) async throws {
         try await self.publish("flowrepo.flow.\(change)", payload: try JSONValue(encoding: flow), flow: flow, requestID: requestID, on: connection)
-        try await self.audit(change, flow, actor: actor, requestID: requestID, on: connection)
+        try await self.audit(change, flow, actor: actor, requestID: requestID, details: details, on: connection)
     }
 
-    /// `flow.starting` or `flow.stopping`: the whole flow (its `startedBy` included, never its secret).
+    /// `flowrepo.flow.modified` alone, for a change whose audit record says more (a status change).
+    func modified(_ flow: Flow, requestID: String?, on connection: any DatabaseConnection) async throws {
+        try await self.publish("flowrepo.flow.modified", payload: try JSONValue(encoding: flow), flow: flow, requestID: requestID, on: connection)
+    }
+
+    /// `flow.starting` or `flow.stopping`: the whole flow (its `startedBy` included, never its secret),
+    /// with the round (`lifecycleVersion`) the orchestrator's answer must echo.
     func lifecycle(_ name: String, _ flow: Flow, requestID: String?, on connection: any DatabaseConnection) async throws {
-        try await self.publish(name, payload: try JSONValue(encoding: flow), flow: flow, requestID: requestID, on: connection)
+        guard case .object(var payload) = try JSONValue(encoding: flow) else { return }
+        payload["lifecycleVersion"] = .int(flow.lifecycleVersion)
+        try await self.publish(name, payload: .object(payload), flow: flow, requestID: requestID, on: connection)
     }
 
     /// `audit.flow.<action>`: who did what to which flow; `details` adds fields such as a failure's reason.

@@ -18,8 +18,8 @@ public struct FlowCaller: Sendable {
     var actor: AuditActor { AuditActor(self.principal) }
 }
 
-/// Flow ids are chosen by the repository: 24 hex digits. Anything else is treated as an unknown id (404)
-/// without reaching the database.
+/// Flow ids are chosen by the repository (24 hex digits). Only an id of 1 to 64 hex digits is looked up;
+/// anything else is treated as an unknown id (404) without reaching the database.
 public enum FlowID {
     public static func make() -> String {
         Hex.encode((0..<12).map { _ in UInt8.random(in: .min ... .max) })

@@ -1,5 +1,6 @@
 import Foundation
 public import GatewayKit
+public import Logging
 import Policy
 public import PortcullisCore
 public import Storage
@@ -18,11 +19,13 @@ public struct FlowCommands: Sendable {
     let sealer: WebhookSecretSealer
     let directory: @Sendable () throws -> any AccountDirectory
     let clock: WallClock
+    let logger: Logger
 
     public init(
         database: any Database, store: FlowStore, access: FlowAccess, announcer: FlowAnnouncer, sealer: WebhookSecretSealer,
-        directory: @escaping @Sendable () throws -> any AccountDirectory, clock: WallClock
+        directory: @escaping @Sendable () throws -> any AccountDirectory, clock: WallClock, logger: Logger
     ) {
+        self.logger = logger
         self.database = database
         self.store = store
         self.access = access
@@ -59,17 +62,11 @@ public struct FlowCommands: Sendable {
     /// A bulk create: each item validated and stored on its own, so one bad item is reported without
     /// keeping the good ones from being stored (and never half of one).
     public func create(many items: [JSONValue], by caller: FlowCaller) async throws -> [Outcome] {
-        guard (1...Self.maximumBatch).contains(items.count) else {
-            throw APIError.badRequest("INVALID_BODY", "A bulk request carries 1 to \(Self.maximumBatch) flows.")
-        }
         try await self.access.require("flows.bulk", of: caller)
+        try Self.checkBatch(items.count)
         var outcomes: [Outcome] = []
         for item in items {
-            do {
-                outcomes.append(.flow(try await self.create(item, by: caller)))
-            } catch let error as APIError where error.status == 400 {
-                outcomes.append(.refused(error))
-            }
+            outcomes.append(await self.outcome { try await self.create(item, by: caller) })
         }
         return outcomes
     }
@@ -78,7 +75,7 @@ public struct FlowCommands: Sendable {
     /// result is validated as a whole, exactly as a create. Only a flow at rest (`inactive`) changes.
     public func update(_ id: String, with body: JSONValue, by caller: FlowCaller) async throws -> Flow {
         guard case .object(var changes) = body else { throw APIError.validation([(FlowProblem.notAnObject.reason, FlowProblem.notAnObject.message)]) }
-        let flow = try await self.access.visible(try await self.find(id), to: caller)
+        let flow = try await self.access.visible(id, to: caller)
         guard FlowLifecycle.allowsChanges(flow.status) else { throw Self.busy(flow) }
         changes["id"] = nil
         guard case .object(var merged) = try Self.writable(flow) else { throw APIError.badRequest("INVALID_BODY", "The flow could not be read.") }
@@ -111,27 +108,21 @@ public struct FlowCommands: Sendable {
 
     /// OIH's `PATCH /flows/bulk`: each item carries its `id` and is checked and answered on its own.
     public func update(many items: [JSONValue], by caller: FlowCaller) async throws -> [Outcome] {
-        guard (1...Self.maximumBatch).contains(items.count) else {
-            throw APIError.badRequest("INVALID_BODY", "A bulk request carries 1 to \(Self.maximumBatch) flows.")
-        }
         try await self.access.require("flows.bulk", of: caller)
+        try Self.checkBatch(items.count)
         var outcomes: [Outcome] = []
         for item in items {
             guard case .object(let fields) = item, case .string(let id)? = fields["id"] else {
                 outcomes.append(.refused(.badRequest("MISSING_FIELD", "Each item needs the id of the flow it changes.")))
                 continue
             }
-            do {
-                outcomes.append(.flow(try await self.update(id, with: item, by: caller)))
-            } catch let error as APIError where [400, 404, 409].contains(error.status) {
-                outcomes.append(.refused(error))
-            }
+            outcomes.append(await self.outcome { try await self.update(id, with: item, by: caller) })
         }
         return outcomes
     }
 
     public func delete(_ id: String, by caller: FlowCaller) async throws {
-        let flow = try await self.access.visible(try await self.find(id), to: caller)
+        let flow = try await self.access.visible(id, to: caller)
         guard FlowLifecycle.allowsChanges(flow.status) else { throw Self.busy(flow) }
         try await self.database.transaction { connection in
             guard let current = try await self.store.find(id: flow.id, on: connection, locking: true) else { throw FlowAccess.notFound }
@@ -141,10 +132,21 @@ public struct FlowCommands: Sendable {
         }
     }
 
-    /// The stored flow, or nil; a malformed id is an unknown one.
-    func find(_ id: String) async throws -> Flow? {
-        guard FlowID.isWellFormed(id) else { return nil }
-        return try await self.store.find(id: id)
+    /// 1 to ``maximumBatch`` items, else 400.
+    static func checkBatch(_ count: Int) throws {
+        guard (1...Self.maximumBatch).contains(count) else {
+            throw APIError.badRequest("INVALID_BODY", "A bulk request carries 1 to \(Self.maximumBatch) items.")
+        }
+    }
+
+    /// One item's outcome: every answer it would get on its own becomes its entry, so that the answer
+    /// tells exactly which items were written even when one meets a fault (a 503) half-way.
+    func outcome(_ body: () async throws -> Flow) async -> Outcome {
+        do {
+            return .flow(try await body())
+        } catch {
+            return .refused(ErrorResponse.apiError(for: error, logger: self.logger))
+        }
     }
 
     static func validated(_ body: JSONValue) throws -> FlowDraft {
@@ -170,10 +172,13 @@ public struct FlowCommands: Sendable {
     enum SecretChange { case keep, clear, set(String) }
 
     /// The write-only secret of a PATCH: kept unless the body names `flowSettings.webhooks.hmacSecret`.
+    /// (`flowSettings: null` or `webhooks: null` removes the webhook settings, the secret with them).
     static func hmacSecretChange(in changes: [String: JSONValue]) -> SecretChange {
-        guard case .object(let settings)? = changes["flowSettings"], case .object(let webhooks)? = settings["webhooks"],
-            let secret = webhooks["hmacSecret"]
-        else { return .keep }
+        guard let settings = changes["flowSettings"] else { return .keep }
+        guard case .object(let fields) = settings else { return .clear }
+        guard let webhooks = fields["webhooks"] else { return .keep }
+        guard case .object(let webhook) = webhooks else { return .clear }
+        guard let secret = webhook["hmacSecret"] else { return .keep }
         if case .string(let value) = secret { return .set(value) }
         return .clear
     }
@@ -202,15 +207,33 @@ public struct FlowCommands: Sendable {
             try await self.access.refuse("flow-owner", id: foreign.owner.id, to: caller, reason: "FOREIGN_OWNER")
             throw APIError.badRequest("FOREIGN_OWNER", foreign.message)
         }
-        if existing != nil {
+        if let current {
             // A change names the whole list: the author is not added, the list must still include it.
             owners = []
             for owner in requested where !owners.contains(owner) { owners.append(owner) }
+            try await self.checkOwnerChange(from: current, to: owners, by: caller, admin: admin)
             let visible = FlowOwnership.visibleOwnerIDs(of: principal, isPlatformAdmin: admin)
             if let visible, !owners.contains(where: { visible.contains($0.id) }) {
+                try await self.access.refuse("flow-owner", id: principal.accountID, to: caller, reason: "OWNERS_EXCLUDE_CALLER")
                 throw APIError.badRequest("OWNERS_EXCLUDE_CALLER", "owners must include you or your tenant.")
             }
         }
         return (owners, draft.tenant ?? principal.tenant)
+    }
+
+    /// What a change of owners may not do, short of a platform admin: hand a flow of another tenant
+    /// around (an account moved to another tenant keeps no say over its old tenant's flows), or drop the
+    /// flow's own tenant from its owners (which would hide it from the tenant's members and admins).
+    func checkOwnerChange(from current: Flow, to owners: [FlowOwner], by caller: FlowCaller, admin: Bool) async throws {
+        guard !admin, Set(owners) != Set(current.owners), let tenant = current.draft.tenant else { return }
+        guard tenant == caller.principal.tenant else {
+            try await self.access.refuse("flow-owner", id: current.id, to: caller, reason: "FOREIGN_TENANT")
+            throw APIError.badRequest("FOREIGN_TENANT", "Only members of the flow's tenant change its owners.")
+        }
+        let tenantOwner = FlowOwner(id: tenant, type: FlowOwnership.tenantType)
+        if current.owners.contains(tenantOwner) && !owners.contains(tenantOwner) {
+            try await self.access.refuse("flow-owner", id: tenant, to: caller, reason: "TENANT_OWNER_REQUIRED")
+            throw APIError.badRequest("TENANT_OWNER_REQUIRED", "owners must keep the flow's tenant.")
+        }
     }
 }

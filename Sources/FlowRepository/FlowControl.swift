@@ -1,5 +1,6 @@
 import Foundation
 public import GatewayKit
+public import Logging
 public import PortcullisCore
 public import Storage
 
@@ -13,11 +14,13 @@ public struct FlowControl: Sendable {
     let announcer: FlowAnnouncer
     let credentials: @Sendable () throws -> any FlowCredentials
     let clock: WallClock
+    let logger: Logger
 
     public init(
         database: any Database, store: FlowStore, access: FlowAccess, announcer: FlowAnnouncer,
-        credentials: @escaping @Sendable () throws -> any FlowCredentials, clock: WallClock
+        credentials: @escaping @Sendable () throws -> any FlowCredentials, clock: WallClock, logger: Logger
     ) {
+        self.logger = logger
         self.database = database
         self.store = store
         self.access = access
@@ -41,7 +44,7 @@ public struct FlowControl: Sendable {
     /// `POST /flows/{id}/start` or `/stop`: 404 for a flow the caller does not see, 409 when the status
     /// forbids it.
     public func run(_ command: Command, on id: String, by caller: FlowCaller) async throws -> StatusChange {
-        let flow = try await self.access.visible(FlowID.isWellFormed(id) ? try await self.store.find(id: id) : nil, to: caller)
+        let flow = try await self.access.visible(id, to: caller)
         let changed = try await self.apply(command.trigger, to: flow.id, actor: caller.actor, requestID: caller.requestID) { flow in
             flow.startedBy = command == .start ? caller.principal.accountID : flow.startedBy
         }
@@ -55,43 +58,54 @@ public struct FlowControl: Sendable {
         case refused(id: String, APIError)
     }
 
+    /// Each id on its own: every answer one would get alone (a 503 too) becomes its entry, so the answer
+    /// tells exactly which flows changed.
     public func run(_ command: Command, onEach ids: [String], by caller: FlowCaller) async throws -> [Outcome] {
-        guard (1...FlowCommands.maximumBatch).contains(ids.count) else {
-            throw APIError.badRequest("INVALID_BODY", "The body must be an array of 1 to \(FlowCommands.maximumBatch) flow ids.")
-        }
+        try FlowCommands.checkBatch(ids.count)
         var outcomes: [Outcome] = []
         for id in ids {
             do {
                 outcomes.append(.changed(try await self.run(command, on: id, by: caller)))
-            } catch let error as APIError where [404, 409].contains(error.status) {
-                outcomes.append(.refused(id: id, error))
+            } catch {
+                outcomes.append(.refused(id: id, ErrorResponse.apiError(for: error, logger: self.logger)))
             }
         }
         return outcomes
     }
 
-    /// `POST /flows/{id}/credentials`: a new secret for the running flow's token, shown once.
+    /// `POST /flows/{id}/credentials`: a new secret for the running flow's token, shown once. The
+    /// rotation and its audit record commit together, while the flow's row is held: a stop cannot slip in
+    /// between the status check and the new secret.
     public func rotateCredentials(of id: String, by caller: FlowCaller) async throws -> FlowSecret {
-        let flow = try await self.access.visible(FlowID.isWellFormed(id) ? try await self.store.find(id: id) : nil, to: caller)
-        guard let secret = try await self.credentials().rotateSecret(flowID: flow.id) else {
-            throw APIError.conflict("FLOW_NOT_RUNNING", "Flow has no credentials while it is \(flow.status.rawValue); start it first.")
+        let flow = try await self.access.visible(id, to: caller)
+        let credentials = try self.credentials()
+        return try await self.database.transaction { connection in
+            guard let current = try await self.store.find(id: flow.id, on: connection, locking: true) else { throw FlowAccess.notFound }
+            guard current.status == .starting || current.status == .active,
+                let secret = try await credentials.rotateSecret(flowID: flow.id, on: connection)
+            else {
+                throw APIError.conflict("FLOW_NOT_RUNNING", "Flow has no credentials while it is \(current.status.rawValue); start it first.")
+            }
+            try await self.announcer.audit(
+                "credentials_rotated", current, actor: caller.actor, requestID: caller.requestID, details: ["clientId": .string(secret.clientID)],
+                on: connection)
+            return secret
         }
-        try await self.database.transaction { connection in
-            try await self.announcer.audit("credentials_rotated", flow, actor: caller.actor, requestID: caller.requestID, on: connection)
-        }
-        return secret
     }
 
     /// Applies `trigger` to the flow in one transaction that holds its row: the status, the lifecycle
     /// event it publishes, its audit record. Returns the changed flow; nil when the flow is gone or, for an
-    /// event, when it does not fit the status (stale: nothing changes). A command that does not fit is a 409.
+    /// event, when it does not fit the status or answers another round (`version`, the
+    /// ``Flow/lifecycleVersion`` the orchestrator echoes): stale, nothing changes. A command that does not
+    /// fit is a 409.
     @discardableResult
     func apply(
-        _ trigger: FlowLifecycle.Trigger, to id: String, actor: AuditActor, requestID: String?, on connection: (any DatabaseConnection)? = nil,
-        _ adjust: @escaping @Sendable (inout Flow) -> Void = { _ in }
+        _ trigger: FlowLifecycle.Trigger, to id: String, actor: AuditActor, requestID: String?, answering version: Int64? = nil,
+        on connection: (any DatabaseConnection)? = nil, _ adjust: @escaping @Sendable (inout Flow) -> Void = { _ in }
     ) async throws -> Flow? {
         let body: @Sendable (any DatabaseConnection) async throws -> Flow? = { connection in
             guard var flow = try await self.store.find(id: id, on: connection, locking: true) else { return nil }
+            if let version, version != flow.lifecycleVersion { return nil }
             let transition: FlowLifecycle.Transition
             switch FlowLifecycle.transition(from: flow.status, on: trigger) {
             case .success(let next): transition = next
@@ -101,10 +115,17 @@ public struct FlowControl: Sendable {
             flow.status = transition.status
             if let reason = transition.statusReason { flow.statusReason = reason }
             if trigger == .start { flow.statusReason = nil }
-            if transition.status == .inactive { flow.tokenClientID = nil }
+            if transition.status == .inactive {
+                flow.tokenClientID = nil
+                flow.owners.removeAll { $0.type == FlowOwnership.serviceType }
+                flow.draft.owners = flow.owners
+            }
+            // A new round for the orchestrator: its answers to the previous one are stale from now on.
+            if transition.publishes != nil { flow.lifecycleVersion += 1 }
             adjust(&flow)
             flow.updatedAt = max(self.clock.now, flow.updatedAt.addingTimeInterval(0.001))
             try await self.store.update(flow, on: connection)
+            try await self.announcer.modified(flow, requestID: requestID, on: connection)
             if let event = transition.publishes {
                 try await self.announcer.lifecycle(event, flow, requestID: requestID, on: connection)
             }

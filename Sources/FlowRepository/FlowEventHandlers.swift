@@ -18,9 +18,11 @@ public struct FlowEventHandlers: Sendable {
 
     let store: FlowStore
     let control: FlowControl
+    let announcer: FlowAnnouncer
     let logger: Logger
 
-    public init(store: FlowStore, control: FlowControl, logger: Logger) {
+    public init(store: FlowStore, control: FlowControl, announcer: FlowAnnouncer, logger: Logger) {
+        self.announcer = announcer
         self.store = store
         self.control = control
         self.logger = logger
@@ -32,27 +34,49 @@ public struct FlowEventHandlers: Sendable {
             return
         }
         let requestID = event.headers.requestID
+        // The round the answer belongs to; an answer without one (an OIH-shaped event) applies to the current round.
+        let version: Int64? = if case .int(let number)? = payload["lifecycleVersion"] { number } else { nil }
         switch event.name {
         case "flow.started":
-            let clientID: String? =
-                if case .object(let token)? = payload["flowToken"], case .string(let client)? = token["clientId"] { client } else { nil }
+            var token: (accountID: String, clientID: String)?
+            if case .object(let fields)? = payload["flowToken"], case .string(let account)? = fields["accountId"],
+                case .string(let client)? = fields["clientId"]
+            {
+                token = (account, client)
+            }
+            let started = token
             try await delivery.once { connection in
-                try await self.control.apply(.started, to: id, actor: FlowAnnouncer.system, requestID: requestID, on: connection) { flow in
-                    flow.tokenClientID = clientID
+                try await self.control.apply(
+                    .started, to: id, actor: FlowAnnouncer.system, requestID: requestID, answering: version, on: connection
+                ) { flow in
+                    guard let started else { return }
+                    flow.tokenClientID = started.clientID
+                    let owner = FlowOwner(id: started.accountID, type: FlowOwnership.serviceType)
+                    if !flow.owners.contains(owner) { flow.owners.append(owner) }
+                    flow.draft.owners = flow.owners
                 }
             }
         case "flow.stopped":
             try await delivery.once { connection in
-                try await self.control.apply(.stopped, to: id, actor: FlowAnnouncer.system, requestID: requestID, on: connection)
+                try await self.control.apply(.stopped, to: id, actor: FlowAnnouncer.system, requestID: requestID, answering: version, on: connection)
             }
         case "flow.failed":
             let reason: String = if case .string(let text)? = payload["reason"] { String(text.prefix(500)) } else { "The flow failed." }
             try await delivery.once { connection in
-                try await self.control.apply(.failed(reason: reason), to: id, actor: FlowAnnouncer.system, requestID: requestID, on: connection)
+                try await self.control.apply(
+                    .failed(reason: reason), to: id, actor: FlowAnnouncer.system, requestID: requestID, answering: version, on: connection)
             }
         case "iam.user.deleted":
             try await delivery.once { connection in
                 for flowID in try await self.store.removeOwner(id, type: FlowOwnership.userType, on: connection) {
+                    // A change like any other: a PATCH that read the old owners no longer matches `updatedAt`.
+                    if var flow = try await self.store.find(id: flowID, on: connection, locking: true) {
+                        flow.updatedAt = max(self.announcer.clock.now, flow.updatedAt.addingTimeInterval(0.001))
+                        try await self.store.update(flow, on: connection)
+                        try await self.announcer.changed(
+                            "modified", flow, actor: FlowAnnouncer.system, requestID: requestID, details: ["removedOwner": .string(id)],
+                            on: connection)
+                    }
                     guard try await self.store.ownerCount(of: flowID, on: connection) == 0 else { continue }
                     try await self.stopIfRunning(flowID, reason: "Every owner of the flow was deleted.", requestID: requestID, on: connection)
                 }

@@ -10,6 +10,7 @@ public enum FlowMigrations {
                     id TEXT PRIMARY KEY, name TEXT, description TEXT, type TEXT, tenant TEXT,
                     status TEXT NOT NULL, status_reason TEXT, started_by TEXT, cron TEXT, cron_timezone TEXT,
                     graph TEXT NOT NULL, webhooks TEXT, hmac_secret \(dialect.blobType), token_client_id TEXT,
+                    lifecycle_version BIGINT NOT NULL, search_text TEXT NOT NULL,
                     created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL
                 )
                 """,

@@ -21,19 +21,19 @@ public struct FlowModule: GatewayModule {
         self.environment = environment
         let capabilities = environment.capabilities
         let store = FlowStore(database: environment.database)
-        let access = FlowAccess(policies: environment.policies)
+        let access = FlowAccess(policies: environment.policies, store: store)
         let announcer = FlowAnnouncer(bus: environment.messaging.bus, clock: environment.clock)
         self.store = store
         self.access = access
         self.commands = FlowCommands(
             database: environment.database, store: store, access: access, announcer: announcer,
             sealer: WebhookSecretSealer(masterKey: environment.masterKey), directory: { try capabilities.require((any AccountDirectory).self) },
-            clock: environment.clock)
+            clock: environment.clock, logger: environment.logger)
         let control = FlowControl(
             database: environment.database, store: store, access: access, announcer: announcer,
-            credentials: { try capabilities.require((any FlowCredentials).self) }, clock: environment.clock)
+            credentials: { try capabilities.require((any FlowCredentials).self) }, clock: environment.clock, logger: environment.logger)
         self.control = control
-        let handlers = FlowEventHandlers(store: store, control: control, logger: environment.logger)
+        let handlers = FlowEventHandlers(store: store, control: control, announcer: announcer, logger: environment.logger)
         self.services = [
             ModuleService(
                 "flow-repository-consumer",
@@ -46,7 +46,7 @@ public struct FlowModule: GatewayModule {
     public func registerRoutes(on routes: RouteRegistry) {
         FlowRoutes(
             store: self.store, access: self.access, commands: self.commands, control: self.control,
-            stepLog: FlowStepLog(messages: self.environment.messaging.store, access: self.access, commands: self.commands)
+            stepLog: FlowStepLog(messages: self.environment.messaging.store, access: self.access)
         ).register(on: routes)
     }
 
@@ -58,5 +58,6 @@ public struct FlowModule: GatewayModule {
     /// The composition must provide what flows need of other modules: fail at start-up, not per request.
     public func prepare() async throws {
         _ = try self.environment.capabilities.require((any AccountDirectory).self)
+        _ = try self.environment.capabilities.require((any FlowCredentials).self)
     }
 }

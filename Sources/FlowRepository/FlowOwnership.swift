@@ -6,6 +6,9 @@ public import PortcullisCore
 public enum FlowOwnership {
     public static let userType = "user"
     public static let tenantType = "tenant"
+    /// The running flow's token account (``FlowControl``): added by `flow.started`, removed when the flow
+    /// stops; never named by a client.
+    public static let serviceType = "service"
 
     /// An owner the caller may not name (400).
     public struct ForeignOwner: Error, Sendable, Hashable {

@@ -2,6 +2,7 @@
 /// match on messages keep working.
 public enum FlowProblem: Sendable, Hashable {
     case notAnObject
+    case missingName
     case missingGraph
     case noNodes
     case nodeWithoutID(index: Int)
@@ -26,6 +27,7 @@ public enum FlowProblem: Sendable, Hashable {
     public var reason: String {
         switch self {
         case .notAnObject: "INVALID_BODY"
+        case .missingName: "MISSING_NAME"
         case .missingGraph: "MISSING_GRAPH"
         case .noNodes: "MISSING_NODES"
         case .nodeWithoutID: "MISSING_NODE_ID"
@@ -51,6 +53,7 @@ public enum FlowProblem: Sendable, Hashable {
     public var message: String {
         switch self {
         case .notAnObject: "A flow must be a JSON object."
+        case .missingName: "Flows require a name."
         case .missingGraph: "Flows require a graph."
         case .noNodes: "Flows require at least one node."
         case .nodeWithoutID: "Flow nodes require an id."

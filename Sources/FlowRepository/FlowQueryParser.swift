@@ -4,10 +4,24 @@ public import PortcullisCore
 /// Reads `GET /flows`'s filters, search and sort (API.md §3); anything it does not understand is a 400
 /// naming the parameter, never an empty list.
 public enum FlowQueryParser {
-    public static let flowTypes: Set<String> = ["ordinary", "long_running"]
     public static let maximumSearch = 200
 
+    /// Every parameter `GET /flows` understands; any other is a 400, so that a misspelt filter does not
+    /// silently answer every flow.
+    public static let known: Set<String> = [
+        "filter[status]", "filter[type]", "filter[user]", "search", "sort", "page[size]", "page[number]",
+    ]
+
     public static func parse(_ parameters: QueryParameters) throws(APIError) -> FlowQuery {
+        if let unknown = parameters.names.subtracting(Self.known).sorted().first {
+            throw APIError.badRequest("UNKNOWN_PARAMETER", "Unknown query parameter \(unknown.prefix(64)).")
+        }
+        guard !parameters.hasMalformedParts else {
+            throw APIError.badRequest("INVALID_QUERY", "The query has a parameter twice, or one that is not valid percent-encoded UTF-8.")
+        }
+        for name in parameters.names where parameters[name]?.unicodeScalars.contains("\u{0}") == true {
+            throw APIError.badRequest("INVALID_QUERY", "\(name) must not contain NUL characters.")
+        }
         var query = FlowQuery(visibleTo: [])
         if let status = parameters["filter[status]"] {
             switch status.lowercased() {
@@ -19,7 +33,9 @@ public enum FlowQueryParser {
             }
         }
         if let type = parameters["filter[type]"] {
-            guard Self.flowTypes.contains(type) else { throw APIError.badRequest("INVALID_FILTER", "filter[type] must be ordinary or long_running.") }
+            guard FlowValidator.flowTypes.contains(type) else {
+                throw APIError.badRequest("INVALID_FILTER", "filter[type] must be ordinary or long_running.")
+            }
             query.type = type
         }
         if let user = parameters["filter[user]"] {

@@ -55,7 +55,7 @@ public struct FlowRoutes: Sendable {
         }
         routes.get("/flows/{id}") { _, context in
             let caller = try Self.caller(context)
-            let flow = try await self.access.visible(try await self.commands.find(try Self.id(context)), to: caller)
+            let flow = try await self.access.visible(try Self.id(context), to: caller)
             return DataEnvelope(self.answer(flow, for: caller))
         }
         routes.patch("/flows/{id}") { request, context in

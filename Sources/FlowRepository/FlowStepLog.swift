@@ -14,12 +14,10 @@ public struct FlowStepLog: Sendable {
 
     let messages: MessageStore
     let access: FlowAccess
-    let commands: FlowCommands
 
-    public init(messages: MessageStore, access: FlowAccess, commands: FlowCommands) {
+    public init(messages: MessageStore, access: FlowAccess) {
         self.messages = messages
         self.access = access
-        self.commands = commands
     }
 
     /// One page of the log.
@@ -28,8 +26,14 @@ public struct FlowStepLog: Sendable {
             public struct Message: Encodable, Sendable {
                 let msg: String
                 let event: String
-                let messageId: String
+                let messageID: String
                 let attempts: Int
+
+                enum CodingKeys: String, CodingKey {
+                    case msg, event
+                    case messageID = "messageId"
+                    case attempts
+                }
             }
 
             let timestamp: Date
@@ -48,7 +52,7 @@ public struct FlowStepLog: Sendable {
     public func page(flowID: String, stepID: String, pageSize: String?, pageToken: String?, by caller: FlowCaller) async throws -> Page {
         let size = try Self.size(pageSize)
         let after = try Self.position(pageToken)
-        let flow = try await self.access.visible(try await self.commands.find(flowID), to: caller)
+        let flow = try await self.access.visible(flowID, to: caller)
         guard flow.draft.graph.nodes.contains(where: { $0.id == stepID }) else { throw Self.stepNotFound }
         let entries = try await self.messages.journal(
             queue: FlowQueueNames.messages(flowID: flow.id, nodeID: stepID), after: after, limit: size + 1)
@@ -58,7 +62,7 @@ public struct FlowStepLog: Sendable {
                 timestamp: entry.at,
                 message: .init(
                     msg: "Message \(entry.messageID) \(entry.kind.rawValue) (attempt \(entry.attempts)).", event: entry.kind.rawValue,
-                    messageId: entry.messageID, attempts: entry.attempts))
+                    messageID: entry.messageID, attempts: entry.attempts))
         }
         let next = entries.count > size ? shown.last.map { String($0.seq) } : nil
         return Page(data: lines, meta: .init(pageSize: size, nextPageToken: next))

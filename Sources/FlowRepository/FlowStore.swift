@@ -12,7 +12,7 @@ public struct FlowStore: Sendable {
 
     static let columns: SQLQuery = """
         id, name, description, type, tenant, status, status_reason, started_by, cron, cron_timezone, graph, webhooks, hmac_secret,
-        token_client_id, created_at, updated_at
+        token_client_id, lifecycle_version, created_at, updated_at
         """
 
     /// The webhook settings stored in clear: everything but the secret.
@@ -35,10 +35,11 @@ public struct FlowStore: Sendable {
         let (webhooks, secret) = try Self.webhookColumns(flow)
         try await connection.execute(
             """
-            INSERT INTO flows (\(Self.columns))
+            INSERT INTO flows (\(Self.columns), search_text)
             VALUES (\(flow.id), \(flow.draft.name), \(flow.draft.description), \(flow.draft.type), \(flow.draft.tenant), \(flow.status.rawValue),
                 \(flow.statusReason), \(flow.startedBy), \(flow.draft.cron), \(flow.draft.cronTimezone), \(try JSONCoding.string(flow.draft.graph)),
-                \(webhooks), \(secret), \(flow.tokenClientID), \(Timestamp.milliseconds(flow.createdAt)), \(Timestamp.milliseconds(flow.updatedAt)))
+                \(webhooks), \(secret), \(flow.tokenClientID), \(flow.lifecycleVersion), \(Timestamp.milliseconds(flow.createdAt)),
+                \(Timestamp.milliseconds(flow.updatedAt)), \(Self.searchText(flow)))
             """
         )
         try await self.insertOwners(flow, on: connection)
@@ -53,6 +54,7 @@ public struct FlowStore: Sendable {
                 tenant = \(flow.draft.tenant), status = \(flow.status.rawValue), status_reason = \(flow.statusReason), started_by = \(flow.startedBy),
                 cron = \(flow.draft.cron), cron_timezone = \(flow.draft.cronTimezone), graph = \(try JSONCoding.string(flow.draft.graph)),
                 webhooks = \(webhooks), hmac_secret = \(secret), token_client_id = \(flow.tokenClientID),
+                lifecycle_version = \(flow.lifecycleVersion), search_text = \(Self.searchText(flow)),
                 updated_at = \(Timestamp.milliseconds(flow.updatedAt))
             WHERE id = \(flow.id)
             """
@@ -96,7 +98,7 @@ public struct FlowStore: Sendable {
         if let search = query.search, !search.isEmpty {
             let pattern = "%" + Self.escapeLike(search.lowercased()) + "%"
             conditions.append(
-                "(LOWER(COALESCE(name, '')) LIKE \(pattern) ESCAPE '\\' OR LOWER(COALESCE(description, '')) LIKE \(pattern) ESCAPE '\\')")
+                "search_text LIKE \(pattern) ESCAPE '\\'")
         }
         var filter: SQLQuery = ""
         for (index, condition) in conditions.enumerated() {
@@ -135,8 +137,12 @@ public struct FlowStore: Sendable {
         ).map { try $0.string("flow_id") }.sorted()
     }
 
+    /// How many users and tenants own the flow (its running token's account does not count).
     public func ownerCount(of flowID: String, on connection: any DatabaseConnection) async throws -> Int {
-        Int(try await connection.first("SELECT COUNT(*) AS n FROM flow_owners WHERE flow_id = \(flowID)")?.int("n") ?? 0)
+        Int(
+            try await connection.first(
+                "SELECT COUNT(*) AS n FROM flow_owners WHERE flow_id = \(flowID) AND owner_type IN ('user', 'tenant')"
+            )?.int("n") ?? 0)
     }
 
     private func owners(of ids: [String], on connection: (any DatabaseConnection)?) async throws -> [String: [FlowOwner]] {
@@ -175,7 +181,13 @@ public struct FlowStore: Sendable {
             id: try row.string("id"), draft: draft, owners: owners, status: FlowStatus(rawValue: try row.string("status")) ?? .inactive,
             statusReason: try row.optionalString("status_reason"), startedBy: try row.optionalString("started_by"),
             sealedHMACSecret: try row.optionalBytes("hmac_secret"), tokenClientID: try row.optionalString("token_client_id"),
-            createdAt: Timestamp.date(milliseconds: try row.int("created_at")),
+            lifecycleVersion: try row.int("lifecycle_version"), createdAt: Timestamp.date(milliseconds: try row.int("created_at")),
             updatedAt: Timestamp.date(milliseconds: try row.int("updated_at")))
+    }
+
+    /// Name and description folded to lower case by Swift (full Unicode, unlike SQLite's ASCII-only
+    /// `LOWER`), so that search is case-insensitive the same way on both backends.
+    static func searchText(_ flow: Flow) -> String {
+        ((flow.draft.name ?? "") + "\n" + (flow.draft.description ?? "")).lowercased()
     }
 }

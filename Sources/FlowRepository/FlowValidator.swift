@@ -19,6 +19,10 @@ public enum FlowValidator {
     public static let maximumEdges = 1_000
     static let maximumText = (name: 60, description: 100, type: 30, function: 60, nodeName: 60, nodeDescription: 100, owners: 50)
     static let hmacAlgorithms: Set<String> = ["sha256", "sha384", "sha512"]
+    /// The flow types of API.md §10 (`filter[type]`).
+    public static let flowTypes: Set<String> = ["ordinary", "long_running"]
+    /// Who may own a flow when a client names owners (``FlowOwnership``).
+    static let ownerTypes: Set<String> = ["user", "tenant"]
 
     public struct Problems: Error, Sendable, Hashable {
         public let problems: [FlowProblem]
@@ -29,8 +33,11 @@ public enum FlowValidator {
         var reader = Reader()
         if object["status"] != nil && object["status"] != .null { reader.problems.append(.statusSetManually) }
         let name = reader.text(object, "name", path: "name", limit: Self.maximumText.name)
+        if name == nil && Reader.isAbsent(object["name"]) { reader.problems.append(.missingName) }
         let description = reader.text(object, "description", path: "description", limit: Self.maximumText.description)
-        let type = reader.text(object, "type", path: "type", limit: Self.maximumText.type)
+        // OIH requires a type; absent, it is an ordinary flow.
+        let type = reader.text(object, "type", path: "type", limit: Self.maximumText.type) ?? "ordinary"
+        if !Self.flowTypes.contains(type) { reader.problems.append(.invalidField(path: "type", expected: "ordinary or long_running")) }
         let tenant = reader.text(object, "tenant", path: "tenant", limit: 64)
         let owners = reader.owners(object["owners"])
         let cron = reader.text(object, "cron", path: "cron", limit: 256)
@@ -57,8 +64,14 @@ public enum FlowValidator {
             case nil, .null:
                 return nil
             case .string(let value):
-                guard value.count <= limit else {
+                // Counted in Unicode scalars: a grapheme count lets one "character" carry megabytes.
+                guard value.unicodeScalars.count <= limit else {
                     self.problems.append(.invalidField(path: path, expected: "a string of at most \(limit) characters"))
+                    return nil
+                }
+                // PostgreSQL text cannot hold NUL, and no flow field needs it.
+                guard !value.unicodeScalars.contains("\u{0}") else {
+                    self.problems.append(.invalidField(path: path, expected: "a string without NUL characters"))
                     return nil
                 }
                 return value
@@ -84,7 +97,11 @@ public enum FlowValidator {
                 let type = self.text(owner, "type", path: "owners[\(index)].type", limit: 30)
                 if id == nil { self.problems.append(.ownerWithoutID(index: index)) }
                 if type == nil { self.problems.append(.ownerWithoutType(index: index)) }
-                if let id, let type { owners.append(FlowOwner(id: id, type: type)) }
+                if let type, !FlowValidator.ownerTypes.contains(type) {
+                    self.problems.append(.invalidField(path: "owners[\(index)].type", expected: "user or tenant"))
+                } else if let id, let type {
+                    owners.append(FlowOwner(id: id, type: type))
+                }
             }
             return owners
         }
@@ -148,7 +165,7 @@ public enum FlowValidator {
                 if let id {
                     if id.isEmpty {
                         self.problems.append(.nodeWithoutID(index: index))
-                    } else if id.count > FlowValidator.maximumNodeIDLength {
+                    } else if id.unicodeScalars.count > FlowValidator.maximumNodeIDLength {
                         self.problems.append(.nodeIDTooLong(id))
                     } else if !seen.insert(id).inserted {
                         self.problems.append(.duplicateNodeID(id))

@@ -8,21 +8,37 @@ public import Hummingbird
 /// repeated parameters wins; a part that does not decode is ignored.
 public struct QueryParameters: Sendable {
     private let values: [String: String]
+    /// Whether a part was left out because it did not decode (invalid percent-escapes or UTF-8), or a
+    /// name came twice: endpoints that refuse what they do not understand answer 400 for it.
+    public let hasMalformedParts: Bool
 
     public init(_ request: Request) {
         var values: [String: String] = [:]
+        var malformed = false
         for part in (request.uri.query ?? "").split(separator: "&", omittingEmptySubsequences: true) {
             let pair = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = pair[0].removingPercentEncoding, !name.isEmpty else { continue }
-            guard let value = pair.count > 1 ? pair[1].removingPercentEncoding : "" else { continue }
+            guard let name = pair[0].removingPercentEncoding, !name.isEmpty,
+                let value = pair.count > 1 ? pair[1].removingPercentEncoding : ""
+            else {
+                malformed = true
+                continue
+            }
             if values[name] == nil {
                 values[name] = value
+            } else {
+                malformed = true
             }
         }
         self.values = values
+        self.hasMalformedParts = malformed
     }
 
     public subscript(name: String) -> String? {
         self.values[name]
+    }
+
+    /// The names of the parameters the request carries, decoded.
+    public var names: Set<String> {
+        Set(self.values.keys)
     }
 }

@@ -60,7 +60,7 @@ public struct IAMModule: GatewayModule {
             (any FlowCredentials).self,
             FlowTokenAccounts(
                 database: database, accounts: identity.accounts, tenants: identity.tenants, tokens: identity.tokens, clients: identity.clients,
-                cache: identity.cache, serviceAccounts: serviceAccounts, clock: clock))
+                serviceAccounts: serviceAccounts, clock: clock))
         self.accountAdministration = accounts
         self.tokenAdministration = tokens
         self.serviceAccounts = serviceAccounts

@@ -90,6 +90,7 @@ extension MessageStore {
                 """
             )
             guard inserted != nil else { throw MessagingError.alreadyQueued(messageID) }
+            try await QueueJournal.record(.replayed, queue: queue, messages: [(messageID, 0)], at: now, on: connection)
             try await connection.execute("DELETE FROM bus_dead_letters WHERE seq = \(id)")
             try await self.database.notify(channel: Self.channel, payload: queue, on: connection)
             return true

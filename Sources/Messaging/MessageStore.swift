@@ -134,13 +134,23 @@ public struct MessageStore: Sendable {
 
     /// Removes several delivered messages in one transaction. Returns how many leases were stale.
     public func ack(queue: String, messages: [(seq: Int64, leaseID: String)]) async throws -> Int {
-        try await self.database.transaction { connection in
+        let now = self.nowMilliseconds
+        return try await self.database.transaction { connection in
             var stale = 0
             for message in messages {
                 let deleted = try await connection.first(
-                    "DELETE FROM bus_messages WHERE seq = \(message.seq) AND queue = \(queue) AND lease_id = \(message.leaseID) RETURNING seq"
+                    """
+                    DELETE FROM bus_messages WHERE seq = \(message.seq) AND queue = \(queue) AND lease_id = \(message.leaseID)
+                    RETURNING message_id, attempts
+                    """
                 )
-                if deleted == nil { stale += 1 }
+                if let deleted {
+                    try await QueueJournal.record(
+                        .acked, queue: queue, messages: [(try deleted.string("message_id"), Int(try deleted.int("attempts")))], at: now,
+                        on: connection)
+                } else {
+                    stale += 1
+                }
             }
             return stale
         }
@@ -197,12 +207,14 @@ public struct MessageStore: Sendable {
         guard !leaseIDs.isEmpty else { return 0 }
         let now = self.nowMilliseconds
         return try await self.database.transaction { connection in
-            let released = try await connection.query(
+            let seqs = try await connection.query(
                 """
                 UPDATE bus_messages SET visible_at = \(now), lease_id = NULL, attempts = attempts - 1
                 WHERE queue = \(queue) AND lease_id IN (\(list: leaseIDs)) RETURNING seq
                 """
-            ).count
+            ).map { try $0.int("seq") }
+            let released = seqs.count
+            if QueueJournal.isJournaled(queue) { try await QueueJournal.record(.released, seqs: seqs, at: now, on: connection) }
             if released > 0 {
                 try await self.database.notify(channel: Self.channel, payload: queue, on: connection)
             }
@@ -221,6 +233,7 @@ public struct MessageStore: Sendable {
                 """
             )
             if released != nil {
+                if QueueJournal.isJournaled(queue) { try await QueueJournal.record(.released, seqs: [seq], at: now, on: connection) }
                 try await self.database.notify(channel: Self.channel, payload: queue, on: connection)
             }
         }

@@ -8,8 +8,16 @@ public import Storage
 public enum QueueJournal {
     public enum Kind: String, Sendable, Codable {
         case enqueued, leased, acked, nacked
+        /// Given back without counting the delivery (a consumer shutting down, a lost claim answer).
+        case released
         case deadLettered = "dead-lettered"
+        /// Back from the dead letters with fresh attempts.
+        case replayed
     }
+
+    /// Flow step queues start with this; only they are journaled. (Five characters: the SQL below
+    /// compares `substr(queue, 1, 5)`.)
+    static let prefix = "flow-"
 
     /// One line of a step's log.
     public struct Entry: Sendable, Hashable {
@@ -21,7 +29,7 @@ public enum QueueJournal {
     }
 
     static func isJournaled(_ queue: String) -> Bool {
-        queue.hasPrefix("flow-")
+        queue.hasPrefix(Self.prefix)
     }
 
     static func record(_ kind: Kind, queue: String, messages: [(id: String, attempts: Int)], at now: Int64, on connection: any DatabaseConnection)
@@ -45,7 +53,7 @@ public enum QueueJournal {
             """
             INSERT INTO bus_queue_journal (queue, event, message_id, attempts, at)
             SELECT queue, \(kind.rawValue), message_id, attempts, \(now) FROM bus_messages
-            WHERE seq IN (\(list: seqs)) AND queue LIKE 'flow-%'
+            WHERE seq IN (\(list: seqs)) AND substr(queue, 1, 5) = \(Self.prefix)
             """
         )
     }

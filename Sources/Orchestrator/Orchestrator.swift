@@ -8,18 +8,22 @@ public import Storage
 /// The orchestrator's reaction to the flow repository's lifecycle events (the seed's "Starting a flow"):
 ///
 /// - `flow.starting`: one work queue per node, the flow's token (through ``FlowCredentials``), then
-///   `flow.started {id, flowToken{accountId, clientId}}`; a flow that cannot start gets `flow.failed
-///   {id, reason}` instead.
-/// - `flow.stopping`: the queues go with their messages, the token is revoked, then `flow.stopped {id}`,
-///   also for a flow the orchestrator never saw.
+///   `flow.started {id, lifecycleVersion, flowToken{accountId, clientId}}`; a flow that cannot start gets
+///   `flow.failed {id, lifecycleVersion, reason}` instead.
+/// - `flow.stopping`: the queues go with their messages, the token is revoked, then `flow.stopped {id,
+///   lifecycleVersion}`, also for a flow the orchestrator never saw.
 ///
-/// Each event is handled once per group (``Delivery/once(_:)``, in the transaction that publishes the
-/// answer), and an event older than the last one applied to its flow changes nothing, so redeliveries and
-/// late retries are harmless. Every answer carries the request id of the event it answers.
+/// Each event is handled in one transaction that holds the flow's row in `orchestrator_flows` (so two
+/// replicas never work on one flow at once), marks the event handled (``Delivery/once(_:)``), changes the
+/// token and the queues, and publishes the answer: all of it or nothing. An event of an older round than
+/// the last one handled for its flow (`lifecycleVersion`, which the repository raises with every start
+/// and stop) changes nothing, so redeliveries and late retries are harmless. Every answer and audit record
+/// carries the request id of the event it answers.
 public struct Orchestrator: Sendable {
     public static let group = "orchestrator"
     public static let serviceName = "orchestrator"
     public static let patterns = ["flow.starting", "flow.stopping"]
+    static let actor = AuditActor(sub: nil, type: "service", tenant: nil, tokenID: nil, act: nil)
 
     let database: any Database
     let messaging: Messaging
@@ -49,108 +53,125 @@ public struct Orchestrator: Sendable {
         let graph: Graph?
     }
 
+    /// The event being handled, and what its answers carry.
+    struct Round {
+        let event: Event
+        let flowID: String
+        let version: Int64
+    }
+
     public func handle(_ event: Event, _ delivery: Delivery) async throws {
         guard case .object(let fields) = event.payload, case .string(let flowID)? = fields["id"], !flowID.isEmpty else {
             // Nothing to answer without a flow id: acknowledged, and left in the log for an operator.
             self.logger.error("lifecycle event without a flow id", metadata: ["event.id": .string(event.id), "event.name": .string(event.name)])
             return
         }
-        let eventAt = Timestamp.parse(event.headers.createdAt).map(Timestamp.milliseconds) ?? Timestamp.milliseconds(self.clock.now)
-        if try await self.isStale(flowID: flowID, eventAt: eventAt) {
-            self.logger.debug("stale lifecycle event ignored", metadata: ["event.id": .string(event.id), "flow.id": .string(flowID)])
-            _ = try await delivery.once { _ in }
-            return
-        }
-        switch event.name {
-        case "flow.starting": try await self.start(flowID: flowID, event: event, eventAt: eventAt, delivery: delivery)
-        case "flow.stopping": try await self.stop(flowID: flowID, event: event, eventAt: eventAt, delivery: delivery)
-        default: return
-        }
-    }
-
-    /// Whether a newer lifecycle event than this one was applied to the flow already.
-    func isStale(flowID: String, eventAt: Int64) async throws -> Bool {
-        guard let row = try await self.database.first("SELECT event_at FROM orchestrator_flows WHERE flow_id = \(flowID)") else { return false }
-        return try row.int("event_at") > eventAt
-    }
-
-    func start(flowID: String, event: Event, eventAt: Int64, delivery: Delivery) async throws {
-        let flow: FlowSummary
+        let version: Int64 = if case .int(let number)? = fields["lifecycleVersion"] { number } else { 0 }
+        let round = Round(event: event, flowID: flowID, version: version)
+        let credentials = try self.credentials()
         do {
-            flow = try JSONCoding.decode(FlowSummary.self, from: JSONCoding.string(event.payload))
+            try await delivery.once { connection in
+                guard try await self.holdFlow(round, on: connection) else {
+                    self.logger.debug("stale lifecycle event ignored", metadata: ["event.id": .string(event.id), "flow.id": .string(flowID)])
+                    return
+                }
+                switch event.name {
+                case "flow.starting": try await self.start(round, credentials: credentials, on: connection)
+                case "flow.stopping": try await self.stop(round, credentials: credentials, on: connection)
+                default: return
+                }
+            }
         } catch {
-            return try await self.fail(flowID: flowID, reason: "The flow in the flow.starting event could not be read.", event: event, delivery)
+            // A passing fault (the database): retried with backoff; a start is reported failed on its last try.
+            guard event.name == "flow.starting", delivery.attempts >= self.retry.maxAttempts else { throw error }
+            self.logger.error("starting a flow failed on every try", metadata: ["flow.id": .string(flowID), "error": "\(error)"])
+            try await delivery.once { connection in
+                try await self.fail(round, reason: "The flow could not be provisioned.", on: connection)
+            }
         }
-        let nodes = flow.graph?.nodes.map(\.id) ?? []
-        guard !nodes.isEmpty else { return try await self.fail(flowID: flowID, reason: "The flow has no nodes.", event: event, delivery) }
+    }
+
+    /// Holds the flow's row until the transaction ends (creating it on first sight) and answers whether
+    /// the event belongs to the current round or a newer one.
+    func holdFlow(_ round: Round, on connection: any DatabaseConnection) async throws -> Bool {
+        try await connection.execute(
+            "INSERT INTO orchestrator_flows (flow_id, state, version) VALUES (\(round.flowID), 'new', -1) ON CONFLICT (flow_id) DO NOTHING")
+        let lock: SQLQuery = connection.dialect == .postgres ? " FOR UPDATE" : ""
+        let row = try await connection.first("SELECT version FROM orchestrator_flows WHERE flow_id = \(round.flowID)\(lock)")
+        return try (row?.int("version") ?? -1) <= round.version
+    }
+
+    func start(_ round: Round, credentials: any FlowCredentials, on connection: any DatabaseConnection) async throws {
+        guard let flow = try? JSONCoding.decode(FlowSummary.self, from: JSONCoding.string(round.event.payload)) else {
+            return try await self.fail(round, reason: "The flow in the flow.starting event could not be read.", on: connection)
+        }
+        let nodes = Set(flow.graph?.nodes.map(\.id) ?? []).sorted()
+        guard !nodes.isEmpty else { return try await self.fail(round, reason: "The flow has no nodes.", on: connection) }
         let credential: FlowCredential
         do {
-            credential = try await self.credentials().provision(flowID: flowID, tenant: flow.tenant)
+            credential = try await credentials.provision(flowID: round.flowID, tenant: flow.tenant, on: connection)
         } catch let refused as FlowCredentialsRefused {
-            return try await self.fail(flowID: flowID, reason: refused.reason, event: event, delivery)
-        } catch {
-            // A passing fault (the database): retried with backoff, and reported as a failure on the last try.
-            guard delivery.attempts >= self.retry.maxAttempts else { throw error }
-            self.logger.error("provisioning a flow failed", metadata: ["flow.id": .string(flowID), "error": "\(error)"])
-            return try await self.fail(flowID: flowID, reason: "The flow's credentials could not be provisioned.", event: event, delivery)
+            return try await self.fail(round, reason: refused.reason, on: connection)
         }
         let now = Timestamp.milliseconds(self.clock.now)
-        let started = try self.answer(
-            "flow.started", to: event,
-            payload: ["id": .string(flowID), "flowToken": try JSONValue(encoding: credential)])
-        try await delivery.once { connection in
-            try await connection.execute("DELETE FROM orchestrator_queues WHERE flow_id = \(flowID)")
-            for node in Set(nodes).sorted() {
-                let queue = FlowQueueNames.messages(flowID: flowID, nodeID: node)
-                try await connection.execute(
-                    "INSERT INTO orchestrator_queues (queue, flow_id, node_id, created_at) VALUES (\(queue), \(flowID), \(node), \(now))")
-            }
-            try await self.record(flowID: flowID, state: "started", eventAt: eventAt, credential: credential, on: connection)
-            try await self.messaging.bus.publish(started, on: connection)
+        try await connection.execute("DELETE FROM orchestrator_queues WHERE flow_id = \(round.flowID)")
+        for node in nodes {
+            let queue = FlowQueueNames.messages(flowID: round.flowID, nodeID: node)
+            try await connection.execute(
+                "INSERT INTO orchestrator_queues (queue, flow_id, node_id, created_at) VALUES (\(queue), \(round.flowID), \(node), \(now))")
         }
-        self.logger.info("flow started", metadata: ["flow.id": .string(flowID), "request.id": .string(event.headers.requestID ?? "")])
+        try await self.record(round, state: "started", credential: credential, on: connection)
+        let token = try JSONValue(encoding: credential)
+        try await self.publish("audit.flow.token_created", round, ["flowToken": token, "queues": .int(Int64(nodes.count))], on: connection)
+        try await self.publish("flow.started", round, ["flowToken": token], on: connection)
+        self.logger.info("flow started", metadata: ["flow.id": .string(round.flowID), "request.id": .string(round.event.headers.requestID ?? "")])
     }
 
-    func stop(flowID: String, event: Event, eventAt: Int64, delivery: Delivery) async throws {
-        // Revoked first and idempotently: a crash after this retries the whole step.
-        try await self.credentials().revoke(flowID: flowID)
-        let stopped = try self.answer("flow.stopped", to: event, payload: ["id": .string(flowID)])
-        let store = self.messaging.store
-        try await delivery.once { connection in
-            let queues = try await connection.query("SELECT queue FROM orchestrator_queues WHERE flow_id = \(flowID)").map { try $0.string("queue") }
-            try await store.removeQueues(queues, on: connection)
-            try await connection.execute("DELETE FROM orchestrator_queues WHERE flow_id = \(flowID)")
-            try await self.record(flowID: flowID, state: "stopped", eventAt: eventAt, credential: nil, on: connection)
-            try await self.messaging.bus.publish(stopped, on: connection)
+    func stop(_ round: Round, credentials: any FlowCredentials, on connection: any DatabaseConnection) async throws {
+        let revoked = try await credentials.revoke(flowID: round.flowID, on: connection)
+        let queues = try await connection.query("SELECT queue FROM orchestrator_queues WHERE flow_id = \(round.flowID)").map {
+            try $0.string("queue")
         }
-        self.logger.info("flow stopped", metadata: ["flow.id": .string(flowID), "request.id": .string(event.headers.requestID ?? "")])
+        try await self.messaging.store.removeQueues(queues, on: connection)
+        try await connection.execute("DELETE FROM orchestrator_queues WHERE flow_id = \(round.flowID)")
+        try await self.record(round, state: "stopped", credential: nil, on: connection)
+        if let revoked {
+            try await self.publish("audit.flow.token_revoked", round, ["flowToken": try JSONValue(encoding: revoked)], on: connection)
+        }
+        try await self.publish("flow.stopped", round, [:], on: connection)
+        self.logger.info("flow stopped", metadata: ["flow.id": .string(round.flowID), "request.id": .string(round.event.headers.requestID ?? "")])
     }
 
-    func fail(flowID: String, reason: String, event: Event, _ delivery: Delivery) async throws {
-        let failed = try self.answer("flow.failed", to: event, payload: ["id": .string(flowID), "reason": .string(reason)])
-        try await delivery.once { connection in
-            try await self.messaging.bus.publish(failed, on: connection)
-        }
-        self.logger.warning("flow failed to start", metadata: ["flow.id": .string(flowID), "reason": .string(reason)])
+    func fail(_ round: Round, reason: String, on connection: any DatabaseConnection) async throws {
+        try await self.record(round, state: "failed", credential: nil, on: connection)
+        try await self.publish("flow.failed", round, ["reason": .string(reason)], on: connection)
+        self.logger.warning("flow failed to start", metadata: ["flow.id": .string(round.flowID), "reason": .string(reason)])
     }
 
-    private func record(flowID: String, state: String, eventAt: Int64, credential: FlowCredential?, on connection: any DatabaseConnection)
-        async throws
-    {
+    private func record(_ round: Round, state: String, credential: FlowCredential?, on connection: any DatabaseConnection) async throws {
         try await connection.execute(
             """
-            INSERT INTO orchestrator_flows (flow_id, state, event_at, account_id, client_id)
-            VALUES (\(flowID), \(state), \(eventAt), \(credential?.accountID), \(credential?.clientID))
-            ON CONFLICT (flow_id) DO UPDATE SET state = excluded.state, event_at = excluded.event_at,
-                account_id = excluded.account_id, client_id = excluded.client_id
+            UPDATE orchestrator_flows SET state = \(state), version = \(round.version), account_id = \(credential?.accountID),
+                client_id = \(credential?.clientID)
+            WHERE flow_id = \(round.flowID)
             """
         )
     }
 
-    /// An answer in the chain of `event`: same request id and tenant.
-    private func answer(_ name: String, to event: Event, payload: JSONValue) throws -> Event {
-        try Event(
-            name: name, serviceName: Self.serviceName, payload: payload, requestID: event.headers.requestID, tenant: event.headers.tenant,
-            now: self.clock.now)
+    /// An answer (or audit record) in the chain of the round's event: same request id and tenant, the
+    /// flow's id and round.
+    private func publish(_ name: String, _ round: Round, _ fields: [String: JSONValue], on connection: any DatabaseConnection) async throws {
+        var payload = fields
+        payload["id"] = .string(round.flowID)
+        payload["lifecycleVersion"] = .int(round.version)
+        if name.hasPrefix("audit.") {
+            payload["actor"] = try JSONValue(encoding: Self.actor)
+            payload["resource"] = ["type": "flow", "id": .string(round.flowID), "tenant": round.event.headers.tenant.map(JSONValue.string) ?? .null]
+            payload["flowId"] = .string(round.flowID)
+        }
+        let event = try Event(
+            name: name, serviceName: Self.serviceName, payload: JSONValue.object(payload), requestID: round.event.headers.requestID,
+            tenant: round.event.headers.tenant, now: self.clock.now)
+        try await self.messaging.bus.publish(event, on: connection)
     }
 }

@@ -5,11 +5,12 @@ public enum OrchestratorMigrations {
     public static let all: [Migration] = [
         Migration(id: "orchestrator.0001") { _ in
             [
-                // `state` is started or stopped; `event_at` is the creation time of the lifecycle event that
-                // set it, so a late redelivery of an older event is recognised and ignored.
+                // `state` is new, started, failed or stopped; `version` is the round (the flow's lifecycle
+                // version) of the event that set it, so a late redelivery of an older round is ignored. The row
+                // is also each flow's lock: every event of a flow is handled holding it.
                 """
                 CREATE TABLE orchestrator_flows (
-                    flow_id TEXT PRIMARY KEY, state TEXT NOT NULL, event_at BIGINT NOT NULL, account_id TEXT, client_id TEXT
+                    flow_id TEXT PRIMARY KEY, state TEXT NOT NULL, version BIGINT NOT NULL, account_id TEXT, client_id TEXT
                 )
                 """,
                 """

@@ -9,8 +9,11 @@ struct FlowValidatorTests {
         try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
     }
 
+    /// The messages for `text`; unless it starts with a name, it gets one, so each case shows only the
+    /// problem it is about (a flow needs a name).
     static func problems(_ text: String) throws -> [String] {
-        switch FlowValidator.validate(try Self.json(text)) {
+        let named = text.hasPrefix("{") && !text.hasPrefix(#"{"name""#) && text != "{}" ? #"{"name":"n","# + text.dropFirst() : text
+        switch FlowValidator.validate(try Self.json(named)) {
         case .success: return []
         case .failure(let failure): return failure.problems.map(\.message)
         }
@@ -24,6 +27,30 @@ struct FlowValidatorTests {
          "owners":[{"id":"u1","type":"user"}],
          "flowSettings":{"webhooks":{"requireWebhookAuth":true,"hmacSecret":"s3cret","hmacHeader":"x-hmac","hmacAlgorithm":"SHA256"}}}
         """#
+
+    @Test("a flow needs a name; its type is ordinary unless it says long_running")
+    func nameAndType() throws {
+        #expect(try Self.problems(#"{"graph":{"nodes":[{"id":"a","componentId":"c","function":"f"}]}}"#).isEmpty)
+        let unnamed = FlowValidator.validate(try Self.json(#"{"graph":{"nodes":[{"id":"a","componentId":"c","function":"f"}]}}"#))
+        #expect((try? unnamed.get()) == nil)
+        if case .failure(let failure) = unnamed { #expect(failure.problems.map(\.message) == ["Flows require a name."]) }
+        let typed = try FlowValidator.validate(try Self.json(#"{"name":"x","graph":{"nodes":[{"id":"a","componentId":"c","function":"f"}]}}"#)).get()
+        #expect(typed.type == "ordinary")
+        #expect(
+            try Self.problems(#"{"type":"realtime","graph":{"nodes":[{"id":"a","componentId":"c","function":"f"}]}}"#) == [
+                "type must be ordinary or long_running."
+            ])
+        #expect(
+            try Self.problems(#"{"name":"a\u0000b","graph":{"nodes":[{"id":"a\u0000","componentId":"c","function":"f"}]}}"#) == [
+                "name must be a string without NUL characters.", "graph.nodes[0].id must be a string without NUL characters.",
+            ])
+        // Lengths count Unicode scalars: one grapheme of a million combining marks is a million long.
+        let heavy = "a" + String(repeating: "\u{0301}", count: 1_000)
+        #expect(
+            try Self.problems(#"{"name":"\#(heavy)","graph":{"nodes":[{"id":"a","componentId":"c","function":"f"}]}}"#) == [
+                "name must be a string of at most 60 characters."
+            ])
+    }
 
     @Test("a complete flow is read into typed fields")
     func valid() throws {

@@ -53,6 +53,13 @@ struct FlowLifecycleTests {
             let active = try #require(try await env.flowStatus(id, becomes: "active", token: alice.token))
             #expect(active["startedBy"]?.stringValue == alice.id)
             let clientID = try #require(active["flowToken"]?["clientId"]?.stringValue)
+            // The token's account owns the flow while it runs, and only the flow manages it.
+            let tokenAccount = try #require(active["owners"]?.arrayValue?.first { $0["type"] == "service" }?["id"]?.stringValue)
+            let manage = try await env.call(.patch, "/api/v1/users/\(tokenAccount)", token: admin, json: ["permissions": ["all"]])
+            #expect(manage.status == .conflict)
+            #expect(manage.errorReason == "FLOW_ACCOUNT")
+            #expect(try await env.call(.delete, "/api/v1/users/\(tokenAccount)", token: admin).errorReason == "FLOW_ACCOUNT")
+            #expect(try await env.call(.post, "/api/v1/service-accounts/\(tokenAccount)/secret", token: admin).errorReason == "FLOW_ACCOUNT")
 
             // The seed's chain under one request id: the request, the start, the orchestrator's answer.
             let chain: @Sendable () async throws -> Set<String> = {
@@ -88,6 +95,7 @@ struct FlowLifecycleTests {
             #expect(stopped.json?["data"] == ["id": .string(id), "status": "stopping"])
             let inactive = try #require(try await env.flowStatus(id, becomes: "inactive", token: alice.token))
             #expect(inactive["flowToken"] == nil)
+            #expect(inactive["owners"]?.arrayValue?.contains { $0["type"] == "service" } == false)
             #expect(try await Self.token(env, clientID: clientID, secret: secret).status == .unauthorized)
             #expect(try await eventually { try await env.call(.get, "/flows", token: flowToken).status == .unauthorized })
             #expect(try await env.call(.post, "/flows/\(id)/stop", token: alice.token).status == .conflict)

@@ -2,8 +2,10 @@ import Foundation
 import GatewayTestSupport
 import HTTPTypes
 import HummingbirdTesting
+import Messaging
 import NIOCore
 import PortcullisCore
+import Storage
 import TestSupport
 import Testing
 
@@ -12,6 +14,7 @@ struct FlowRouteTests {
     @Test("create, read, list, patch and delete a flow in OIH's shapes", arguments: Backend.allCases)
     func crud(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in
+            try await env.messaging.bus.bind(group: "probe", patterns: ["flowrepo.flow.#"])
             let alice = try await env.user("alice", tenant: "t1")
             let created = try await env.createFlow(
                 FlowFixtures.flow(extra: [
@@ -44,13 +47,35 @@ struct FlowRouteTests {
             #expect(patched.json?["data"]?["description"] == "Contacts from A to B")
             #expect(try await env.call(.get, "/flows/ffffffffffffffffffffffff", token: alice.token).status == .notFound)
 
+            let sealed: @Sendable () async throws -> Bool = {
+                try await env.database.first("SELECT hmac_secret FROM flows WHERE id = \(id)")?.optionalBytes("hmac_secret") != nil
+            }
+            #expect(try await sealed())
+            #expect(try await env.call(.patch, "/flows/\(id)", token: alice.token, json: ["flowSettings": .null]).status == .ok)
+            #expect(try await sealed() == false)
             let deleted = try await env.call(.delete, "/flows/\(id)", token: alice.token)
             #expect(deleted.status == .ok)
             #expect(deleted.json == ["msg": "Flow was successfully deleted"])
             let gone = try await env.call(.get, "/flows/\(id)", token: alice.token)
             #expect(gone.status == .notFound)
             #expect(gone.messages == ["No flow found"])
+            // Other modules learn of each change, in order, without the secret.
+            let events = try await env.database.query("SELECT body FROM bus_messages WHERE queue = 'bus:probe' ORDER BY seq").map {
+                try $0.string("body")
+            }
+            #expect(
+                events.map { try! JSONCoding.decode(Event.self, from: $0).name } == [
+                    "flowrepo.flow.created", "flowrepo.flow.modified", "flowrepo.flow.modified", "flowrepo.flow.deleted",
+                ])
+            #expect(!events.contains { $0.contains("s3cr3t-value") })
         }
+    }
+
+    /// `body` with a name, unless it has one: each validation case shows only its own problem.
+    static func named(_ body: JSONValue) -> JSONValue {
+        guard case .object(var fields) = body, fields["name"] == nil else { return body }
+        fields["name"] = "n"
+        return .object(fields)
     }
 
     @Test("validation answers every problem with OIH's messages, on create and on PATCH", arguments: Backend.allCases)
@@ -84,7 +109,7 @@ struct FlowRouteTests {
                 (FlowFixtures.flow(extra: ["cron": "61 * * * *"]), ["Invalid cron expression."]),
                 (FlowFixtures.flow(extra: ["status": "active"]), ["Flow status cannot be set manually. Use the flow start/stop end points instead."]),
             ]
-            for (body, expected) in cases {
+            for (body, expected) in cases.map({ (Self.named($0.0), $0.1) }) {
                 let response = try await env.call(.post, "/flows", token: alice.token, json: body)
                 #expect(response.status == .badRequest, "\(body)")
                 #expect(response.messages == expected, "\(body)")
@@ -129,7 +154,13 @@ struct FlowRouteTests {
             #expect(try await env.call(.delete, "/flows/\(id)", token: bob.token).status == .notFound)
             #expect(try await env.call(.post, "/flows/\(id)/start", token: bob.token).status == .notFound)
             #expect(try await env.call(.post, "/flows/\(id)/stop", token: bob.token).status == .notFound)
-            _ = try await env.resourceDecisions(of: requestID, outcome: "deny", reason: "NOT_VISIBLE", admin: admin)
+            let denied = try await env.resourceDecisions(of: requestID, outcome: "deny", reason: "NOT_VISIBLE", admin: admin)
+            // A missing flow leaves the same record, and neither names the owning tenant.
+            _ = try await env.call(.get, "/flows/aaaaaaaaaaaaaaaaaaaaaaaa", token: bob.token, requestID: "\(requestID)-missing")
+            let missing = try await env.resourceDecisions(of: "\(requestID)-missing", outcome: "deny", reason: "NOT_VISIBLE", admin: admin)
+            #expect(denied.first?["resource"]?["tenant"] == nil)
+            #expect(missing.first?["resource"]?["tenant"] == nil)
+            #expect(denied.first?["resource"]?["type"] == missing.first?["resource"]?["type"])
 
             // The tenant owner makes it visible to a colleague; the platform admin sees every flow.
             let seen = try await env.call(.get, "/flows/\(id)", token: colleague.token, requestID: "flow-colleague-\(backend)")
@@ -171,8 +202,32 @@ struct FlowRouteTests {
             let handOver = try await env.call(
                 .patch, "/flows/\(id)", token: alice.token, json: ["owners": [["id": .string(bob.id), "type": "user"]]])
             #expect(handOver.errorReason == "FOREIGN_OWNER")
-            let orphan = try await env.call(.patch, "/flows/\(id)", token: alice.token, json: ["owners": []])
+            // The flow's tenant stays an owner, so that no member hides it from the others and the tenant admin.
+            let hidden = try await env.call(
+                .patch, "/flows/\(id)", token: carol.token, json: ["owners": [["id": .string(carol.id), "type": "user"]]],
+                requestID: "flow-hide-\(backend)")
+            #expect(hidden.errorReason == "TENANT_OWNER_REQUIRED")
+            _ = try await env.resourceDecisions(of: "flow-hide-\(backend)", outcome: "deny", reason: "TENANT_OWNER_REQUIRED", admin: admin)
+            let narrowed = try await env.call(
+                .patch, "/flows/\(id)", token: alice.token,
+                json: ["owners": [["id": .string(alice.id), "type": "user"], ["id": "t1", "type": "tenant"]]])
+            #expect(narrowed.status == .ok)
+            // A platform user's flow has no tenant: the list must still name its author.
+            let loner = try await env.user("loner", tenant: nil)
+            let own = try #require(try await env.createFlow(token: loner.token)["id"]?.stringValue)
+            let orphan = try await env.call(.patch, "/flows/\(own)", token: loner.token, json: ["owners": []], requestID: "flow-orphan-\(backend)")
             #expect(orphan.errorReason == "OWNERS_EXCLUDE_CALLER")
+            _ = try await env.resourceDecisions(of: "flow-orphan-\(backend)", outcome: "deny", reason: "OWNERS_EXCLUDE_CALLER", admin: admin)
+
+            // An account moved to another tenant keeps no say over its old tenant's flows' owners.
+            let move = try await env.call(
+                .post, "/api/v1/tenants/t2/users", token: admin, json: ["user": .string(alice.id), "roles": ["builtin-user"]])
+            #expect(move.status == .ok)
+            let moved = try await env.login("alice", "password-of-alice")
+            let handOff = try await env.call(
+                .patch, "/flows/\(id)", token: moved, json: ["owners": [["id": "t1", "type": "tenant"], ["id": "t2", "type": "tenant"]]])
+            #expect(handOff.errorReason == "FOREIGN_TENANT")
+            #expect(try await env.call(.get, "/flows/\(id)", token: bob.token).status == .notFound)
         }
     }
 
@@ -184,7 +239,7 @@ struct FlowRouteTests {
                 (.get, "/flows", nil), (.post, "/flows", FlowFixtures.flow()), (.patch, "/flows/bulk", []),
                 (.get, "/flows/abc", nil), (.patch, "/flows/abc", ["name": "x"]), (.delete, "/flows/abc", nil),
                 (.post, "/flows/abc/start", nil), (.post, "/flows/abc/stop", nil), (.post, "/flows/multiple/start", ["abc"]),
-                (.post, "/flows/multiple/stop", ["abc"]), (.post, "/flows/abc/credentials", nil),
+                (.post, "/flows/multiple/stop", ["abc"]), (.post, "/flows/abc/credentials", nil), (.get, "/flows/abc/steps/s1/logs", nil),
             ]
             for (method, uri, body) in routes {
                 let anonymous = try await env.call(method, uri, token: nil, json: body)
@@ -228,10 +283,19 @@ struct FlowRouteTests {
             #expect(try await env.call(.get, "/flows/not-a-flow-id", token: alice.token).status == .notFound)
             for query in [
                 "filter%5Bstatus%5D=running", "filter%5Btype%5D=odd", "sort=owner", "sort=--name", "page%5Bsize%5D=101", "page%5Bsize%5D=0",
+                "filter%5Bname%5D=x", "sortt=name", "filter%5Buser%5D=%00", "search=%00", "search=%FF",
+                "filter%5Bstatus%5D=active&filter%5Bstatus%5D=zz",
             ] {
                 let response = try await env.call(.get, "/flows?\(query)", token: alice.token)
                 #expect(response.status == .badRequest, "\(query)")
             }
+            // NUL cannot be stored in PostgreSQL text: refused as input on both backends, never a 500.
+            let nul = try await env.call(.post, "/flows", token: alice.token, json: FlowFixtures.flow(name: "a\u{0}b"))
+            #expect(nul.status == .badRequest)
+            #expect(nul.messages == ["name must be a string without NUL characters."])
+            let heavy = try await env.call(
+                .post, "/flows", token: alice.token, json: FlowFixtures.flow(name: "a" + String(repeating: "\u{0301}", count: 100_000)))
+            #expect(heavy.messages == ["name must be a string of at most 60 characters."])
             let notIDs = try await env.call(.post, "/flows/multiple/start", token: alice.token, json: ["ids": [.string(id)]])
             #expect(notIDs.status == .badRequest)
             let mixed = try await env.call(.post, "/flows/multiple/start", token: alice.token, json: [.string(id), 5])

@@ -77,6 +77,14 @@ public struct AccountAdministration: Sendable {
         CallerScope.of(caller, platform: "iam.account.\(action)", tenant: "tenant.account.\(action)", authorizer: self.authorizer)
     }
 
+    /// A running flow's token account is managed by its flow (``FlowTokenAccounts``): changing its rights or
+    /// deleting it by hand would break the flow or widen what its components may do.
+    func refuseFlowAccount(_ id: String) async throws {
+        if try await FlowTokenAccounts.isFlowAccount(id, database: self.database) {
+            throw IAMError.conflict("FLOW_ACCOUNT", "This account is the token of a running flow; stopping the flow removes it.")
+        }
+    }
+
     /// The resource-level decision on `action` over `account`, recorded for the request: a tenant admin
     /// reaches only accounts of its own tenant.
     func check(_ caller: Principal, _ action: String, _ account: Account, _ decisions: any ResourceDecisionRecorder) async throws -> Bool {
@@ -151,6 +159,7 @@ public struct AccountAdministration: Sendable {
         guard var account = try await self.accounts.find(id: id), try await self.check(caller, "update", account, decisions) else {
             throw IAMError.notFound("Account not found.")
         }
+        try await self.refuseFlowAccount(account.id)
         var problems: [(String, String)] = []
         if let username = changes.username.map(Username.canonical) {
             if Username.isValid(username) { account.username = username } else { problems.append(("INVALID_USERNAME", "username is invalid.")) }
@@ -231,6 +240,7 @@ public struct AccountAdministration: Sendable {
             throw IAMError.notFound("Account not found.")
         }
         guard account.id != caller.accountID else { throw IAMError.conflict("SELF_DELETE", "You cannot delete your own account.") }
+        try await self.refuseFlowAccount(account.id)
         let ceiling = try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
         try await self.database.transaction { connection in
             try await self.grants.confirm(ceiling, on: connection)

@@ -67,6 +67,7 @@ public struct ServiceAccounts: Sendable {
     /// a new secret is the account's whole power.
     public func rotate(_ id: String, by caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Credentials {
         let account = try await self.serviceAccount(id, by: caller, action: "update", decisions: decisions)
+        try await self.administration.refuseFlowAccount(account.id)
         let ceiling = try await self.administration.grants.requireCeiling(caller, over: account, decisions: decisions)
         return try await self.issueSecret(for: account.id, confirming: ceiling)
     }
