@@ -52,10 +52,4 @@ public enum FlowOwnership {
         guard !isPlatformAdmin else { return nil }
         return [caller.accountID] + (caller.tenant.map { [$0] } ?? [])
     }
-
-    /// Whether `flow` is visible to `caller` (an invisible flow answers 404, like a missing one).
-    public static func sees(_ flow: Flow, caller: Principal, isPlatformAdmin: Bool) -> Bool {
-        guard let visible = Self.visibleOwnerIDs(of: caller, isPlatformAdmin: isPlatformAdmin) else { return true }
-        return flow.owners.contains { visible.contains($0.id) }
-    }
 }

@@ -87,7 +87,7 @@ public struct FlowRoutes: Sendable {
         routes.get("/flows/{id}/steps/{stepId}/logs") { request, context in
             let parameters = QueryParameters(request)
             let stepID = context.parameters.get("stepId") ?? ""
-            return DataPage(
+            return StepLogAnswer(
                 try await self.stepLog.page(
                     flowID: try Self.id(context), stepID: stepID, pageSize: parameters["pageSize"], pageToken: parameters["pageToken"],
                     by: try Self.caller(context)))
@@ -132,54 +132,4 @@ public struct FlowRoutes: Sendable {
             return ["errors": .array(error.entries.map { ["message": .string($0.message), "flowId": .string(id), "code": .int(Int64($0.code))] })]
         }
     }
-}
-
-/// A flow in an answer, with `flowToken: {clientId}` while it runs, for owners who may control it.
-struct FlowAnswer: Encodable, Sendable {
-    let flow: Flow
-    let tokenClientID: String?
-
-    enum Keys: String, CodingKey { case flowToken }
-    enum TokenKeys: String, CodingKey { case clientId }
-
-    func encode(to encoder: any Encoder) throws {
-        try self.flow.encode(to: encoder)
-        guard let tokenClientID else { return }
-        var container = encoder.container(keyedBy: Keys.self)
-        var token = container.nestedContainer(keyedBy: TokenKeys.self, forKey: .flowToken)
-        try token.encode(tokenClientID, forKey: .clientId)
-    }
-}
-
-/// One item of a bulk answer: the flow, or `{errors:[...]}`.
-enum BulkItem: Encodable, Sendable {
-    case flow(FlowAnswer)
-    case errors(ErrorEnvelope)
-
-    func encode(to encoder: any Encoder) throws {
-        switch self {
-        case .flow(let answer): try answer.encode(to: encoder)
-        case .errors(let envelope): try envelope.encode(to: encoder)
-        }
-    }
-}
-
-/// A step log page as the answer.
-struct DataPage: ResponseEncodable, Sendable {
-    let page: FlowStepLog.Page
-
-    init(_ page: FlowStepLog.Page) {
-        self.page = page
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        try self.page.encode(to: encoder)
-    }
-}
-
-/// `{data:[...], meta:{}}` for bulk answers.
-struct BulkEnvelope: ResponseEncodable, Sendable {
-    let data: [BulkItem]
-    var meta: [String: Int] = [:]
-
 }

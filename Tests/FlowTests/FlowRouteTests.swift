@@ -281,6 +281,13 @@ struct FlowRouteTests {
                 #expect(response.status != .internalServerError)
             }
             #expect(try await env.call(.get, "/flows/not-a-flow-id", token: alice.token).status == .notFound)
+            // The literal segments of /flows/multiple/start and /flows/bulk shadow /flows/{id} as in the router.
+            let multiple = try await env.call(.get, "/flows/multiple", token: alice.token)
+            #expect(multiple.status == .notFound)
+            #expect(multiple.errorReason == "NO_ROUTE")
+            let bulkDelete = try await env.call(.delete, "/flows/bulk", token: alice.token)
+            #expect(bulkDelete.status == .methodNotAllowed)
+            #expect(bulkDelete.headers[.allow] == "PATCH")
             for query in [
                 "filter%5Bstatus%5D=running", "filter%5Btype%5D=odd", "sort=owner", "sort=--name", "page%5Bsize%5D=101", "page%5Bsize%5D=0",
                 "filter%5Bname%5D=x", "sortt=name", "filter%5Buser%5D=%00", "search=%00", "search=%FF",

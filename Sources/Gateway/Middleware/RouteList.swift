@@ -15,22 +15,30 @@ final class RouteList: Sendable {
         self.storage.withLock { $0 = routes }
     }
 
-    /// The methods registered for templates that fit `path`, sorted; empty when the path is unknown.
-    /// HEAD is included wherever GET is, because the router answers HEAD for every GET route.
-    /// Like the router, a literal segment wins over a parameter: `/users/me` is answered by the methods of
-    /// `/users/me`, not by those of `/users/{id}` too.
+    /// The methods registered for the template the router would pick for `path`, sorted; empty when the
+    /// router has none. HEAD is included wherever GET is, because the router answers HEAD for every GET
+    /// route.
+    ///
+    /// Like the router's trie, the walk takes a literal segment over a parameter at each step and never
+    /// goes back: `/users/me` is answered by the methods of `/users/me`, not of `/users/{id}` too, and
+    /// `/flows/multiple` (a literal that only leads to `/flows/multiple/start`) has no methods at all,
+    /// although `/flows/{id}` would fit it.
     func allowedMethods(for path: String) -> [String] {
-        let matching = self.storage.withLock { $0 }.filter { $0.matches(path: path) }
-        let best = matching.map { Self.specificity($0.template) }.max { $0.lexicographicallyPrecedes($1) }
-        var methods = Set(matching.filter { Self.specificity($0.template) == best }.map(\.method.rawValue))
+        let segments = path.split(separator: "/")
+        var candidates = self.storage.withLock { $0 }.map { (route: $0, parts: $0.template.split(separator: "/")) }
+        for (index, segment) in segments.enumerated() {
+            candidates = candidates.filter { $0.parts.count > index }
+            let literal = candidates.filter { $0.parts[index] == segment }
+            candidates = literal.isEmpty ? candidates.filter { Self.isParameter($0.parts[index]) } : literal
+        }
+        var methods = Set(candidates.filter { $0.parts.count == segments.count }.map(\.route.method.rawValue))
         if methods.contains("GET") {
             methods.insert("HEAD")
         }
         return methods.sorted()
     }
 
-    /// Per segment, 1 for a literal and 0 for a `{parameter}`: compared left to right, the router's preference.
-    static func specificity(_ template: String) -> [Int] {
-        template.split(separator: "/").map { $0.hasPrefix("{") && $0.hasSuffix("}") ? 0 : 1 }
+    static func isParameter(_ segment: Substring) -> Bool {
+        segment.hasPrefix("{") && segment.hasSuffix("}")
     }
 }

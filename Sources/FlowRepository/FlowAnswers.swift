@@ -1,0 +1,52 @@
+import Hummingbird
+import PortcullisCore
+
+/// A flow in an answer, with `flowToken: {clientId}` while it runs, for owners who may control it.
+struct FlowAnswer: Encodable, Sendable {
+    let flow: Flow
+    let tokenClientID: String?
+
+    enum Keys: String, CodingKey { case flowToken }
+    enum TokenKeys: String, CodingKey { case clientId }
+
+    func encode(to encoder: any Encoder) throws {
+        try self.flow.encode(to: encoder)
+        guard let tokenClientID else { return }
+        var container = encoder.container(keyedBy: Keys.self)
+        var token = container.nestedContainer(keyedBy: TokenKeys.self, forKey: .flowToken)
+        try token.encode(tokenClientID, forKey: .clientId)
+    }
+}
+
+/// One item of a bulk answer: the flow, or `{errors:[...]}`.
+enum BulkItem: Encodable, Sendable {
+    case flow(FlowAnswer)
+    case errors(ErrorEnvelope)
+
+    func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .flow(let answer): try answer.encode(to: encoder)
+        case .errors(let envelope): try envelope.encode(to: encoder)
+        }
+    }
+}
+
+/// A step log page as the answer: OIH's shape, without the `data` envelope of the other answers.
+struct StepLogAnswer: ResponseEncodable, Sendable {
+    let page: FlowStepLog.Page
+
+    init(_ page: FlowStepLog.Page) {
+        self.page = page
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try self.page.encode(to: encoder)
+    }
+}
+
+/// `{data:[...], meta:{}}` for bulk answers (`meta` as in every envelope of the contract).
+struct BulkEnvelope: ResponseEncodable, Sendable {
+    let data: [BulkItem]
+    var meta: [String: Int] = [:]
+
+}
