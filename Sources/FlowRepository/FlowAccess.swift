@@ -30,7 +30,7 @@ public struct FlowAccess: Sendable {
     /// caller's own audit trail does not tell them apart either.
     func visible(_ id: String, to caller: FlowCaller) async throws -> Flow {
         let authorizer = self.authorizer
-        if FlowID.isWellFormed(id), let flow = try await self.store.find(id: id) {
+        if FlowID.isWellFormed(id), let flow = try await self.store.find(id: id), Self.sameTenant(flow, caller.principal, authorizer) {
             let decision = authorizer.decide(caller.principal, platform: Self.platformPermission, ownedBy: Set(flow.owners.map(\.id)))
             if decision.allowed {
                 try await authorizer.check(decision, about: nil, on: Self.resource(flow), recordingTo: caller.decisions)
@@ -43,6 +43,13 @@ public struct FlowAccess: Sendable {
         throw Self.notFound
     }
 
+    /// Tenant isolation before ownership: a flow of a tenant is seen only by that tenant's members (and
+    /// platform admins), even by an owner that has since moved to another tenant.
+    static func sameTenant(_ flow: Flow, _ principal: Principal, _ authorizer: Authorizer) -> Bool {
+        guard let tenant = flow.draft.tenant else { return true }
+        return tenant == principal.tenant || authorizer.holds(principal, Self.platformPermission)
+    }
+
     /// The owner ids whose flows a listing may show (nil: all), the decision recorded as one about the
     /// collection.
     func listing(for caller: FlowCaller) async throws -> [String]? {
@@ -52,6 +59,13 @@ public struct FlowAccess: Sendable {
         try await self.authorizer.check(
             decision, about: nil, on: ResourceRef(type: "flows", id: "*", tenant: caller.principal.tenant), recordingTo: caller.decisions)
         return FlowOwnership.visibleOwnerIDs(of: caller.principal, isPlatformAdmin: admin)
+    }
+
+    /// The flows a listing may show: owned by the caller's account or tenant, and of no tenant or the
+    /// caller's; nil restrictions for platform admins.
+    func scope(_ query: inout FlowQuery, for caller: FlowCaller) async throws {
+        query.visibleTo = try await self.listing(for: caller)
+        if query.visibleTo != nil { query.tenantScope = .some(caller.principal.tenant) }
     }
 
     /// Records the refusal of an owner or tenant outside the caller's tenant (or an owner list that

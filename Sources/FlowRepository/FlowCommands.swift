@@ -191,9 +191,14 @@ public struct FlowCommands: Sendable {
         let principal = caller.principal
         let admin = self.access.isPlatformAdmin(principal)
         let existing = current?.owners
-        if let tenant = draft.tenant, tenant != principal.tenant, tenant != current?.draft.tenant, !admin {
-            try await self.access.refuse("tenant", id: tenant, to: caller, reason: "FOREIGN_TENANT")
-            throw APIError.badRequest("FOREIGN_TENANT", "tenant must be your own tenant.")
+        if !admin {
+            // On a create, a flow's tenant is the caller's; after that only a platform admin moves it.
+            let allowed = current.map { draft.tenant == $0.draft.tenant } ?? (draft.tenant == nil || draft.tenant == principal.tenant)
+            if !allowed {
+                try await self.access.refuse("tenant", id: draft.tenant ?? "none", to: caller, reason: "FOREIGN_TENANT")
+                throw APIError.badRequest(
+                    "FOREIGN_TENANT", current == nil ? "tenant must be your own tenant." : "Only a platform admin moves a flow to another tenant.")
+            }
         }
         let directory = try self.directory()
         let requested = draft.owners ?? []
@@ -202,7 +207,11 @@ public struct FlowCommands: Sendable {
         do {
             owners = try await FlowOwnership.owners(
                 requested: added, by: principal, isPlatformAdmin: admin,
-                sameTenant: { id in try await directory.account(id)?.tenant == principal.tenant })
+                sameTenant: { id in
+                    // A user of the caller's tenant: not a service account (another flow's token, say).
+                    guard let account = try await directory.account(id), account.type == FlowOwnership.userType else { return false }
+                    return account.tenant == principal.tenant
+                })
         } catch let foreign as FlowOwnership.ForeignOwner {
             try await self.access.refuse("flow-owner", id: foreign.owner.id, to: caller, reason: "FOREIGN_OWNER")
             throw APIError.badRequest("FOREIGN_OWNER", foreign.message)

@@ -87,8 +87,7 @@ public struct FlowControl: Sendable {
                 throw APIError.conflict("FLOW_NOT_RUNNING", "Flow has no credentials while it is \(current.status.rawValue); start it first.")
             }
             try await self.announcer.audit(
-                "credentials_rotated", current, actor: caller.actor, requestID: caller.requestID, details: ["clientId": .string(secret.clientID)],
-                on: connection)
+                "credentials_rotated", current, actor: caller.actor, requestID: caller.requestID, on: connection)
             return secret
         }
     }

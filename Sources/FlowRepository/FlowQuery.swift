@@ -8,6 +8,8 @@ public struct FlowQuery: Sendable, Hashable {
     public var visibleTo: [String]?
     public var status: FlowStatus?
     public var type: String?
+    /// Only flows of no tenant or of this tenant (`.some(nil)`: of no tenant); nil for any tenant.
+    public var tenantScope: String??
     /// Flows owned by this id, within what is visible anyway: it never widens visibility.
     public var owner: String?
     /// Case-insensitive, on name and description.

@@ -13,14 +13,14 @@ public enum FlowQueryParser {
     ]
 
     public static func parse(_ parameters: QueryParameters) throws(APIError) -> FlowQuery {
-        if let unknown = parameters.names.subtracting(Self.known).sorted().first {
-            throw APIError.badRequest("UNKNOWN_PARAMETER", "Unknown query parameter \(unknown.prefix(64)).")
-        }
         guard !parameters.hasMalformedParts else {
             throw APIError.badRequest("INVALID_QUERY", "The query has a parameter twice, or one that is not valid percent-encoded UTF-8.")
         }
-        for name in parameters.names where parameters[name]?.unicodeScalars.contains("\u{0}") == true {
-            throw APIError.badRequest("INVALID_QUERY", "\(name) must not contain NUL characters.")
+        for name in parameters.names where (name + (parameters[name] ?? "")).unicodeScalars.contains(where: { $0.value < 0x20 }) {
+            throw APIError.badRequest("INVALID_QUERY", "Query parameters must not contain control characters.")
+        }
+        if let unknown = parameters.names.subtracting(Self.known).sorted().first {
+            throw APIError.badRequest("UNKNOWN_PARAMETER", "Unknown query parameter \(unknown.prefix(64)).")
         }
         var query = FlowQuery(visibleTo: [])
         if let status = parameters["filter[status]"] {
@@ -39,11 +39,13 @@ public enum FlowQueryParser {
             query.type = type
         }
         if let user = parameters["filter[user]"] {
-            guard (1...64).contains(user.count) else { throw APIError.badRequest("INVALID_FILTER", "filter[user] must be an account id.") }
+            guard (1...64).contains(user.unicodeScalars.count) else {
+                throw APIError.badRequest("INVALID_FILTER", "filter[user] must be an account id.")
+            }
             query.owner = user
         }
         if let search = parameters["search"] {
-            guard search.count <= Self.maximumSearch else {
+            guard search.unicodeScalars.count <= Self.maximumSearch else {
                 throw APIError.badRequest("INVALID_SEARCH", "search may have at most \(Self.maximumSearch) characters.")
             }
             query.search = search

@@ -26,7 +26,7 @@ public struct FlowRoutes: Sendable {
             let caller = try Self.caller(context)
             var query = try FlowQueryParser.parse(QueryParameters(request))
             let page = try Pagination(request)
-            query.visibleTo = try await self.access.listing(for: caller)
+            try await self.access.scope(&query, for: caller)
             let (items, total) = try await self.store.list(query, offset: page.offset, limit: page.size)
             return PageEnvelope(items.map { self.answer($0, for: caller) }, total: total, page: page)
         }

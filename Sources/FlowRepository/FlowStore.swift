@@ -90,6 +90,11 @@ public struct FlowStore: Sendable {
             guard !visible.isEmpty else { return ([], 0) }
             conditions.append("EXISTS (SELECT 1 FROM flow_owners o WHERE o.flow_id = flows.id AND o.owner_id IN (\(list: visible)))")
         }
+        switch query.tenantScope {
+        case .some(.some(let tenant)): conditions.append("(tenant IS NULL OR tenant = \(tenant))")
+        case .some(.none): conditions.append("tenant IS NULL")
+        case .none: break
+        }
         if let owner = query.owner {
             conditions.append("EXISTS (SELECT 1 FROM flow_owners u WHERE u.flow_id = flows.id AND u.owner_id = \(owner))")
         }

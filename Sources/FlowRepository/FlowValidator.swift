@@ -14,6 +14,8 @@ public import PortcullisCore
 public enum FlowValidator {
     /// Node ids name queues: OIH's limit.
     public static let maximumNodeIDLength = 30
+    /// How deep the JSON a flow keeps as written (`fields`, `nodeSettings`, `mapper`) may nest.
+    public static let maximumDepth = 32
     /// Bounds that keep one flow a reasonable document.
     public static let maximumNodes = 200
     public static let maximumEdges = 1_000
@@ -201,7 +203,8 @@ public enum FlowValidator {
                 var config: FlowEdge.Config?
                 if let configObject = self.object(edge["config"], path: "\(path).config"), case .object(let fields) = configObject {
                     config = FlowEdge.Config(
-                        condition: self.text(fields, "condition", path: "\(path).config.condition", limit: 256), mapper: fields["mapper"])
+                        condition: self.text(fields, "condition", path: "\(path).config.condition", limit: 256),
+                        mapper: self.freeForm(fields["mapper"], path: "\(path).config.mapper"))
                 }
                 if let source, let target { edges.append(FlowEdge(id: id, source: source, target: target, config: config)) }
             }
@@ -227,11 +230,41 @@ public enum FlowValidator {
         mutating func object(_ value: JSONValue?, path: String) -> JSONValue? {
             switch value {
             case nil, .null: return nil
-            case .object: return value
+            case .object: return self.freeForm(value, path: path)
             default:
                 self.problems.append(.invalidField(path: path, expected: "an object"))
                 return nil
             }
+        }
+
+        /// JSON the flow keeps as the client wrote it (`fields`, `nodeSettings`, `mapper`), within bounds:
+        /// nested at most ``FlowValidator/maximumDepth`` levels (every read of the flow walks it) and
+        /// without NUL characters, in keys or values (PostgreSQL text cannot hold them).
+        mutating func freeForm(_ value: JSONValue?, path: String) -> JSONValue? {
+            guard let value else { return nil }
+            var stack: [(JSONValue, Int)] = [(value, 1)]
+            while let (next, depth) = stack.popLast() {
+                guard depth <= FlowValidator.maximumDepth else {
+                    self.problems.append(.invalidField(path: path, expected: "JSON nested at most \(FlowValidator.maximumDepth) levels deep"))
+                    return nil
+                }
+                switch next {
+                case .string(let text) where text.unicodeScalars.contains("\u{0}"):
+                    self.problems.append(.invalidField(path: path, expected: "JSON without NUL characters"))
+                    return nil
+                case .array(let items):
+                    stack.append(contentsOf: items.map { ($0, depth + 1) })
+                case .object(let fields):
+                    if fields.keys.contains(where: { $0.unicodeScalars.contains("\u{0}") }) {
+                        self.problems.append(.invalidField(path: path, expected: "JSON without NUL characters"))
+                        return nil
+                    }
+                    stack.append(contentsOf: fields.values.map { ($0, depth + 1) })
+                default:
+                    continue
+                }
+            }
+            return value
         }
     }
 }

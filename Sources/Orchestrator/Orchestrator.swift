@@ -46,10 +46,19 @@ public struct Orchestrator: Sendable {
 
     /// What the orchestrator reads of a flow in a lifecycle event.
     struct FlowSummary: Decodable {
-        struct Graph: Decodable { let nodes: [Node] }
+        struct Graph: Decodable {
+            let nodes: [Node]
+            let edges: [Edge]?
+        }
         struct Node: Decodable { let id: String }
+        struct Edge: Decodable {
+            let source: String
+            let target: String
+        }
+        struct Owner: Codable { let id: String }
         let id: String
         let tenant: String?
+        let owners: [Owner]?
         let graph: Graph?
     }
 
@@ -120,10 +129,20 @@ public struct Orchestrator: Sendable {
             try await connection.execute(
                 "INSERT INTO orchestrator_queues (queue, flow_id, node_id, created_at) VALUES (\(queue), \(round.flowID), \(node), \(now))")
         }
+        try await connection.execute("DELETE FROM orchestrator_edges WHERE flow_id = \(round.flowID)")
+        for edge in Set((flow.graph?.edges ?? []).map { "\($0.source)\u{0}\($0.target)" }).sorted() {
+            let ends = edge.split(separator: "\u{0}", maxSplits: 1).map(String.init)
+            guard ends.count == 2 else { continue }
+            try await connection.execute(
+                "INSERT INTO orchestrator_edges (flow_id, source, target) VALUES (\(round.flowID), \(ends[0]), \(ends[1]))")
+        }
         try await self.record(round, state: "started", credential: credential, on: connection)
-        let token = try JSONValue(encoding: credential)
-        try await self.publish("audit.flow.token_created", round, ["flowToken": token, "queues": .int(Int64(nodes.count))], on: connection)
-        try await self.publish("flow.started", round, ["flowToken": token], on: connection)
+        let owners = try JSONCoding.string((flow.owners ?? []).map(\.id) + [credential.accountID])
+        try await connection.execute("UPDATE orchestrator_flows SET owners = \(owners) WHERE flow_id = \(round.flowID)")
+        // The audit record names the account, not its client id: only those who control the flow see that.
+        try await self.publish(
+            "audit.flow.token_created", round, ["accountId": .string(credential.accountID), "queues": .int(Int64(nodes.count))], on: connection)
+        try await self.publish("flow.started", round, ["flowToken": try JSONValue(encoding: credential)], on: connection)
         self.logger.info("flow started", metadata: ["flow.id": .string(round.flowID), "request.id": .string(round.event.headers.requestID ?? "")])
     }
 
@@ -134,9 +153,11 @@ public struct Orchestrator: Sendable {
         }
         try await self.messaging.store.removeQueues(queues, on: connection)
         try await connection.execute("DELETE FROM orchestrator_queues WHERE flow_id = \(round.flowID)")
+        try await connection.execute("DELETE FROM orchestrator_edges WHERE flow_id = \(round.flowID)")
+        try await connection.execute("UPDATE orchestrator_flows SET owners = NULL WHERE flow_id = \(round.flowID)")
         try await self.record(round, state: "stopped", credential: nil, on: connection)
         if let revoked {
-            try await self.publish("audit.flow.token_revoked", round, ["flowToken": try JSONValue(encoding: revoked)], on: connection)
+            try await self.publish("audit.flow.token_revoked", round, ["accountId": .string(revoked.accountID)], on: connection)
         }
         try await self.publish("flow.stopped", round, [:], on: connection)
         self.logger.info("flow stopped", metadata: ["flow.id": .string(round.flowID), "request.id": .string(round.event.headers.requestID ?? "")])

@@ -20,6 +20,18 @@ public enum OrchestratorMigrations {
                 """,
                 "CREATE INDEX orchestrator_queues_flow ON orchestrator_queues (flow_id)",
             ]
-        }
+        },
+        Migration(id: "orchestrator.0002") { _ in
+            [
+                // What the queue API needs of a running flow, from its flow.starting: who owns it (owners
+                // change only while a flow is inactive) and where each node's output goes.
+                "ALTER TABLE orchestrator_flows ADD COLUMN owners TEXT",
+                """
+                CREATE TABLE orchestrator_edges (
+                    flow_id TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL, PRIMARY KEY (flow_id, source, target)
+                )
+                """,
+            ]
+        },
     ]
 }

@@ -60,6 +60,10 @@ struct FlowLifecycleTests {
             #expect(manage.errorReason == "FLOW_ACCOUNT")
             #expect(try await env.call(.delete, "/api/v1/users/\(tokenAccount)", token: admin).errorReason == "FLOW_ACCOUNT")
             #expect(try await env.call(.post, "/api/v1/service-accounts/\(tokenAccount)/secret", token: admin).errorReason == "FLOW_ACCOUNT")
+            let join = try await env.call(
+                .post, "/api/v1/tenants/t1/users", token: admin, json: ["user": .string(tokenAccount), "roles": ["builtin-user"]])
+            #expect(join.errorReason == "FLOW_ACCOUNT")
+            #expect(try await env.call(.delete, "/api/v1/tenants/t1/user/\(tokenAccount)", token: admin).errorReason == "FLOW_ACCOUNT")
 
             // The seed's chain under one request id: the request, the start, the orchestrator's answer.
             let chain: @Sendable () async throws -> Set<String> = {

@@ -219,15 +219,38 @@ struct FlowRouteTests {
             #expect(orphan.errorReason == "OWNERS_EXCLUDE_CALLER")
             _ = try await env.resourceDecisions(of: "flow-orphan-\(backend)", outcome: "deny", reason: "OWNERS_EXCLUDE_CALLER", admin: admin)
 
-            // An account moved to another tenant keeps no say over its old tenant's flows' owners.
+            // Only a platform admin moves a flow to another tenant, or out of every tenant.
+            for tenant: JSONValue in ["t2", .null] {
+                let moveFlow = try await env.call(.patch, "/flows/\(id)", token: alice.token, json: ["tenant": tenant])
+                #expect(moveFlow.errorReason == "FOREIGN_TENANT", "\(tenant)")
+            }
+            // A service account (another flow's token, say) is not a user owner.
+            let service = try #require(
+                try await env.call(.post, "/api/v1/service-accounts", token: admin, json: ["name": "robot", "tenant": "t1"]).json?["data"]?["id"]?
+                    .stringValue)
+            let robotOwner = try await env.call(
+                .patch, "/flows/\(id)", token: alice.token,
+                json: [
+                    "owners": [
+                        ["id": .string(service), "type": "user"], ["id": .string(alice.id), "type": "user"], ["id": "t1", "type": "tenant"],
+                    ]
+                ])
+            #expect(robotOwner.errorReason == "FOREIGN_OWNER")
+
+            // An account moved to another tenant loses its old tenant's flows, its own included.
             let move = try await env.call(
                 .post, "/api/v1/tenants/t2/users", token: admin, json: ["user": .string(alice.id), "roles": ["builtin-user"]])
             #expect(move.status == .ok)
             let moved = try await env.login("alice", "password-of-alice")
-            let handOff = try await env.call(
-                .patch, "/flows/\(id)", token: moved, json: ["owners": [["id": "t1", "type": "tenant"], ["id": "t2", "type": "tenant"]]])
-            #expect(handOff.errorReason == "FOREIGN_TENANT")
+            for (method, uri, body) in [
+                (HTTPRequest.Method.get, "/flows/\(id)", nil), (.patch, "/flows/\(id)", ["tenant": "t2"] as JSONValue),
+                (.post, "/flows/\(id)/start", nil), (.delete, "/flows/\(id)", nil),
+            ] {
+                #expect(try await env.call(method, uri, token: moved, json: body).status == .notFound, "\(method) \(uri)")
+            }
+            #expect(try await env.call(.get, "/flows", token: moved).json?["meta"]?["total"] == 0)
             #expect(try await env.call(.get, "/flows/\(id)", token: bob.token).status == .notFound)
+            #expect(try await env.call(.get, "/flows/\(id)", token: carol.token).status == .ok)
         }
     }
 
@@ -297,6 +320,23 @@ struct FlowRouteTests {
                 #expect(response.status == .badRequest, "\(query)")
             }
             // NUL cannot be stored in PostgreSQL text: refused as input on both backends, never a 500.
+            // JSON kept as written is bounded too: depth, and NUL in keys or values.
+            var deep: JSONValue = "bottom"
+            for _ in 0..<40 { deep = ["x": deep] }
+            let deepFlow = FlowFixtures.flow(extra: [
+                "graph": ["nodes": [["id": "a", "componentId": "c", "function": "f", "fields": deep]], "edges": []]
+            ])
+            #expect(
+                try await env.call(.post, "/flows", token: alice.token, json: deepFlow).messages == [
+                    "graph.nodes[0].fields must be JSON nested at most 32 levels deep."
+                ])
+            let nulFields = FlowFixtures.flow(extra: [
+                "graph": ["nodes": [["id": "a", "componentId": "c", "function": "f", "fields": ["k\u{0}": "v"]]], "edges": []]
+            ])
+            #expect(
+                try await env.call(.post, "/flows", token: alice.token, json: nulFields).messages == [
+                    "graph.nodes[0].fields must be JSON without NUL characters."
+                ])
             let nul = try await env.call(.post, "/flows", token: alice.token, json: FlowFixtures.flow(name: "a\u{0}b"))
             #expect(nul.status == .badRequest)
             #expect(nul.messages == ["name must be a string without NUL characters."])

@@ -41,6 +41,7 @@ extension AccountAdministration {
         guard var account = found, try await self.check(caller, "update", account, decisions) else {
             throw IAMError.notFound("Account not found.")
         }
+        try await self.refuseFlowAccount(account.id)
         let ceiling = try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
         if account.tenant != tenantID {
             try await self.move(&account, to: tenantID, by: caller, decisions: decisions)
@@ -62,6 +63,7 @@ extension AccountAdministration {
         guard var account = try await self.accounts.find(id: accountID), account.tenant == tenantID,
             try await self.check(caller, "update", account, decisions)
         else { throw IAMError.notFound("Account not found.") }
+        try await self.refuseFlowAccount(account.id)
         let ceiling = try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
         try await self.move(&account, to: nil, by: caller, decisions: decisions)
         return try await self.save(account, passwordHash: nil, confirming: ceiling, requestID: requestID)
