@@ -56,7 +56,8 @@ public struct GatewayAssembly: Sendable {
         console: @escaping @Sendable (String) -> Void = { Console.write($0) },
         logger: Logger
     ) throws {
-        let messaging = Messaging(database: database, clock: clock, logger: logger)
+        let messaging = Messaging(
+            database: database, retry: RetryPolicy(maxAttempts: configuration.queueMaxAttempts), clock: clock, logger: logger)
         // Password hashing on threads of its own, with a bounded queue: a login flood is shed, not queued.
         let hasher =
             passwordHasher
@@ -79,7 +80,8 @@ public struct GatewayAssembly: Sendable {
                 DatabaseReadiness(database: database, timeout: configuration.databaseTimeout),
                 MigrationReadiness(runner: runner, timeout: configuration.databaseTimeout),
                 BusReadiness(store: messaging.store, clock: clock, timeout: configuration.databaseTimeout),
-                AuditReadiness(journal: journal, store: messaging.store, clock: clock, maxLag: configuration.auditMaxLag),
+                AuditReadiness(
+                    journal: journal, store: messaging.store, clock: clock, maxLag: configuration.auditMaxLag, timeout: configuration.databaseTimeout),
                 PolicyReadiness(policies: policies), ServicesReadiness(supervisor: supervisor),
             ] + modules.flatMap(\.readinessChecks)
         let names = checks.map(\.name)

@@ -40,6 +40,13 @@ extension MessageStore {
         return .milliseconds(max(0, next - self.nowMilliseconds))
     }
 
+    /// The position of message `messageID` in `queue` while `leaseID` holds it; nil otherwise.
+    public func seq(queue: String, messageID: String, leaseID: String) async throws -> Int64? {
+        try await self.database.first(
+            "SELECT seq FROM bus_messages WHERE queue = \(queue) AND message_id = \(messageID) AND lease_id = \(leaseID)"
+        ).map { try $0.int("seq") }
+    }
+
     /// Messages waiting or leased in `queue`.
     public func depth(queue: String) async throws -> Int {
         let row = try await self.database.first("SELECT COUNT(*) AS depth FROM bus_messages WHERE queue = \(queue)")

@@ -88,4 +88,16 @@ public struct DatabaseWorkQueue: WorkQueue {
     public func depth(_ queue: String) async throws -> Int {
         try await self.store.depth(queue: queue)
     }
+
+    /// Acks the message `messageID` of `queue` held under `leaseID`; false when that lease is not current.
+    public func ack(_ queue: String, messageID: String, leaseID: String) async throws -> Bool {
+        guard let seq = try await self.store.seq(queue: queue, messageID: messageID, leaseID: leaseID) else { return false }
+        return try await self.ack(queue, seq: seq, leaseID: leaseID)
+    }
+
+    /// Nacks the message `messageID` of `queue` held under `leaseID`.
+    public func nack(_ queue: String, messageID: String, leaseID: String, retryAfter: Duration?, error: String) async throws -> NackOutcome {
+        guard let seq = try await self.store.seq(queue: queue, messageID: messageID, leaseID: leaseID) else { return .staleLease }
+        return try await self.nack(queue, seq: seq, leaseID: leaseID, retryAfter: retryAfter, error: error)
+    }
 }

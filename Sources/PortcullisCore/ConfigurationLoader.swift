@@ -41,6 +41,7 @@ public struct ConfigurationLoader: Sendable {
         public static let shutdownTimeout = Setting(variable: "PORTCULLIS_SHUTDOWN_TIMEOUT", flag: "")
         public static let passwordHashThreads = Setting(variable: "PORTCULLIS_PASSWORD_HASH_THREADS", flag: "")
         public static let passwordHashQueue = Setting(variable: "PORTCULLIS_PASSWORD_HASH_QUEUE", flag: "")
+        public static let queueMaxAttempts = Setting(variable: "PORTCULLIS_QUEUE_MAX_ATTEMPTS", flag: "")
 
         public static let all: [Setting] = [.host, .port, .dataDirectory, .databaseURL, .policies, .logLevel, .logFormat, .maxBodyBytes]
     }
@@ -194,6 +195,12 @@ public struct ConfigurationLoader: Sendable {
         }
         if let (value, name) = self.value(.sessionMax) {
             configuration.sessionMax = try Self.duration(value, name, within: Duration.seconds(300)...Duration.seconds(90 * 86400), "5m and 90d")
+        }
+        if let (value, name) = self.value(.queueMaxAttempts) {
+            guard let attempts = Int(value), (1...100).contains(attempts) else {
+                throw ConfigurationError(setting: name, problem: "\"\(value)\" is not a number of attempts from 1 to 100")
+            }
+            configuration.queueMaxAttempts = attempts
         }
         if let (value, name) = self.value(.passwordHashThreads) {
             guard let threads = Int(value), (1...64).contains(threads) else {

@@ -21,6 +21,8 @@ public struct GatewayConfiguration: Sendable {
     public var shutdownTimeout: Duration = .seconds(30)
     /// Audit lag past which `/health/ready` fails (`PORTCULLIS_AUDIT_MAX_LAG`).
     public var auditMaxLag: Duration = .seconds(30)
+    /// Deliveries of a flow step queue message before it moves to the dead letters.
+    public var queueMaxAttempts = 10
     /// How long a database call waits for a PostgreSQL connection (connecting included) before it fails
     /// and the request gets 503 (`PORTCULLIS_DATABASE_TIMEOUT`).
     public var databaseTimeout: Duration = .seconds(5)

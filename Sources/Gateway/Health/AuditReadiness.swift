@@ -15,8 +15,11 @@ public struct AuditReadiness: ReadinessCheck {
     let clock: WallClock
     /// Audit lag past which the replica reports not ready (`PORTCULLIS_AUDIT_MAX_LAG`).
     let maxLag: Duration
+    /// How long reading the audit queue may take (`PORTCULLIS_DATABASE_TIMEOUT`).
+    let timeout: Duration
 
-    public init(journal: DecisionJournal, store: MessageStore, clock: WallClock, maxLag: Duration = .seconds(30)) {
+    public init(journal: DecisionJournal, store: MessageStore, clock: WallClock, maxLag: Duration = .seconds(30), timeout: Duration = .seconds(5)) {
+        self.timeout = timeout
         self.journal = journal
         self.clock = clock
         self.store = store
@@ -28,7 +31,7 @@ public struct AuditReadiness: ReadinessCheck {
     /// again by itself once it has caught up.
     public func check() async -> ReadinessResult {
         guard self.journal.isAccepting else { return ReadinessResult(ready: false, info: ["problem": "the decision journal is not running"]) }
-        guard let stats = try? await withDeadline(.seconds(3), { [store] in try await store.stats() }) else {
+        guard let stats = try? await withDeadline(self.timeout, { [store] in try await store.stats() }) else {
             return ReadinessResult(ready: false, info: ["problem": "the audit queue cannot be read"])
         }
         guard let queue = stats.first(where: { $0.queue == DatabaseEventBus.queueName(group: AuditLog.group) }) else {
