@@ -89,7 +89,8 @@ let package = Package(
         .target(
             name: "Orchestrator",
             dependencies: [
-                "PortcullisCore", "Storage", "Messaging", "GatewayKit",
+                "PortcullisCore", "Storage", "Messaging", "Policy", "GatewayKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcomingFeatures

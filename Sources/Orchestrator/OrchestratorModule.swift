@@ -2,7 +2,7 @@ public import GatewayKit
 import Messaging
 public import Storage
 
-/// The orchestrator as a gateway module: no routes, one bus group.
+/// The orchestrator as a gateway module: one bus group, and the flow queue API over the queues it provisions.
 public struct OrchestratorModule: GatewayModule {
     public static let name = "orchestrator"
     public static let migrations = OrchestratorMigrations.all
@@ -30,7 +30,13 @@ public struct OrchestratorModule: GatewayModule {
         ]
     }
 
-    public func registerRoutes(on routes: RouteRegistry) {}
+    /// The flow queue API: components lease, settle and emit the messages of their step.
+    public func registerRoutes(on routes: RouteRegistry) {
+        FlowQueueRoutes(
+            access: FlowQueueAccess(database: self.environment.database, policies: self.environment.policies),
+            queues: self.environment.messaging.queues, database: self.environment.database
+        ).register(on: routes)
+    }
 
     /// Bound before any request can start a flow: no `flow.starting` is published while nobody listens.
     public func bind() async throws {

@@ -151,6 +151,7 @@ public func withIdentityGateway(
     hasher: any PasswordHasher = BcryptPasswordHasher(cost: 4),
     clock: WallClock = .system,
     modules: [any GatewayModule.Type] = Modules.all,
+    configure: @Sendable (inout GatewayConfiguration) -> Void = { _ in },
     _ body: @Sendable (IdentityEnvironment) async throws -> Void
 ) async throws {
     let configuration = {
@@ -158,6 +159,7 @@ public func withIdentityGateway(
         configuration.accessTokenTTL = accessTokenTTL
         configuration.lockout = lockout
         configuration.sessionMax = sessionMax
+        configure(&configuration)
         return configuration
     }()
     try await TestDatabases.withDatabase(backend) { database in

@@ -1,0 +1,57 @@
+import Foundation
+public import Policy
+public import PortcullisCore
+public import Storage
+
+/// Who may use a running flow's step queues (API.md §6): a caller holding `queues.consume` (the route's
+/// rule) that owns the flow, as the flow's owners stood when it started (owners change only while a flow
+/// is at rest) plus the flow's own token account. Decided by the ``Authorizer`` and recorded; a step that
+/// is not running, or not the caller's, answers 404 the same way and leaves the same record.
+public struct FlowQueueAccess: Sendable {
+    public static let notFound = APIError.notFound("No running flow step found")
+
+    /// A step of a running flow, as the queue API uses it.
+    public struct Step: Sendable {
+        public let flowID: String
+        public let nodeID: String
+        public let queue: String
+        /// The queues of the nodes this step's edges lead to.
+        public let targets: [(nodeID: String, queue: String)]
+    }
+
+    let database: any Database
+    let policies: PolicyStore
+
+    public init(database: any Database, policies: PolicyStore) {
+        self.database = database
+        self.policies = policies
+    }
+
+    public func step(flowID: String, nodeID: String, caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Step {
+        let authorizer = self.policies.current.authorizer
+        let resource = ResourceRef(type: "flow-step", id: "\(flowID.prefix(64))/\(nodeID.prefix(64))", tenant: nil)
+        if let row = try await self.database.first(
+            """
+            SELECT f.owners, q.queue FROM orchestrator_flows f JOIN orchestrator_queues q ON q.flow_id = f.flow_id
+            WHERE f.flow_id = \(flowID) AND f.state = 'started' AND q.node_id = \(nodeID)
+            """
+        ), let ownersText = try row.optionalString("owners") {
+            let owners = Set(try JSONCoding.decode([String].self, from: ownersText))
+            let decision = authorizer.decide(caller, platform: "all", ownedBy: owners)
+            if decision.allowed {
+                try await authorizer.check(decision, about: nil, on: resource, recordingTo: decisions)
+                let targets = try await self.database.query(
+                    """
+                    SELECT e.target, q.queue FROM orchestrator_edges e
+                    JOIN orchestrator_queues q ON q.flow_id = e.flow_id AND q.node_id = e.target
+                    WHERE e.flow_id = \(flowID) AND e.source = \(nodeID) ORDER BY e.target
+                    """
+                ).map { (nodeID: try $0.string("target"), queue: try $0.string("queue")) }
+                return Step(flowID: flowID, nodeID: nodeID, queue: try row.string("queue"), targets: targets)
+            }
+        }
+        let hidden = Decision(outcome: .deny, reason: "NOT_VISIBLE", required: ["all"], policyRevision: authorizer.revision)
+        try await authorizer.check(hidden, about: nil, on: resource, recordingTo: decisions)
+        throw Self.notFound
+    }
+}
