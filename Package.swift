@@ -87,6 +87,16 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         .target(
+            name: "Webhooks",
+            dependencies: [
+                "PortcullisCore", "Storage", "Messaging", "Policy", "GatewayKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
+        .target(
             name: "Orchestrator",
             dependencies: [
                 "PortcullisCore", "Storage", "Messaging", "Policy", "GatewayKit",
@@ -97,14 +107,16 @@ let package = Package(
         ),
         .testTarget(
             name: "FlowRepositoryTests",
-            dependencies: ["FlowRepository", "PortcullisCore", "Storage", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "FlowRepository", "GatewayKit", "PortcullisCore", "Storage", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
             name: "FlowTests",
             dependencies: [
                 "PortcullisCore", "Storage", "Messaging", "Policy", "IAM", "AuditLog", "Gateway", "GatewayKit", "FlowRepository", "Orchestrator",
-                "DeadLetters", "TestSupport", "GatewayTestSupport",
+                "Webhooks", "DeadLetters", "TestSupport", "GatewayTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -191,6 +203,7 @@ let package = Package(
                 "DeadLetters",
                 "FlowRepository",
                 "Orchestrator",
+                "Webhooks",
                 "GatewayKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -33,11 +33,13 @@ public struct FlowAnnouncer: Sendable {
         try await self.publish("flowrepo.flow.modified", payload: try JSONValue(encoding: flow), flow: flow, requestID: requestID, on: connection)
     }
 
-    /// `flow.starting` or `flow.stopping`: the whole flow (its `startedBy` included, never its secret),
-    /// with the round (`lifecycleVersion`) the orchestrator's answer must echo.
+    /// `flow.starting` or `flow.stopping`: the whole flow (its `startedBy` included; its webhook secret
+    /// only sealed), with the round (`lifecycleVersion`) the orchestrator's answer must echo.
     func lifecycle(_ name: String, _ flow: Flow, requestID: String?, on connection: any DatabaseConnection) async throws {
         guard case .object(var payload) = try JSONValue(encoding: flow) else { return }
         payload["lifecycleVersion"] = .int(flow.lifecycleVersion)
+        // The webhooks module checks signatures with it; sealed under the master key, never in clear.
+        if let sealed = flow.sealedHMACSecret { payload["sealedHmacSecret"] = .string(Data(sealed).base64EncodedString()) }
         try await self.publish(name, payload: .object(payload), flow: flow, requestID: requestID, on: connection)
     }
 

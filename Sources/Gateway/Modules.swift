@@ -4,6 +4,7 @@ import FlowRepository
 public import GatewayKit
 import IAM
 import Orchestrator
+import Webhooks
 
 /// The modules this build composes, in the order their migrations apply and their start-up steps run.
 /// Adding a module is one new target and one line here.
@@ -14,5 +15,6 @@ public enum Modules {
         DeadLetterModule.self,
         FlowModule.self,
         OrchestratorModule.self,
+        WebhookModule.self,
     ]
 }

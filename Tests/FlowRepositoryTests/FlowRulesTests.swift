@@ -1,6 +1,7 @@
 import Crypto
 import FlowRepository
 import Foundation
+import GatewayKit
 import PortcullisCore
 import Testing
 

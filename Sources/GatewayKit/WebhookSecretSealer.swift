@@ -1,8 +1,9 @@
 import Foundation
 public import PortcullisCore
 
-/// Seals a flow's webhook HMAC secret for storage with the project's ``SecretSealer``, bound to the flow's
-/// id.
+/// Seals a flow's webhook HMAC secret with the project's ``SecretSealer``, bound to the flow's id: the
+/// flow repository seals it for storage and for `flow.starting`, the webhooks module opens it to check a
+/// signature. Shared through the module seam so that neither imports the other.
 public struct WebhookSecretSealer: Sendable {
     public static let keyPurpose = "flow-webhook-secrets"
     let sealer: SecretSealer

@@ -1,0 +1,133 @@
+import Foundation
+public import GatewayKit
+import HTTPTypes
+import Hummingbird
+public import Messaging
+import NIOCore
+public import Policy
+public import PortcullisCore
+
+/// `HEAD|GET|POST /hook/{flowId}[/{suffix}]` (API.md §4): a call to an active webhook flow becomes one
+/// message on its first node's queue, and the answer `thank you` is sent only once that message is
+/// durably there. The route is public in `policies/routes.yaml`; the module applies the flow's own
+/// authentication (none, HMAC or Bearer) to GET and POST alike, and records its decision.
+public struct WebhookRoutes: Sendable {
+    /// Every answer takes at least this long, so that timing does not tell an active flow from an unknown one.
+    public static let minimumResponseTime: Duration = .milliseconds(50)
+
+    let flows: WebhookFlows
+    let queues: DatabaseWorkQueue
+    let sealer: WebhookSecretSealer
+    let policies: PolicyStore
+
+    public init(flows: WebhookFlows, queues: DatabaseWorkQueue, sealer: WebhookSecretSealer, policies: PolicyStore) {
+        self.flows = flows
+        self.queues = queues
+        self.sealer = sealer
+        self.policies = policies
+    }
+
+    public func register(on routes: RouteRegistry) {
+        for template in ["/hook/{flowId}", "/hook/{flowId}/{suffix}"] {
+            // HEAD comes with GET (the router answers HEAD for every GET route); it enqueues nothing.
+            for method in [HTTPRequest.Method.get, .post] {
+                routes.on(template, method: method) { request, context in
+                    try await self.answer(request, context: context)
+                }
+            }
+        }
+    }
+
+    static func inactive(_ flowID: String) -> APIError {
+        APIError.notFound("Flow \(flowID.prefix(64)) either does not exist or is inactive.", reason: "FLOW_NOT_ACTIVE")
+    }
+
+    func answer(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        do {
+            let response = try await self.handle(request, context: context)
+            try? await Task.sleep(until: started + Self.minimumResponseTime)
+            return response
+        } catch {
+            try? await Task.sleep(until: started + Self.minimumResponseTime)
+            throw error
+        }
+    }
+
+    func handle(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let flowID = context.parameters.get("flowId") ?? ""
+        let method = request.method.rawValue
+        if request.method == .post, request.headers[.contentType] == nil {
+            throw APIError.unsupportedMediaType("A webhook POST needs a Content-Type.")
+        }
+        let flow = try await self.flows.find(flowID)
+        guard let flow, flow.receives, let queue = flow.queue else {
+            try await self.record(.deny, "FLOW_NOT_ACTIVE", flowID: flowID, tenant: nil, context: context)
+            throw Self.inactive(flowID)
+        }
+        // The raw body, for the signature and the message, within the gateway's body limit.
+        let body: Data
+        do {
+            body = Data((try await request.body.collect(upTo: context.maxUploadSize)).readableBytesView)
+        } catch {
+            throw APIError.payloadTooLarge(limit: context.maxUploadSize)
+        }
+        var hidden: Set<String> = ["authorization", "cookie"]
+        switch flow.authentication {
+        case .none:
+            try await self.record(.allow, "OPEN_WEBHOOK", flowID: flowID, tenant: flow.tenant, context: context)
+        case .hmac(let header, let algorithm):
+            hidden.insert(header)
+            let secret = flow.sealedSecret.flatMap { self.sealer.open($0, flowID: flow.flowID) }
+            let signature = request.headers[HTTPField.Name(header) ?? .authorization]
+            guard let secret, WebhookSignature.verify(signature, body: body, secret: secret, algorithm: algorithm) else {
+                try await self.record(
+                    .deny, signature == nil ? "HMAC_MISSING" : "HMAC_INVALID", flowID: flowID, tenant: flow.tenant, context: context)
+                throw APIError.unauthorized("INVALID_SIGNATURE", "The webhook signature is missing or does not match the body.")
+            }
+            try await self.record(.allow, "HMAC_VALID", flowID: flowID, tenant: flow.tenant, context: context)
+        case .bearer:
+            guard let principal = context.principal else {
+                try await self.record(.deny, "UNAUTHENTICATED", flowID: flowID, tenant: flow.tenant, context: context)
+                throw APIError.unauthorized("UNAUTHENTICATED", "This webhook needs a bearer token.")
+            }
+            let authorizer = self.policies.current.authorizer
+            let ownership = authorizer.decide(principal, platform: "all", ownedBy: Set(flow.owners))
+            guard ownership.allowed else {
+                // Another tenant's caller learns nothing; a member of the flow's tenant learns it is not theirs.
+                try await self.record(.deny, "NOT_OWNER", flowID: flowID, tenant: nil, context: context)
+                if principal.tenant != flow.tenant { throw Self.inactive(flowID) }
+                throw APIError.forbidden("NOT_OWNER", "Only the flow's owners call its webhook.")
+            }
+            guard authorizer.holds(principal, "webhooks.execute") else {
+                try await self.record(.deny, "MISSING_PERMISSION", flowID: flowID, tenant: flow.tenant, context: context)
+                throw APIError.forbidden("MISSING_PERMISSION", "Missing permission webhooks.execute")
+            }
+            try await self.record(.allow, ownership.reason, flowID: flowID, tenant: flow.tenant, context: context)
+        }
+        if request.method == .head {
+            return Response(status: .ok)
+        }
+        let suffix = context.parameters.get("suffix")
+        let call = WebhookRequest(
+            method: method, path: request.uri.path, query: request.uri.query, headers: request.headers.map { ($0.name.canonicalName, $0.value) },
+            contentType: request.headers[.contentType], body: body, pathSuffix: suffix)
+        let messageID = UUID().uuidString.lowercased()
+        let message: JSONValue
+        do {
+            message = try call.message(id: messageID, requestID: context.requestID.value, hidden: hidden)
+        } catch {
+            throw APIError.badRequest("INVALID_BODY", error.message)
+        }
+        // Durably on the queue before the answer: the enqueue commits first.
+        try await self.queues.enqueue(queue, messageID: messageID, message: message, on: nil)
+        return try DataEnvelope(["requestId": context.requestID.value, "message": "thank you"]).response(from: request, context: context)
+    }
+
+    /// The webhook's decision, recorded as a resource decision of the request.
+    func record(_ outcome: Decision.Outcome, _ reason: String, flowID: String, tenant: String?, context: GatewayRequestContext) async throws {
+        let decision = Decision(outcome: outcome, reason: reason, required: [], policyRevision: self.policies.current.revision)
+        try await context.decisions.record(
+            decision, about: nil, resource: ResourceRef(type: "webhook", id: String(flowID.prefix(64)), tenant: tenant))
+    }
+}

@@ -1,0 +1,205 @@
+import Crypto
+import Foundation
+import GatewayTestSupport
+import HTTPTypes
+import HummingbirdTesting
+import Messaging
+import NIOCore
+import PortcullisCore
+import Storage
+import TestSupport
+import Testing
+
+@Suite("Webhooks")
+struct WebhookTests {
+    /// A started flow of alice's (tenant t1) with `settings`, once its webhook receives; and a flow token.
+    static func hookFlow(_ env: IdentityEnvironment, settings: JSONValue? = nil, extra: [String: JSONValue] = [:], alice: String? = nil)
+        async throws -> (id: String, alice: String, flowToken: String)
+    {
+        let owner: String
+        if let alice { owner = alice } else { owner = try await env.user("alice", tenant: "t1").token }
+        var fields = extra
+        if let settings { fields["flowSettings"] = ["webhooks": settings] }
+        let id = try #require(try await env.createFlow(FlowFixtures.flow(extra: fields), token: owner)["id"]?.stringValue)
+        #expect(try await env.call(.post, "/flows/\(id)/start", token: owner).status == .ok)
+        #expect(try await env.flowStatus(id, becomes: "active", token: owner) != nil)
+        let credentials = try await env.call(.post, "/flows/\(id)/credentials", token: owner).json?["data"]
+        let issued = try await FlowLifecycleTests.token(
+            env, clientID: try #require(credentials?["clientId"]?.stringValue), secret: try #require(credentials?["clientSecret"]?.stringValue))
+        let token = try #require(issued.json?["access_token"]?.stringValue)
+        // The webhooks module opens the flow when its own consumer has seen flow.started (never for a cron flow).
+        if extra["cron"] == nil {
+            #expect(try await eventually { try await Self.raw(env, .head, "/hook/\(id)").status != .notFound })
+        }
+        return (id, owner, token)
+    }
+
+    static func raw(
+        _ env: IdentityEnvironment, _ method: HTTPRequest.Method, _ uri: String, headers: HTTPFields = [:], body: String? = nil
+    ) async throws -> TestResponse {
+        try await env.client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+    }
+
+    /// The messages on the flow's first node, leased with its token.
+    static func lease(_ env: IdentityEnvironment, _ id: String, token: String) async throws -> [JSONValue] {
+        try await env.call(.post, FlowQueueTests.path(id, "step_1", "/lease"), token: token, json: ["max": 100]).json?["data"]?.arrayValue?
+            .compactMap { $0["message"] } ?? []
+    }
+
+    @Test("a POSTed JSON body is the exact message on the first node's queue, without credentials in its headers", arguments: Backend.allCases)
+    func postJSON(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let admin = try await env.adminToken()
+            let (id, _, token) = try await Self.hookFlow(env)
+            let response = try await Self.raw(
+                env, .post, "/hook/\(id)/orders?source=shop",
+                headers: [
+                    .contentType: "application/json", .cookie: "session=secret", HTTPField.Name("x-request-id")!: "hook-\(backend)",
+                    HTTPField.Name("x-custom")!: "kept",
+                ],
+                body: #"{"hello":"world","n":[1,2]}"#)
+            #expect(response.status == .ok)
+            #expect(response.json == ["data": ["requestId": .string("hook-\(backend)"), "message": "thank you"], "meta": [:]])
+            let messages = try await Self.lease(env, id, token: token)
+            #expect(messages.count == 1)
+            let message = try #require(messages.first)
+            #expect(message["data"] == ["hello": "world", "n": [1, 2]])
+            #expect(message["metadata"] == ["source": ["name": "webhooks", "type": "webhook", "externalExecId": .string("hook-\(backend)")]])
+            #expect(message["method"] == "POST")
+            #expect(message["url"] == .string("/hook/\(id)/orders?source=shop"))
+            #expect(message["query"] == ["source": "shop"])
+            #expect(message["pathSuffix"] == "orders")
+            #expect(message["params"] == [:])
+            #expect(message["attachments"] == [:])
+            #expect(message["headers"]?["x-custom"] == "kept")
+            #expect(message["headers"]?["cookie"] == nil)
+            #expect(message["headers"]?["authorization"] == nil)
+            #expect(message["id"]?.stringValue?.isEmpty == false)
+            _ = try await env.resourceDecisions(of: "hook-\(backend)", outcome: "allow", reason: "OPEN_WEBHOOK", admin: admin)
+
+            // GET: the query is the data. HEAD: 200 and nothing enqueued.
+            #expect(try await Self.raw(env, .get, "/hook/\(id)?a=1&b=two%20words").status == .ok)
+            #expect(try await Self.lease(env, id, token: token).first?["data"] == ["a": "1", "b": "two words"])
+            let head = try await Self.raw(env, .head, "/hook/\(id)")
+            #expect(head.status == .ok)
+            #expect(try await env.messaging.queues.depth(FlowQueueNames.messages(flowID: id, nodeID: "step_1")) == 2)
+        }
+    }
+
+    @Test("unknown, inactive, stopped and cron flows are 404 with the contract's message; 415 and 413", arguments: Backend.allCases)
+    func refusals(backend: Backend) async throws {
+        try await withIdentityGateway(backend, configure: { $0.maxBodyBytes = 4096 }) { env in
+            let (id, alice, _) = try await Self.hookFlow(env)
+            let idle = try #require(try await env.createFlow(token: alice)["id"]?.stringValue)
+            let cron = try await Self.hookFlow(env, extra: ["cron": "*/5 * * * *"], alice: alice).id
+            for flow in ["aaaaaaaaaaaaaaaaaaaaaaaa", idle, cron, "not-an-id"] {
+                let response = try await Self.raw(env, .post, "/hook/\(flow)", headers: [.contentType: "application/json"], body: "{}")
+                #expect(response.status == .notFound, "\(flow)")
+                #expect(response.json?["errors"]?.arrayValue?.first?["message"] == .string("Flow \(flow) either does not exist or is inactive."))
+                #expect(try await Self.raw(env, .get, "/hook/\(flow)").status == .notFound)
+            }
+            #expect(try await Self.raw(env, .post, "/hook/\(id)", body: "{}").status == .unsupportedMediaType)
+            let big = try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "text/plain"], body: String(repeating: "x", count: 5000))
+            #expect(big.status == .contentTooLarge)
+            // Stopped: 404 again.
+            #expect(try await env.call(.post, "/flows/\(id)/stop", token: alice).status == .ok)
+            #expect(try await env.flowStatus(id, becomes: "inactive", token: alice) != nil)
+            #expect(try await eventually { try await Self.raw(env, .get, "/hook/\(id)").status == .notFound })
+        }
+    }
+
+    @Test("XML, urlencoded, text and other bodies; XML with a DTD is refused", arguments: Backend.allCases)
+    func bodies(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let (id, _, token) = try await Self.hookFlow(env)
+            let xml = #"<?xml version="1.0"?><order id="7"><item>a</item><item>b</item><note>x &amp; y</note></order>"#
+            #expect(try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/xml"], body: xml).status == .ok)
+            #expect(try await Self.lease(env, id, token: token).first?["data"] == ["order": ["@id": "7", "item": ["a", "b"], "note": "x & y"]])
+            #expect(
+                try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/x-www-form-urlencoded"], body: "a=1&b=x+y%21")
+                    .status == .ok)
+            #expect(try await Self.lease(env, id, token: token).first?["data"] == ["a": "1", "b": "x y!"])
+            #expect(
+                try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "text/plain; charset=utf-8"], body: "plain words").status == .ok
+            )
+            #expect(try await Self.lease(env, id, token: token).first?["data"] == "plain words")
+            #expect(
+                try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/octet-stream"], body: "\u{1}\u{2}").status == .ok)
+            let attachment = try await Self.lease(env, id, token: token).first?["attachments"]?["body"]
+            #expect(attachment == ["contentType": "application/octet-stream", "size": 2, "content": .string(Data([1, 2]).base64EncodedString())])
+
+            let laughs = #"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><lolz>&lol2;</lolz>"#
+            let refused = try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "text/xml"], body: laughs)
+            #expect(refused.status == .badRequest)
+            let external = #"<?xml version="1.0"?><!doctype x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>"#
+            #expect(try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/xml"], body: external).status == .badRequest)
+            #expect(
+                try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/xml"], body: "<a><b></a>").status == .badRequest)
+            #expect(try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/json"], body: "{").status == .badRequest)
+            #expect(try await Self.lease(env, id, token: token).isEmpty)
+        }
+    }
+
+    @Test("HMAC in hex or base64 over the raw body, for GET and POST alike; the HMAC header is not forwarded", arguments: Backend.allCases)
+    func hmac(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let admin = try await env.adminToken()
+            let secret = "hook-secret-1"
+            let (id, _, token) = try await Self.hookFlow(env, settings: ["hmacSecret": .string(secret), "hmacHeader": "X-Signature"])
+            let body = #"{"amount":12}"#
+            let code = Array(HMAC<SHA256>.authenticationCode(for: Data(body.utf8), using: SymmetricKey(data: Data(secret.utf8))))
+            let hex = code.map { String(format: "%02x", $0) }.joined()
+            let base64 = Data(code).base64EncodedString()
+            let signature = HTTPField.Name("x-signature")!
+            for value in [hex, base64, "sha256=\(hex)"] {
+                let response = try await Self.raw(
+                    env, .post, "/hook/\(id)", headers: [.contentType: "application/json", signature: value], body: body)
+                #expect(response.status == .ok, "\(value)")
+            }
+            let messages = try await Self.lease(env, id, token: token)
+            #expect(messages.count == 3)
+            #expect(messages.allSatisfy { $0["headers"]?["x-signature"] == nil })
+            let wrong = try await Self.raw(
+                env, .post, "/hook/\(id)",
+                headers: [.contentType: "application/json", signature: hex, HTTPField.Name("x-request-id")!: "hmac-bad-\(backend)"],
+                body: #"{"amount":13}"#)
+            #expect(wrong.status == .unauthorized)
+            _ = try await env.resourceDecisions(of: "hmac-bad-\(backend)", outcome: "deny", reason: "HMAC_INVALID", admin: admin)
+            #expect(try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/json"], body: body).status == .unauthorized)
+            // GET is checked the same way: the HMAC covers the empty body.
+            #expect(try await Self.raw(env, .get, "/hook/\(id)?a=1").status == .unauthorized)
+            let empty = Array(HMAC<SHA256>.authenticationCode(for: Data(), using: SymmetricKey(data: Data(secret.utf8))))
+            #expect(try await Self.raw(env, .get, "/hook/\(id)?a=1", headers: [signature: Data(empty).base64EncodedString()]).status == .ok)
+            #expect(try await Self.lease(env, id, token: token).count == 1)
+        }
+    }
+
+    @Test("bearer webhooks: 401 without a token, 403 without webhooks.execute, 404 for another tenant", arguments: Backend.allCases)
+    func bearer(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let (id, alice, token) = try await Self.hookFlow(env, settings: ["requireWebhookAuth": true])
+            let json: HTTPFields = [.contentType: "application/json"]
+            #expect(try await Self.raw(env, .post, "/hook/\(id)", headers: json, body: "{}").status == .unauthorized)
+            var withAlice = json
+            withAlice[.authorization] = "Bearer \(alice)"
+            #expect(try await Self.raw(env, .post, "/hook/\(id)", headers: withAlice, body: "{}").status == .forbidden)
+            let caller = try await env.user("caller", tenant: "t1", roles: [], permissions: ["webhooks.execute"])
+            var withCaller = json
+            withCaller[.authorization] = "Bearer \(caller.token)"
+            #expect(try await Self.raw(env, .post, "/hook/\(id)", headers: withCaller, body: #"{"x":1}"#).status == .ok)
+            #expect(try await Self.raw(env, .get, "/hook/\(id)", headers: [.authorization: "Bearer \(caller.token)"]).status == .ok)
+            #expect(try await Self.raw(env, .get, "/hook/\(id)").status == .unauthorized)
+            let outsider = try await env.user("outsider", tenant: "t2", roles: [], permissions: ["webhooks.execute"])
+            var withOutsider = json
+            withOutsider[.authorization] = "Bearer \(outsider.token)"
+            #expect(try await Self.raw(env, .post, "/hook/\(id)", headers: withOutsider, body: "{}").status == .notFound)
+            #expect(
+                try await Self.raw(
+                    env, .post, "/hook/\(id)", headers: [.contentType: "application/json", .authorization: "Bearer forged"], body: "{}"
+                ).status == .unauthorized)
+            let messages = try await Self.lease(env, id, token: token)
+            #expect(messages.count == 2)
+            #expect(messages.allSatisfy { $0["headers"]?["authorization"] == nil })
+        }
+    }
+}
