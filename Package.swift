@@ -87,6 +87,16 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         .target(
+            name: "Scheduler",
+            dependencies: [
+                "PortcullisCore", "Cron", "Storage", "Messaging", "Policy", "GatewayKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
+        .target(
             name: "Webhooks",
             dependencies: [
                 "PortcullisCore", "Storage", "Messaging", "Policy", "GatewayKit",
@@ -116,7 +126,7 @@ let package = Package(
             name: "FlowTests",
             dependencies: [
                 "PortcullisCore", "Storage", "Messaging", "Policy", "IAM", "AuditLog", "Gateway", "GatewayKit", "FlowRepository", "Orchestrator",
-                "Webhooks", "DeadLetters", "TestSupport", "GatewayTestSupport",
+                "Webhooks", "Scheduler", "DeadLetters", "TestSupport", "GatewayTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -204,6 +214,7 @@ let package = Package(
                 "FlowRepository",
                 "Orchestrator",
                 "Webhooks",
+                "Scheduler",
                 "GatewayKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

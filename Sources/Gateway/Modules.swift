@@ -4,6 +4,7 @@ import FlowRepository
 public import GatewayKit
 import IAM
 import Orchestrator
+import Scheduler
 import Webhooks
 
 /// The modules this build composes, in the order their migrations apply and their start-up steps run.
@@ -16,5 +17,6 @@ public enum Modules {
         FlowModule.self,
         OrchestratorModule.self,
         WebhookModule.self,
+        SchedulerModule.self,
     ]
 }
