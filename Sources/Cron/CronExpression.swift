@@ -117,14 +117,28 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     /// The first time strictly after `date` at which the schedule fires, read in `timeZone`; nil when it
     /// never fires within 30 years (`0 0 30 2 *`: February 30th).
     ///
-    /// Times that a daylight-saving change skips do not fire that day; an hour that repeats fires in its
-    /// first occurrence and again in its second.
+    /// Daylight saving: a time that a spring-forward change skips fires at the first valid instant after
+    /// the gap (`30 2 * * *` in Berlin on the last Sunday of March fires at 03:00); a time that a fall-back
+    /// change repeats fires once, in its first occurrence.
     public func next(after date: Date, in timeZone: TimeZone) -> Date? {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
+        guard let limit = calendar.date(byAdding: .year, value: 30, to: date) else { return nil }
+        let regular = self.walk(after: date, until: limit, calendar: calendar)
+        // A skipped time that would have fired before the regular next one fires when the gap ends.
+        var transition = timeZone.nextDaylightSavingTimeTransition(after: date)
+        while let instant = transition, instant <= (regular ?? limit) {
+            if self.firesInGap(endingAt: instant, in: timeZone) { return instant }
+            transition = timeZone.nextDaylightSavingTimeTransition(after: instant)
+        }
+        return regular
+    }
+
+    /// The regular walk: instant by instant (with jumps), the first whose local time matches and is not
+    /// the second occurrence of a repeated local time.
+    func walk(after date: Date, until limit: Date, calendar: Calendar) -> Date? {
         // Whole seconds: the next candidate is the start of the second after `date`.
         var candidate = Date(timeIntervalSince1970: (date.timeIntervalSince1970 + 1).rounded(.down))
-        guard let limit = calendar.date(byAdding: .year, value: 30, to: date) else { return nil }
         while candidate <= limit {
             let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: candidate)
             guard let year = parts.year, let month = parts.month, let day = parts.day, let hour = parts.hour, let minute = parts.minute,
@@ -145,11 +159,47 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
                 candidate = candidate.addingTimeInterval(Double(60 - second))
             } else if !self.seconds.contains(second) {
                 candidate = candidate.addingTimeInterval(1)
+            } else if Self.isRepeat(candidate, calendar: calendar) {
+                candidate = candidate.addingTimeInterval(1)
             } else {
                 return candidate
             }
         }
         return nil
+    }
+
+    /// Whether the local time of `instant` already occurred earlier the same night (a fall-back change).
+    static func isRepeat(_ instant: Date, calendar: Calendar) -> Bool {
+        let zone = calendar.timeZone
+        let delta = zone.secondsFromGMT(for: instant.addingTimeInterval(-7200)) - zone.secondsFromGMT(for: instant)
+        guard delta > 0 else { return false }
+        let twin = instant.addingTimeInterval(-Double(delta))
+        let fields: Set<Calendar.Component> = [.year, .month, .day, .hour, .minute, .second]
+        return calendar.dateComponents(fields, from: twin) == calendar.dateComponents(fields, from: instant)
+    }
+
+    /// Whether a local time the schedule fires at falls into the gap a spring-forward change opens just
+    /// before `transition`.
+    func firesInGap(endingAt transition: Date, in timeZone: TimeZone) -> Bool {
+        let before = timeZone.secondsFromGMT(for: transition.addingTimeInterval(-1))
+        let gap = timeZone.secondsFromGMT(for: transition) - before
+        guard gap > 0 else { return false }
+        // The skipped wall-clock times, read as UTC so that they exist.
+        var wall = Calendar(identifier: .gregorian)
+        wall.timeZone = TimeZone(identifier: "UTC")!
+        let start = transition.addingTimeInterval(Double(before))
+        for offset in stride(from: 0, to: gap, by: 1) {
+            let parts = wall.dateComponents([.month, .day, .hour, .minute, .second, .weekday], from: start.addingTimeInterval(Double(offset)))
+            guard let month = parts.month, let day = parts.day, let hour = parts.hour, let minute = parts.minute, let second = parts.second,
+                let weekday = parts.weekday
+            else { continue }
+            if self.months.contains(month) && self.matchesDay(dayOfMonth: day, weekday: weekday - 1) && self.hours.contains(hour)
+                && self.minutes.contains(minute) && self.seconds.contains(second)
+            {
+                return true
+            }
+        }
+        return false
     }
 }
 

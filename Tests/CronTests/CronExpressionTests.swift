@@ -56,8 +56,44 @@ struct CronExpressionTests {
         // 09:00 in Berlin is 08:00Z in winter and 07:00Z in summer.
         #expect(try Self.next("0 9 * * *", after: "2026-01-05T00:00:00Z", in: berlin) == Self.date("2026-01-05T08:00:00Z"))
         #expect(try Self.next("0 9 * * *", after: "2026-07-01T00:00:00Z", in: berlin) == Self.date("2026-07-01T07:00:00Z"))
-        // 02:30 does not exist on 2026-03-29 in Berlin (02:00 → 03:00): that day does not fire.
-        #expect(try Self.next("30 2 * * *", after: "2026-03-28T02:00:00Z", in: berlin) == Self.date("2026-03-30T00:30:00Z"))
+        // 02:30 does not exist on 2026-03-29 in Berlin (02:00 → 03:00): it fires at the first valid instant,
+        // 03:00 CEST (01:00Z), once; the next day as usual.
+        #expect(try Self.next("30 2 * * *", after: "2026-03-28T02:00:00Z", in: berlin) == Self.date("2026-03-29T01:00:00Z"))
+        #expect(try Self.next("30 2 * * *", after: "2026-03-29T01:00:00Z", in: berlin) == Self.date("2026-03-30T00:30:00Z"))
+        // Every second through the gap: 01:59:59 CET, then 03:00:00 CEST, without a second in between.
+        #expect(try Self.next("* * * * * *", after: "2026-03-29T00:59:59Z", in: berlin) == Self.date("2026-03-29T01:00:00Z"))
+        // 02:30 happens twice on 2026-10-25 (03:00 → 02:00): it fires in the first occurrence only.
+        #expect(try Self.next("30 2 * * *", after: "2026-10-25T00:00:00Z", in: berlin) == Self.date("2026-10-25T00:30:00Z"))
+        #expect(try Self.next("30 2 * * *", after: "2026-10-25T00:30:00Z", in: berlin) == Self.date("2026-10-26T01:30:00Z"))
+        // An hourly schedule keeps firing each real hour across the fall-back, but not the repeated 02:00.
+        #expect(try Self.next("0 * * * *", after: "2026-10-25T00:00:00Z", in: berlin) == Self.date("2026-10-25T02:00:00Z"))
+        // A schedule away from the change is untouched by it.
+        #expect(try Self.next("0 12 * * *", after: "2026-03-28T12:00:00Z", in: berlin) == Self.date("2026-03-29T10:00:00Z"))
+    }
+
+    @Test("out-of-range values are refused naming the field")
+    func fieldNames() {
+        for (expression, field) in [
+            ("61 * * * *", "minute"), ("* 25 * * *", "hour"), ("* * 32 * *", "day"), ("* * * 13 *", "month"), ("* * * * 9", "week"),
+        ] {
+            do {
+                _ = try CronExpression(expression)
+                Issue.record("\(expression) was accepted")
+            } catch {
+                #expect(error.description.contains(field), "\(expression): \(error.description)")
+            }
+        }
+        #expect(throws: CronError.self) { try CronExpression("61 * * * * *") }
+    }
+
+    @Test("next runs across month ends and the leap day")
+    func monthEnds() throws {
+        #expect(try Self.next("0 0 31 * *", after: "2026-04-01T00:00:00Z") == Self.date("2026-05-31T00:00:00Z"))
+        #expect(
+            try Self.next("0 0 L * *".replacingOccurrences(of: "L", with: "28-31"), after: "2026-02-27T00:00:00Z")
+                == Self.date("2026-02-28T00:00:00Z"))
+        #expect(try Self.next("59 23 28 2 *", after: "2028-02-28T23:59:00Z") == Self.date("2029-02-28T23:59:00Z"))
+        #expect(try Self.next("0 12 29 2 *", after: "2028-02-29T11:00:00Z") == Self.date("2028-02-29T12:00:00Z"))
     }
 
     @Test("a schedule that never fires has no next time; February 29th waits for a leap year")
