@@ -53,14 +53,12 @@ extension MessageStore {
         return Int(try row?.int("depth") ?? 0)
     }
 
-    /// Removes `queues` with everything in them, waiting, leased and dead-lettered (a stopped flow's step
-    /// queues); inside `connection`'s transaction. Returns how many messages went.
+    /// Removes the messages of `queues`, waiting and leased (a stopped flow's step queues), inside
+    /// `connection`'s transaction; their dead letters stay for operators. Returns how many went.
     @discardableResult
     public func removeQueues(_ queues: [String], on connection: any DatabaseConnection) async throws -> Int {
         guard !queues.isEmpty else { return 0 }
-        let removed = try await connection.query("DELETE FROM bus_messages WHERE queue IN (\(list: queues)) RETURNING seq").count
-        try await connection.execute("DELETE FROM bus_dead_letters WHERE queue IN (\(list: queues))")
-        return removed
+        return try await connection.query("DELETE FROM bus_messages WHERE queue IN (\(list: queues)) RETURNING seq").count
     }
 
     /// A page of dead letters, newest first, optionally of one queue, with the total count.

@@ -89,6 +89,12 @@ public struct DatabaseWorkQueue: WorkQueue {
         try await self.store.depth(queue: queue)
     }
 
+    /// Gives back what `leaseID` holds in `queue`, without counting the delivery.
+    @discardableResult
+    public func release(_ queue: String, leaseID: String) async throws -> Int {
+        try await self.store.releaseLease(queue: queue, leaseID: leaseID)
+    }
+
     /// Acks the message `messageID` of `queue` held under `leaseID`; false when that lease is not current.
     public func ack(_ queue: String, messageID: String, leaseID: String) async throws -> Bool {
         guard let seq = try await self.store.seq(queue: queue, messageID: messageID, leaseID: leaseID) else { return false }

@@ -4,8 +4,8 @@ public import PortcullisCore
 public import Storage
 
 /// Who may use a running flow's step queues (API.md §6): a caller holding `queues.consume` (the route's
-/// rule) that owns the flow, as the flow's owners stood when it started (owners change only while a flow
-/// is at rest) plus the flow's own token account. Decided by the ``Authorizer`` and recorded; a step that
+/// rule) of the flow's tenant that owns the flow, as the flow's owners stood when it started (owners
+/// change only while a flow is at rest) plus the flow's own token account. Decided by the ``Authorizer`` and recorded; a step that
 /// is not running, or not the caller's, answers 404 the same way and leaves the same record.
 public struct FlowQueueAccess: Sendable {
     public static let notFound = APIError.notFound("No running flow step found")
@@ -27,18 +27,28 @@ public struct FlowQueueAccess: Sendable {
         self.policies = policies
     }
 
+    /// Whether the flow still runs, holding its row (shared) until the transaction ends: a stop, which
+    /// removes the queues holding the row exclusively, waits for the caller's enqueue or comes first.
+    public func stillRunning(_ flowID: String, on connection: any DatabaseConnection) async throws -> Bool {
+        let lock: SQLQuery = connection.dialect == .postgres ? " FOR SHARE" : ""
+        return try await connection.first("SELECT state FROM orchestrator_flows WHERE flow_id = \(flowID)\(lock)")?.string("state") == "started"
+    }
+
     public func step(flowID: String, nodeID: String, caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Step {
         let authorizer = self.policies.current.authorizer
         let resource = ResourceRef(type: "flow-step", id: "\(flowID.prefix(64))/\(nodeID.prefix(64))", tenant: nil)
         if let row = try await self.database.first(
             """
-            SELECT f.owners, q.queue FROM orchestrator_flows f JOIN orchestrator_queues q ON q.flow_id = f.flow_id
+            SELECT f.owners, f.tenant, q.queue FROM orchestrator_flows f JOIN orchestrator_queues q ON q.flow_id = f.flow_id
             WHERE f.flow_id = \(flowID) AND f.state = 'started' AND q.node_id = \(nodeID)
             """
         ), let ownersText = try row.optionalString("owners") {
             let owners = Set(try JSONCoding.decode([String].self, from: ownersText))
+            let tenant = try row.optionalString("tenant")
+            // Tenant isolation before ownership, as for flows: an owner moved to another tenant is out.
+            let sameTenant = tenant == nil || tenant == caller.tenant || authorizer.holds(caller, "all")
             let decision = authorizer.decide(caller, platform: "all", ownedBy: owners)
-            if decision.allowed {
+            if sameTenant && decision.allowed {
                 try await authorizer.check(decision, about: nil, on: resource, recordingTo: decisions)
                 let targets = try await self.database.query(
                     """

@@ -77,6 +77,11 @@ public struct FlowQueueRoutes: Sendable {
             let visibility = try Self.bounded(body.visibilitySeconds, default: 30, within: Self.leaseLimits.visibilitySeconds, "visibilitySeconds")
             let wait = try Self.bounded(body.waitSeconds, default: 0, within: Self.leaseLimits.waitSeconds, "waitSeconds")
             let messages = try await self.queues.lease(step.queue, max: max, visibility: .seconds(visibility), wait: .seconds(wait))
+            // A long wait may outlive the run the caller was checked for: what the next run queued is not theirs.
+            if wait > 0, !messages.isEmpty, !(try await self.database.withConnection { try await self.access.stillRunning(step.flowID, on: $0) }) {
+                for leaseID in Set(messages.map(\.leaseID)) { _ = try? await self.queues.release(step.queue, leaseID: leaseID) }
+                throw FlowQueueAccess.notFound
+            }
             let leased = messages.map {
                 Leased(
                     messageID: $0.messageID, leaseID: $0.leaseID, attempts: $0.attempts, enqueuedAt: $0.enqueuedAt,
@@ -109,6 +114,7 @@ public struct FlowQueueRoutes: Sendable {
             let messageID = UUID().uuidString.lowercased()
             let queues = self.queues
             try await self.database.transaction { connection in
+                guard try await self.access.stillRunning(step.flowID, on: connection) else { throw FlowQueueAccess.notFound }
                 for target in step.targets {
                     try await queues.enqueue(target.queue, messageID: messageID, message: body.message, on: connection)
                 }
@@ -128,7 +134,7 @@ public struct FlowQueueRoutes: Sendable {
     }
 
     static func messageID(_ context: GatewayRequestContext) throws -> String {
-        guard let id = context.parameters.get("messageId"), (1...200).contains(id.utf8.count) else { throw Self.staleLease }
+        guard let id = context.parameters.get("messageId"), (1...200).contains(id.utf8.count) else { throw FlowQueueAccess.notFound }
         return id
     }
 

@@ -44,24 +44,6 @@ public struct Orchestrator: Sendable {
         self.logger = logger
     }
 
-    /// What the orchestrator reads of a flow in a lifecycle event.
-    struct FlowSummary: Decodable {
-        struct Graph: Decodable {
-            let nodes: [Node]
-            let edges: [Edge]?
-        }
-        struct Node: Decodable { let id: String }
-        struct Edge: Decodable {
-            let source: String
-            let target: String
-        }
-        struct Owner: Codable { let id: String }
-        let id: String
-        let tenant: String?
-        let owners: [Owner]?
-        let graph: Graph?
-    }
-
     /// The event being handled, and what its answers carry.
     struct Round {
         let event: Event
@@ -70,13 +52,12 @@ public struct Orchestrator: Sendable {
     }
 
     public func handle(_ event: Event, _ delivery: Delivery) async throws {
-        guard case .object(let fields) = event.payload, case .string(let flowID)? = fields["id"], !flowID.isEmpty else {
+        guard let flowID = FlowAnnouncement.flowID(of: event) else {
             // Nothing to answer without a flow id: acknowledged, and left in the log for an operator.
             self.logger.error("lifecycle event without a flow id", metadata: ["event.id": .string(event.id), "event.name": .string(event.name)])
             return
         }
-        let version: Int64 = if case .int(let number)? = fields["lifecycleVersion"] { number } else { 0 }
-        let round = Round(event: event, flowID: flowID, version: version)
+        let round = Round(event: event, flowID: flowID, version: FlowAnnouncement.round(of: event))
         let credentials = try self.credentials()
         do {
             try await delivery.once { connection in
@@ -111,10 +92,10 @@ public struct Orchestrator: Sendable {
     }
 
     func start(_ round: Round, credentials: any FlowCredentials, on connection: any DatabaseConnection) async throws {
-        guard let flow = try? JSONCoding.decode(FlowSummary.self, from: JSONCoding.string(round.event.payload)) else {
+        guard let flow = FlowAnnouncement.read(round.event) else {
             return try await self.fail(round, reason: "The flow in the flow.starting event could not be read.", on: connection)
         }
-        let nodes = Set(flow.graph?.nodes.map(\.id) ?? []).sorted()
+        let nodes = flow.nodeIDs
         guard !nodes.isEmpty else { return try await self.fail(round, reason: "The flow has no nodes.", on: connection) }
         let credential: FlowCredential
         do {
@@ -124,21 +105,23 @@ public struct Orchestrator: Sendable {
         }
         let now = Timestamp.milliseconds(self.clock.now)
         try await connection.execute("DELETE FROM orchestrator_queues WHERE flow_id = \(round.flowID)")
+        // Queue names are the same in every run: whatever an earlier run left (a webhook call that raced its
+        // stop) is not this run's work.
+        try await self.messaging.store.removeQueues(nodes.map { FlowQueueNames.messages(flowID: round.flowID, nodeID: $0) }, on: connection)
         for node in nodes {
             let queue = FlowQueueNames.messages(flowID: round.flowID, nodeID: node)
             try await connection.execute(
                 "INSERT INTO orchestrator_queues (queue, flow_id, node_id, created_at) VALUES (\(queue), \(round.flowID), \(node), \(now))")
         }
         try await connection.execute("DELETE FROM orchestrator_edges WHERE flow_id = \(round.flowID)")
-        for edge in Set((flow.graph?.edges ?? []).map { "\($0.source)\u{0}\($0.target)" }).sorted() {
-            let ends = edge.split(separator: "\u{0}", maxSplits: 1).map(String.init)
-            guard ends.count == 2 else { continue }
+        for edge in flow.edges {
             try await connection.execute(
-                "INSERT INTO orchestrator_edges (flow_id, source, target) VALUES (\(round.flowID), \(ends[0]), \(ends[1]))")
+                "INSERT INTO orchestrator_edges (flow_id, source, target) VALUES (\(round.flowID), \(edge.source), \(edge.target))")
         }
         try await self.record(round, state: "started", credential: credential, on: connection)
-        let owners = try JSONCoding.string((flow.owners ?? []).map(\.id) + [credential.accountID])
-        try await connection.execute("UPDATE orchestrator_flows SET owners = \(owners) WHERE flow_id = \(round.flowID)")
+        let owners = try JSONCoding.string(flow.ownerIDs + [credential.accountID])
+        try await connection.execute(
+            "UPDATE orchestrator_flows SET owners = \(owners), tenant = \(flow.tenant) WHERE flow_id = \(round.flowID)")
         // The audit record names the account, not its client id: only those who control the flow see that.
         try await self.publish(
             "audit.flow.token_created", round, ["accountId": .string(credential.accountID), "queues": .int(Int64(nodes.count))], on: connection)

@@ -26,6 +26,7 @@ public enum OrchestratorMigrations {
                 // What the queue API needs of a running flow, from its flow.starting: who owns it (owners
                 // change only while a flow is inactive) and where each node's output goes.
                 "ALTER TABLE orchestrator_flows ADD COLUMN owners TEXT",
+                "ALTER TABLE orchestrator_flows ADD COLUMN tenant TEXT",
                 """
                 CREATE TABLE orchestrator_edges (
                     flow_id TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL, PRIMARY KEY (flow_id, source, target)

@@ -35,6 +35,10 @@ public struct ScheduleRoutes: Sendable {
             let principal = try context.requirePrincipal()
             let page = try Pagination(request)
             let authorizer = self.policies.current.authorizer
+            let admin = authorizer.holds(principal, "all")
+            let listing = Decision(outcome: .allow, reason: admin ? "ALLOWED" : "OWNED_ONLY", required: ["all"], policyRevision: authorizer.revision)
+            try await authorizer.check(
+                listing, about: nil, on: ResourceRef(type: "schedules", id: "*", tenant: principal.tenant), recordingTo: context.decisions)
             let rows = try await self.database.query(
                 "SELECT flow_id, cron, timezone, tenant, owners, due_at, last_at FROM scheduler_flows WHERE state = 'active' ORDER BY flow_id")
             // Visible as flows are: the owners at start name the caller or its tenant, within its tenant.

@@ -12,11 +12,19 @@ public import Storage
 ///
 /// Exactly once across replicas: a due row is claimed `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite has one
 /// writer) and moved to its next due time only if it still holds the due time read, and the message id is
-/// the flow and the due time, which a queue holds once. A run missed while no replica was up fires once,
-/// with the next one computed from now: no storm after downtime.
+/// the flow and the due time, which a queue holds once.
+///
+/// Late is not missed: every loop says it is up (`scheduler_runners`), and a due time that some loop was
+/// up for fires even when the loop fires it late (a loaded machine), each in turn. A due time that fell
+/// while no loop was up (every replica stopped) fires once, with the next one counted from now: no storm
+/// after downtime. A loop that stops gracefully says so at once; one that crashes counts as up for
+/// ``livenessTolerance`` more.
 public struct ScheduleRunner: Service {
-    /// Longest wait without looking at the table (a schedule changed by another replica).
-    public static let idleCheck: Duration = .seconds(5)
+    /// Longest wait without looking at the table (a schedule changed by another replica), and so the
+    /// longest gap between two "I am up" marks of a running loop.
+    public static let idleCheck: Duration = .seconds(1)
+    /// How long after its last mark a loop still counts as up (a loaded machine marks late).
+    public static let livenessTolerance: Duration = .seconds(10)
     static let signalName = "scheduler:schedules"
     static let batch = 100
 
@@ -40,18 +48,21 @@ public struct ScheduleRunner: Service {
     }
 
     public func run() async throws {
+        let runnerID = UUID().uuidString.lowercased()
+        let since = Timestamp.milliseconds(self.clock.now)
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let generation = self.signals.generation(of: Self.signalName)
                 var wait = Self.idleCheck
                 do {
+                    try await self.markAlive(runnerID, since: since)
                     try await self.fireDue()
                     if let due = try await self.nextDue() {
                         let untilDue = Duration.milliseconds(max(0, Timestamp.milliseconds(due) - Timestamp.milliseconds(self.clock.now)))
                         wait = min(wait, untilDue)
                     }
                 } catch is CancellationError {
-                    return
+                    break
                 } catch {
                     // The database is away: try again after the idle wait; nothing fired is lost (the row still holds its due time).
                     self.logger.warning("scheduling failed; trying again", metadata: ["error": "\(error)"])
@@ -60,6 +71,24 @@ public struct ScheduleRunner: Service {
                     await self.signals.wait(queue: Self.signalName, unlessChangedFrom: generation, timeout: wait)
                 }
             }
+        }
+        // Stopping: from now on this loop covers no due time (best effort; after a crash the tolerance does).
+        try? await withDeadline(.seconds(2)) { [database] in
+            try await database.execute("DELETE FROM scheduler_runners WHERE runner_id = \(runnerID)")
+        }
+    }
+
+    /// Says this loop is up, and forgets loops that stopped saying so long ago.
+    func markAlive(_ runnerID: String, since: Int64) async throws {
+        let now = Timestamp.milliseconds(self.clock.now)
+        try await self.database.transaction { connection in
+            try await connection.execute(
+                """
+                INSERT INTO scheduler_runners (runner_id, since, alive_at) VALUES (\(runnerID), \(since), \(now))
+                ON CONFLICT (runner_id) DO UPDATE SET alive_at = excluded.alive_at
+                """
+            )
+            try await connection.execute("DELETE FROM scheduler_runners WHERE alive_at < \(now - 600_000)")
         }
     }
 
@@ -84,7 +113,12 @@ public struct ScheduleRunner: Service {
         let now = self.clock.now
         let nowMilliseconds = Timestamp.milliseconds(now)
         let queues = self.queues
+        let tolerance = Self.livenessTolerance.components.seconds * 1000
         return try await self.database.transaction { connection in
+            // Since when some loop has been up without a break: due times from then on are caught up one by one.
+            let coveredSince = try await connection.first(
+                "SELECT MIN(since) AS since FROM scheduler_runners WHERE alive_at >= \(nowMilliseconds - tolerance)"
+            ).flatMap { try $0.optionalInt("since") }
             let lock: SQLQuery = connection.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
             let rows = try await connection.query(
                 """
@@ -97,7 +131,11 @@ public struct ScheduleRunner: Service {
             for row in rows {
                 let flowID = try row.string("flow_id")
                 let due = try row.int("due_at")
-                let next = Schedules.next(cron: try row.string("cron"), timezone: try row.optionalString("timezone"), after: now)
+                // A loop was up when it fell due: late, so the following due time is the next in line. Otherwise
+                // the replicas were down: fire once, and go on from now.
+                let caughtUp = coveredSince.map { due >= $0 } ?? false
+                let after = caughtUp ? Timestamp.date(milliseconds: due) : now
+                let next = Schedules.next(cron: try row.string("cron"), timezone: try row.optionalString("timezone"), after: after)
                 let claimed = try await connection.first(
                     """
                     UPDATE scheduler_flows SET due_at = \(next.map(Timestamp.milliseconds)), last_at = \(due)

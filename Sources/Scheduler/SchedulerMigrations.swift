@@ -14,6 +14,10 @@ public enum SchedulerMigrations {
                 )
                 """,
                 "CREATE INDEX scheduler_flows_due ON scheduler_flows (state, due_at)",
+                // Each running firing loop: since when it has been up without a break, and when it last
+                // said so. A due time that some loop was up for is caught up; one that fell while none was
+                // up fires once.
+                "CREATE TABLE scheduler_runners (runner_id TEXT PRIMARY KEY, since BIGINT NOT NULL, alive_at BIGINT NOT NULL)",
             ]
         }
     ]

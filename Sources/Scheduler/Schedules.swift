@@ -7,8 +7,9 @@ public import Storage
 
 /// The cron flows the scheduler serves, kept from the lifecycle events as the seed describes:
 /// `flow.starting` records a cron flow, `flow.started` schedules its first execution, `flow.stopping`
-/// ends it. Each event is handled once, holding the flow's row, and an event of an older round than the
-/// row's is ignored.
+/// ends it. Each event is handled once, holding the flow's row (made on first sight), an event of an
+/// older round than the row's is ignored, and a `flow.started` that overtook its `flow.starting` waits
+/// for it (retried).
 public struct Schedules: Sendable {
     public static let group = "scheduler"
     public static let patterns = ["flow.starting", "flow.started", "flow.stopping"]
@@ -26,61 +27,47 @@ public struct Schedules: Sendable {
         self.changed = changed
     }
 
-    struct Starting: Decodable {
-        struct Graph: Decodable {
-            struct Node: Decodable { let id: String }
-            struct Edge: Decodable { let target: String }
-            let nodes: [Node]
-            let edges: [Edge]?
-        }
-        struct Owner: Decodable { let id: String }
-        let id: String
-        let tenant: String?
-        let cron: String?
-        let cronTimezone: String?
-        let owners: [Owner]?
-        let graph: Graph?
-
-        var firstNode: String? {
-            let targets = Set(self.graph?.edges?.map(\.target) ?? [])
-            return self.graph?.nodes.first { !targets.contains($0.id) }?.id ?? self.graph?.nodes.first?.id
-        }
-    }
+    /// A `flow.started` that overtook its `flow.starting`: handled again later (retried).
+    struct EarlierEventPending: Error {}
 
     public func handle(_ event: Event, _ delivery: Delivery) async throws {
-        guard case .object(let fields) = event.payload, case .string(let flowID)? = fields["id"], !flowID.isEmpty else { return }
-        let version: Int64 = if case .int(let number)? = fields["lifecycleVersion"] { number } else { 0 }
-        let starting = event.name == "flow.starting" ? try? JSONCoding.decode(Starting.self, from: JSONCoding.string(event.payload)) : nil
-        if event.name == "flow.starting", starting?.cron == nil { return }
+        guard let flowID = FlowAnnouncement.flowID(of: event) else {
+            self.logger.error("lifecycle event without a flow id", metadata: ["event.id": .string(event.id)])
+            return
+        }
+        let version = FlowAnnouncement.round(of: event)
+        let announcement = event.name == "flow.starting" ? FlowAnnouncement.read(event) : nil
         try await delivery.once { connection in
+            // A row to hold even on first sight, so that events of one flow are handled one at a time.
+            try await connection.execute(
+                "INSERT INTO scheduler_flows (flow_id, state, version, cron) VALUES (\(flowID), 'new', -1, '') ON CONFLICT (flow_id) DO NOTHING")
             let lock: SQLQuery = connection.dialect == .postgres ? " FOR UPDATE" : ""
-            let row = try await connection.first("SELECT version, cron, timezone FROM scheduler_flows WHERE flow_id = \(flowID)\(lock)")
-            if let row, try row.int("version") > version { return }
+            guard let row = try await connection.first("SELECT version, state, cron, timezone FROM scheduler_flows WHERE flow_id = \(flowID)\(lock)")
+            else { return }
+            let current = try row.int("version")
+            guard version >= current else { return }
             switch event.name {
             case "flow.starting":
-                guard let starting, let cron = starting.cron else { return }
-                let queue = starting.firstNode.map { FlowQueueNames.messages(flowID: flowID, nodeID: $0) }
-                let owners = try JSONCoding.string((starting.owners ?? []).map(\.id))
+                // A flow without cron is recorded too (as not scheduled), so that its round is known.
+                let cron = announcement?.cron
+                let queue = announcement?.firstNodeID.map { FlowQueueNames.messages(flowID: flowID, nodeID: $0) }
+                let owners = try JSONCoding.string(announcement?.ownerIDs ?? [])
                 try await connection.execute(
                     """
-                    INSERT INTO scheduler_flows (flow_id, state, version, cron, timezone, queue, tenant, owners, due_at, last_at)
-                    VALUES (\(flowID), 'starting', \(version), \(cron), \(starting.cronTimezone), \(queue), \(starting.tenant), \(owners), NULL, NULL)
-                    ON CONFLICT (flow_id) DO UPDATE SET state = excluded.state, version = excluded.version, cron = excluded.cron,
-                        timezone = excluded.timezone, queue = excluded.queue, tenant = excluded.tenant, owners = excluded.owners,
-                        due_at = NULL
+                    UPDATE scheduler_flows SET state = \(cron == nil ? "unscheduled" : "starting"), version = \(version), cron = \(cron ?? ""),
+                        timezone = \(announcement?.cronTimezone), queue = \(queue), tenant = \(announcement?.tenant), owners = \(owners), due_at = NULL
+                    WHERE flow_id = \(flowID)
                     """
                 )
             case "flow.started":
-                guard let row, try row.int("version") == version else { return }
+                let state = try row.string("state")
+                if state == "unscheduled" && version == current { return }
+                guard version == current, state == "starting" else { throw EarlierEventPending() }
                 let due = Self.next(cron: try row.string("cron"), timezone: try row.optionalString("timezone"), after: self.clock.now)
                 try await connection.execute(
-                    """
-                    UPDATE scheduler_flows SET state = 'active', due_at = \(due.map(Timestamp.milliseconds))
-                    WHERE flow_id = \(flowID) AND state = 'starting'
-                    """
-                )
+                    "UPDATE scheduler_flows SET state = 'active', due_at = \(due.map(Timestamp.milliseconds)) WHERE flow_id = \(flowID)")
             case "flow.stopping":
-                guard row != nil else { return }
+                // Also for a round not seen yet: a late start of that round must not schedule the flow again.
                 try await connection.execute(
                     "UPDATE scheduler_flows SET state = 'stopped', version = \(version), due_at = NULL WHERE flow_id = \(flowID)")
             default:

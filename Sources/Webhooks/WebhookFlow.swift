@@ -5,7 +5,7 @@ public import PortcullisCore
 /// authenticated.
 public struct WebhookFlow: Sendable, Hashable {
     public enum State: String, Sendable {
-        case starting, active, stopped
+        case new, starting, active, stopped
     }
 
     public let flowID: String

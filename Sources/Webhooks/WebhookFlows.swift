@@ -6,8 +6,9 @@ public import Storage
 
 /// The flows webhooks serve, kept from the lifecycle events as the seed describes: `flow.starting`
 /// records the flow (not yet receiving), `flow.started` opens it, `flow.stopping` closes it. Each event is
-/// handled once (``Delivery/once(_:)``) holding the flow's row, and an event of an older round than the
-/// row's is ignored; the rows are in the database, so the view survives a restart.
+/// handled once (``Delivery/once(_:)``) holding the flow's row (made on first sight), an event of an older
+/// round than the row's is ignored, and a `flow.started` that overtook its `flow.starting` waits for it
+/// (retried). The rows are in the database, so the view survives a restart.
 public struct WebhookFlows: Sendable {
     public static let group = "webhooks"
     public static let patterns = ["flow.starting", "flow.started", "flow.stopping"]
@@ -20,57 +21,30 @@ public struct WebhookFlows: Sendable {
         self.logger = logger
     }
 
-    /// What the module reads of a flow in `flow.starting`.
-    struct Starting: Decodable {
-        struct Graph: Decodable {
-            struct Node: Decodable { let id: String }
-            struct Edge: Decodable { let target: String }
-            let nodes: [Node]
-            let edges: [Edge]?
-        }
-        struct Owner: Decodable { let id: String }
-        struct Settings: Decodable {
-            struct Webhooks: Decodable {
-                let requireWebhookAuth: Bool?
-                let hmacHeader: String?
-                let hmacAlgorithm: String?
-            }
-            let webhooks: Webhooks?
-        }
-        let id: String
-        let tenant: String?
-        let cron: String?
-        let owners: [Owner]?
-        let graph: Graph?
-        let flowSettings: Settings?
-        let sealedHmacSecret: String?
-        let lifecycleVersion: Int64?
-
-        /// The first node: the first in graph order that no edge leads to (else the first).
-        var firstNode: String? {
-            let targets = Set(self.graph?.edges?.map(\.target) ?? [])
-            return self.graph?.nodes.first { !targets.contains($0.id) }?.id ?? self.graph?.nodes.first?.id
-        }
-    }
+    /// An answer that came before the start it answers (replicas handle events side by side): handled
+    /// again later, once `flow.starting` is in.
+    struct EarlierEventPending: Error {}
 
     public func handle(_ event: Event, _ delivery: Delivery) async throws {
-        guard case .object(let fields) = event.payload, case .string(let flowID)? = fields["id"], !flowID.isEmpty else {
+        guard let flowID = FlowAnnouncement.flowID(of: event) else {
             self.logger.error("lifecycle event without a flow id", metadata: ["event.id": .string(event.id)])
             return
         }
-        let version: Int64 = if case .int(let number)? = fields["lifecycleVersion"] { number } else { 0 }
-        let starting: Starting? = event.name == "flow.starting" ? try? JSONCoding.decode(Starting.self, from: JSONCoding.string(event.payload)) : nil
+        let version = FlowAnnouncement.round(of: event)
+        let announcement = event.name == "flow.starting" ? FlowAnnouncement.read(event) : nil
         try await delivery.once { connection in
-            let current = try await self.hold(flowID, on: connection)
-            guard version >= (current ?? -1) else { return }
+            let (current, state) = try await self.hold(flowID, on: connection)
+            guard version >= current else { return }
             switch event.name {
             case "flow.starting":
-                guard let starting else { return }
-                try await self.record(starting, version: version, on: connection)
+                guard let announcement else { return }
+                try await self.record(announcement, version: version, on: connection)
             case "flow.started":
-                try await connection.execute(
-                    "UPDATE webhook_flows SET state = 'active' WHERE flow_id = \(flowID) AND version = \(version) AND state = 'starting'")
+                // Its flow.starting first: a started flow without its settings could not check a call.
+                guard version == current, state == "starting" else { throw EarlierEventPending() }
+                try await connection.execute("UPDATE webhook_flows SET state = 'active' WHERE flow_id = \(flowID)")
             case "flow.stopping":
+                // Also for a round not seen yet: a late start of that round must not open the flow again.
                 try await connection.execute("UPDATE webhook_flows SET state = 'stopped', version = \(version) WHERE flow_id = \(flowID)")
             default:
                 return
@@ -78,25 +52,33 @@ public struct WebhookFlows: Sendable {
         }
     }
 
-    /// The row's round, holding the row until the transaction ends; nil for a flow never seen.
-    private func hold(_ flowID: String, on connection: any DatabaseConnection) async throws -> Int64? {
-        let lock: SQLQuery = connection.dialect == .postgres ? " FOR UPDATE" : ""
-        return try await connection.first("SELECT version FROM webhook_flows WHERE flow_id = \(flowID)\(lock)").map { try $0.int("version") }
-    }
-
-    private func record(_ flow: Starting, version: Int64, on connection: any DatabaseConnection) async throws {
-        let queue = flow.firstNode.map { FlowQueueNames.messages(flowID: flow.id, nodeID: $0) }
-        let owners = try JSONCoding.string((flow.owners ?? []).map(\.id))
-        let settings = flow.flowSettings?.webhooks
-        let secret: SQLValue = flow.sealedHmacSecret.flatMap { Data(base64Encoded: $0) }.map { .blob(Array($0)) } ?? .null
+    /// The row's round and state, holding the row until the transaction ends (created on first sight, so
+    /// that there is a row to hold).
+    private func hold(_ flowID: String, on connection: any DatabaseConnection) async throws -> (version: Int64, state: String) {
         try await connection.execute(
             """
-            INSERT INTO webhook_flows (flow_id, state, version, queue, scheduled, tenant, owners, require_auth, hmac_header, hmac_algorithm, sealed_secret)
-            VALUES (\(flow.id), 'starting', \(version), \(queue), \(flow.cron == nil ? 0 : 1), \(flow.tenant), \(owners),
-                \(settings?.requireWebhookAuth == true ? 1 : 0), \(settings?.hmacHeader), \(settings?.hmacAlgorithm), \(secret))
-            ON CONFLICT (flow_id) DO UPDATE SET state = excluded.state, version = excluded.version, queue = excluded.queue,
-                scheduled = excluded.scheduled, tenant = excluded.tenant, owners = excluded.owners, require_auth = excluded.require_auth,
-                hmac_header = excluded.hmac_header, hmac_algorithm = excluded.hmac_algorithm, sealed_secret = excluded.sealed_secret
+            INSERT INTO webhook_flows (flow_id, state, version, scheduled, require_auth) VALUES (\(flowID), 'new', -1, 0, 0)
+            ON CONFLICT (flow_id) DO NOTHING
+            """
+        )
+        let lock: SQLQuery = connection.dialect == .postgres ? " FOR UPDATE" : ""
+        guard let row = try await connection.first("SELECT version, state FROM webhook_flows WHERE flow_id = \(flowID)\(lock)") else {
+            return (-1, "new")
+        }
+        return (try row.int("version"), try row.string("state"))
+    }
+
+    private func record(_ flow: FlowAnnouncement, version: Int64, on connection: any DatabaseConnection) async throws {
+        let queue = flow.firstNodeID.map { FlowQueueNames.messages(flowID: flow.id, nodeID: $0) }
+        let owners = try JSONCoding.string(flow.ownerIDs)
+        let settings = flow.webhooks
+        let secret: SQLValue = flow.sealedSecret.map { .blob($0) } ?? .null
+        try await connection.execute(
+            """
+            UPDATE webhook_flows SET state = 'starting', version = \(version), queue = \(queue), scheduled = \(flow.cron == nil ? 0 : 1),
+                tenant = \(flow.tenant), owners = \(owners), require_auth = \(settings?.requireWebhookAuth == true ? 1 : 0),
+                hmac_header = \(settings?.hmacHeader), hmac_algorithm = \(settings?.hmacAlgorithm), sealed_secret = \(secret)
+            WHERE flow_id = \(flow.id)
             """
         )
     }

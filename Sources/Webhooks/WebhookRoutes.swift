@@ -2,6 +2,7 @@ import Foundation
 public import GatewayKit
 import HTTPTypes
 import Hummingbird
+import Logging
 public import Messaging
 import NIOCore
 public import Policy
@@ -12,7 +13,9 @@ public import PortcullisCore
 /// durably there. The route is public in `policies/routes.yaml`; the module applies the flow's own
 /// authentication (none, HMAC or Bearer) to GET and POST alike, and records its decision.
 public struct WebhookRoutes: Sendable {
-    /// Every answer takes at least this long, so that timing does not tell an active flow from an unknown one.
+    /// Every answer takes at least this long, so that the quick 404 of an unknown flow does not stand out
+    /// from the slower answers of a known one by its timing (the status still differs: an active flow answers
+    /// 200 or 401; flow ids are 96 random bits).
     public static let minimumResponseTime: Duration = .milliseconds(50)
 
     let flows: WebhookFlows
@@ -69,7 +72,9 @@ public struct WebhookRoutes: Sendable {
         let body: Data
         do {
             body = Data((try await request.body.collect(upTo: context.maxUploadSize)).readableBytesView)
-        } catch {
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError.payloadTooLarge(limit: context.maxUploadSize)
+        } catch is NIOTooManyBytesError {
             throw APIError.payloadTooLarge(limit: context.maxUploadSize)
         }
         var hidden: Set<String> = ["authorization", "cookie"]
@@ -78,9 +83,13 @@ public struct WebhookRoutes: Sendable {
             try await self.record(.allow, "OPEN_WEBHOOK", flowID: flowID, tenant: flow.tenant, context: context)
         case .hmac(let header, let algorithm):
             hidden.insert(header)
-            let secret = flow.sealedSecret.flatMap { self.sealer.open($0, flowID: flow.flowID) }
-            let signature = request.headers[HTTPField.Name(header) ?? .authorization]
-            guard let secret, WebhookSignature.verify(signature, body: body, secret: secret, algorithm: algorithm) else {
+            guard let secret = flow.sealedSecret.flatMap({ self.sealer.open($0, flowID: flow.flowID) }) else {
+                // Not the caller's fault: a secret that does not open under this master key.
+                context.logger.error("a webhook secret does not open", metadata: ["flow.id": .string(flow.flowID)])
+                throw APIError.serviceUnavailable("WEBHOOK_SECRET_UNAVAILABLE", "The webhook's secret cannot be read; try again later.")
+            }
+            let signature = HTTPField.Name(header).flatMap { request.headers[$0] }
+            guard WebhookSignature.verify(signature, body: body, secret: secret, algorithm: algorithm) else {
                 try await self.record(
                     .deny, signature == nil ? "HMAC_MISSING" : "HMAC_INVALID", flowID: flowID, tenant: flow.tenant, context: context)
                 throw APIError.unauthorized("INVALID_SIGNATURE", "The webhook signature is missing or does not match the body.")
@@ -92,14 +101,19 @@ public struct WebhookRoutes: Sendable {
                 throw APIError.unauthorized("UNAUTHENTICATED", "This webhook needs a bearer token.")
             }
             let authorizer = self.policies.current.authorizer
+            let admin = authorizer.holds(principal, "all")
+            // Tenant isolation before ownership: another tenant's caller learns nothing, not even that the flow runs.
+            guard admin || flow.tenant == nil || flow.tenant == principal.tenant else {
+                try await self.record(.deny, "NOT_VISIBLE", flowID: flowID, tenant: nil, context: context)
+                throw Self.inactive(flowID)
+            }
             let ownership = authorizer.decide(principal, platform: "all", ownedBy: Set(flow.owners))
             guard ownership.allowed else {
-                // Another tenant's caller learns nothing; a member of the flow's tenant learns it is not theirs.
-                try await self.record(.deny, "NOT_OWNER", flowID: flowID, tenant: nil, context: context)
-                if principal.tenant != flow.tenant { throw Self.inactive(flowID) }
+                try await self.record(.deny, "NOT_OWNER", flowID: flowID, tenant: flow.tenant, context: context)
                 throw APIError.forbidden("NOT_OWNER", "Only the flow's owners call its webhook.")
             }
-            guard authorizer.holds(principal, "webhooks.execute") else {
+            let permitted = authorizer.decide(principal, RouteAccess.allOf(["webhooks.execute"]))
+            guard permitted.allowed else {
                 try await self.record(.deny, "MISSING_PERMISSION", flowID: flowID, tenant: flow.tenant, context: context)
                 throw APIError.forbidden("MISSING_PERMISSION", "Missing permission webhooks.execute")
             }
@@ -126,7 +140,8 @@ public struct WebhookRoutes: Sendable {
 
     /// The webhook's decision, recorded as a resource decision of the request.
     func record(_ outcome: Decision.Outcome, _ reason: String, flowID: String, tenant: String?, context: GatewayRequestContext) async throws {
-        let decision = Decision(outcome: outcome, reason: reason, required: [], policyRevision: self.policies.current.revision)
+        let required = context.principal == nil ? [] : ["webhooks.execute"]
+        let decision = Decision(outcome: outcome, reason: reason, required: required, policyRevision: self.policies.current.revision)
         try await context.decisions.record(
             decision, about: nil, resource: ResourceRef(type: "webhook", id: String(flowID.prefix(64)), tenant: tenant))
     }

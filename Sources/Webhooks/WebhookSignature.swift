@@ -9,8 +9,10 @@ enum WebhookSignature {
     static func verify(_ signature: String?, body: Data, secret: String, algorithm: String) -> Bool {
         guard let signature = signature?.trimmingCharacters(in: .whitespaces), !signature.isEmpty else { return false }
         // Some senders prefix the algorithm (`sha256=...`).
-        let parts = signature.split(separator: "=", maxSplits: 1)
-        let value = parts.count == 2 && signature.lowercased().hasPrefix("sha") ? String(parts[1]) : signature
+        var value = signature
+        for prefix in ["sha256=", "sha384=", "sha512="] where value.lowercased().hasPrefix(prefix) {
+            value = String(value.dropFirst(prefix.count))
+        }
         guard let given = Self.hex(value) ?? Data(base64Encoded: value).map(Array.init) else { return false }
         let key = SymmetricKey(data: Data(secret.utf8))
         // swift-crypto's check compares in constant time.

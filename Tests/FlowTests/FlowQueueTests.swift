@@ -97,7 +97,8 @@ struct FlowQueueTests {
     func longPoll(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in
             let (id, _, token) = try await Self.runningFlow(env)
-            async let waiting = env.call(.post, Self.path(id, "step_2", "/lease"), token: token, json: ["waitSeconds": 20])
+            // Shorter than the fallback poll (5 s): only the wake-up can deliver it in time.
+            async let waiting = env.call(.post, Self.path(id, "step_2", "/lease"), token: token, json: ["waitSeconds": 3])
             try await Task.sleep(for: .milliseconds(300))
             try await env.messaging.queues.enqueue(FlowQueueNames.messages(flowID: id, nodeID: "step_2"), messageID: "late", message: ["x": 1])
             let response = try await waiting

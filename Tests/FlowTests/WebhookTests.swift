@@ -9,6 +9,7 @@ import PortcullisCore
 import Storage
 import TestSupport
 import Testing
+import Webhooks
 
 @Suite("Webhooks")
 struct WebhookTests {
@@ -137,6 +138,46 @@ struct WebhookTests {
                 try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/xml"], body: "<a><b></a>").status == .badRequest)
             #expect(try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/json"], body: "{").status == .badRequest)
             #expect(try await Self.lease(env, id, token: token).isEmpty)
+            // A declaration behind 70 KB of comment, and one in lower case, are found too.
+            let padded = "<?xml version=\"1.0\"?><!--" + String(repeating: "x", count: 70_000) + "--><!DOCTYPE a [<!ENTITY e \"e\">]><a>&e;</a>"
+            #expect(try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/xml"], body: padded).status == .badRequest)
+            #expect(
+                try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/xml"], body: "<!doctype a><a/>").status
+                    == .badRequest)
+            // Many siblings are read in linear time, up to a bound.
+            let wide = "<list>" + String(repeating: "<i>1</i>", count: 50_000) + "</list>"
+            #expect(try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/xml"], body: wide).status == .ok)
+            #expect(try await Self.lease(env, id, token: token).first?["data"]?["list"]?["i"]?.arrayValue?.count == 50_000)
+            let tooWide = "<list>" + String(repeating: "<i/>", count: 100_001) + "</list>"
+            #expect(try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/xml"], body: tooWide).status == .badRequest)
+        }
+    }
+
+    @Test("the webhook view waits for flow.starting when flow.started overtakes it, and a stop of a later round wins", arguments: Backend.allCases)
+    func ordering(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let flows = try #require(env.modules.compactMap { $0 as? WebhookModule }.first?.flows)
+            let flow: JSONValue = [
+                "id": "abababababababababababab", "lifecycleVersion": 1, "owners": [],
+                "graph": ["nodes": [["id": "a", "componentId": "c", "function": "f"]], "edges": []],
+            ]
+            @Sendable func publish(_ name: String, _ payload: JSONValue) async throws {
+                try await env.messaging.bus.publish(try Event(name: name, serviceName: "test", payload: payload, now: Date()))
+            }
+            // Started first (another replica was quicker), then starting: open once both are in.
+            try await publish("flow.started", ["id": "abababababababababababab", "lifecycleVersion": 1])
+            try await publish("flow.starting", flow)
+            #expect(try await eventually { try await flows.find("abababababababababababab")?.state == .active })
+            // A stop of round 2, then a late start of round 1: stays stopped.
+            guard case .object(var other) = flow else { return }
+            other["id"] = "cdcdcdcdcdcdcdcdcdcdcdcd"
+            try await publish("flow.stopping", ["id": "cdcdcdcdcdcdcdcdcdcdcdcd", "lifecycleVersion": 2])
+            try await publish("flow.starting", .object(other))
+            try await publish("flow.started", ["id": "cdcdcdcdcdcdcdcdcdcdcdcd", "lifecycleVersion": 1])
+            try await publish("flow.stopping", ["id": "abababababababababababab", "lifecycleVersion": 2])
+            #expect(try await eventually { try await flows.find("abababababababababababab")?.state == .stopped })
+            #expect(try await flows.find("cdcdcdcdcdcdcdcdcdcdcdcd")?.state == .stopped)
+            #expect(try await Self.raw(env, .get, "/hook/cdcdcdcdcdcdcdcdcdcdcdcd").status == .notFound)
         }
     }
 

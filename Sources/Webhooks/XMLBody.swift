@@ -17,12 +17,13 @@ enum XMLBody {
     }
 
     static let maximumDepth = 64
+    static let maximumElements = 100_000
 
     static func json(from data: Data) throws(Refused) -> JSONValue {
-        if let text = String(data: data.prefix(64 * 1024), encoding: .utf8), text.range(of: "<!DOCTYPE", options: .caseInsensitive) != nil {
-            throw Refused(message: "XML with a document type declaration is refused.")
-        }
-        if data.range(of: Data("<!ENTITY".utf8)) != nil || data.range(of: Data("<!doctype".utf8)) != nil {
+        guard String(data: data, encoding: .utf8) != nil else { throw Refused(message: "XML bodies must be UTF-8.") }
+        // Anywhere in the body, in any case: no document type declaration, no entity declaration.
+        let folded = Data(data.map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 })
+        if folded.range(of: Data("<!DOCTYPE".utf8)) != nil || folded.range(of: Data("<!ENTITY".utf8)) != nil {
             throw Refused(message: "XML with a document type declaration is refused.")
         }
         let parser = XMLParser(data: data)
@@ -31,16 +32,18 @@ enum XMLBody {
         let builder = Builder()
         parser.delegate = builder
         let parsed = parser.parse()
-        guard !builder.tooDeep else { throw Refused(message: "XML nested more than \(Self.maximumDepth) levels deep is refused.") }
+        if let refusal = builder.refusal { throw refusal }
         guard parsed, let root = builder.root else { throw Refused(message: "The body is not well-formed XML.") }
         return [root.name: root.value]
     }
 
-    /// An element being read.
+    /// An element being read. Children are collected by name as they come (appending in place), and
+    /// the object is built once at the end: linear in the number of children.
     final class Element {
         let name: String
-        var attributes: [String: JSONValue]
-        var children: [(String, JSONValue)] = []
+        let attributes: [String: JSONValue]
+        var children: [String: [JSONValue]] = [:]
+        var order: [String] = []
         var text = ""
 
         init(name: String, attributes: [String: String]) {
@@ -48,16 +51,18 @@ enum XMLBody {
             self.attributes = Dictionary(uniqueKeysWithValues: attributes.map { ("@" + $0.key, JSONValue.string($0.value)) })
         }
 
+        func add(_ name: String, _ value: JSONValue) {
+            if self.children[name] == nil { self.order.append(name) }
+            self.children[name, default: []].append(value)
+        }
+
         var value: JSONValue {
             let text = self.text.trimmingCharacters(in: .whitespacesAndNewlines)
             if self.attributes.isEmpty && self.children.isEmpty { return .string(text) }
             var object = self.attributes
-            for (name, value) in self.children {
-                switch object[name] {
-                case nil: object[name] = value
-                case .array(let items)?: object[name] = .array(items + [value])
-                case let existing?: object[name] = [existing, value]
-                }
+            for name in self.order {
+                guard let values = self.children[name] else { continue }
+                object[name] = values.count == 1 ? values[0] : .array(values)
             }
             if !text.isEmpty { object["#text"] = .string(text) }
             return .object(object)
@@ -67,18 +72,35 @@ enum XMLBody {
     final class Builder: NSObject, XMLParserDelegate {
         var stack: [Element] = []
         var root: (name: String, value: JSONValue)?
-        var tooDeep = false
+        var refusal: Refused?
+        var elements = 0
+
+        func refuse(_ parser: XMLParser, _ message: String) {
+            if self.refusal == nil { self.refusal = Refused(message: message) }
+            parser.abortParsing()
+        }
 
         func parser(
             _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName qName: String?,
             attributes attributeDict: [String: String] = [:]
         ) {
+            self.elements += 1
             guard self.stack.count < XMLBody.maximumDepth else {
-                self.tooDeep = true
-                parser.abortParsing()
-                return
+                return self.refuse(parser, "XML nested more than \(XMLBody.maximumDepth) levels deep is refused.")
+            }
+            guard self.elements <= XMLBody.maximumElements else {
+                return self.refuse(parser, "XML with more than \(XMLBody.maximumElements) elements is refused.")
             }
             self.stack.append(Element(name: elementName, attributes: attributeDict))
+        }
+
+        // Belt and braces behind the byte scan: any declaration the parser still meets ends the parse.
+        func parser(_ parser: XMLParser, foundInternalEntityDeclarationWithName name: String, value: String?) {
+            self.refuse(parser, "XML with a document type declaration is refused.")
+        }
+
+        func parser(_ parser: XMLParser, foundExternalEntityDeclarationWithName name: String, publicID: String?, systemID: String?) {
+            self.refuse(parser, "XML with a document type declaration is refused.")
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) {
@@ -92,7 +114,7 @@ enum XMLBody {
         func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
             guard let element = self.stack.popLast() else { return }
             if let parent = self.stack.last {
-                parent.children.append((element.name, element.value))
+                parent.add(element.name, element.value)
             } else {
                 self.root = (element.name, element.value)
             }
