@@ -4,7 +4,8 @@ public import ServiceLifecycle
 /// Background work on a timer, as a `Service`: runs `work` after `firstAfter`, then every `interval`;
 /// a run that throws is logged and tried again after `retryAfter` (at most `interval`). Ends at graceful
 /// shutdown or cancellation, never in the middle of waiting. Key rotation, audit retention and
-/// housekeeping share this shape, and so will the scheduler.
+/// housekeeping share this shape. (The scheduler's firing loop does not: it waits until the next due time
+/// or a wake-up, not a fixed interval.)
 ///
 /// ```swift
 /// let prune = PeriodicJob(name: "housekeeping", every: .seconds(600), logger: logger) { try await store.prune() }
