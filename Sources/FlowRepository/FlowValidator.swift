@@ -126,6 +126,10 @@ public enum FlowValidator {
             default: self.problems.append(.invalidField(path: "flowSettings.webhooks.requireWebhookAuth", expected: "true or false"))
             }
             settings.hmacSecret = self.text(webhooks, "hmacSecret", path: "flowSettings.webhooks.hmacSecret", limit: 256)
+            if let secret = settings.hmacSecret, secret.unicodeScalars.count < 16 {
+                // An HMAC under a short (or empty) key is one anybody can compute.
+                self.problems.append(.invalidField(path: "flowSettings.webhooks.hmacSecret", expected: "a secret of at least 16 characters"))
+            }
             settings.hmacHeader = self.text(webhooks, "hmacHeader", path: "flowSettings.webhooks.hmacHeader", limit: 64)
             if let header = settings.hmacHeader, header.isEmpty || !header.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) {
                 self.problems.append(.invalidField(path: "flowSettings.webhooks.hmacHeader", expected: "a header name (letters, digits and '-')"))

@@ -40,10 +40,14 @@ extension MessageStore {
         return .milliseconds(max(0, next - self.nowMilliseconds))
     }
 
-    /// The position of message `messageID` in `queue` while `leaseID` holds it; nil otherwise.
+    /// The position of message `messageID` in `queue` while `leaseID` holds it and has not expired; nil otherwise.
     public func seq(queue: String, messageID: String, leaseID: String) async throws -> Int64? {
+        // Only while the lease lasts: an expired lease is stale even before another lease takes the message.
         try await self.database.first(
-            "SELECT seq FROM bus_messages WHERE queue = \(queue) AND message_id = \(messageID) AND lease_id = \(leaseID)"
+            """
+            SELECT seq FROM bus_messages
+            WHERE queue = \(queue) AND message_id = \(messageID) AND lease_id = \(leaseID) AND visible_at > \(self.nowMilliseconds)
+            """
         ).map { try $0.int("seq") }
     }
 
@@ -53,11 +57,23 @@ extension MessageStore {
         return Int(try row?.int("depth") ?? 0)
     }
 
-    /// Removes the messages of `queues`, waiting and leased (a stopped flow's step queues), inside
-    /// `connection`'s transaction; their dead letters stay for operators. Returns how many went.
+    /// Makes `queues` exist (a starting flow's step queues), inside `connection`'s transaction.
+    public func provisionQueues(_ queues: [String], on connection: any DatabaseConnection) async throws {
+        let now = self.nowMilliseconds
+        for queue in queues {
+            try await connection.execute("INSERT INTO bus_queues (queue, created_at) VALUES (\(queue), \(now)) ON CONFLICT (queue) DO NOTHING")
+        }
+    }
+
+    /// Removes `queues` and their messages, waiting and leased (a stopped flow's step queues), inside
+    /// `connection`'s transaction; their dead letters stay for operators. Returns how many messages went.
+    ///
+    /// The queues go first: that waits for every enqueue holding one of them (``DatabaseWorkQueue/enqueue(intoProvisioned:messageID:message:on:)``)
+    /// to commit, so that the messages it wrote are seen and removed too, and no later one gets in.
     @discardableResult
     public func removeQueues(_ queues: [String], on connection: any DatabaseConnection) async throws -> Int {
         guard !queues.isEmpty else { return 0 }
+        try await connection.execute("DELETE FROM bus_queues WHERE queue IN (\(list: queues))")
         return try await connection.query("DELETE FROM bus_messages WHERE queue IN (\(list: queues)) RETURNING seq").count
     }
 

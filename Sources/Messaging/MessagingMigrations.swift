@@ -67,6 +67,10 @@ public enum MessagingMigrations {
                 """,
                 "CREATE INDEX bus_queue_journal_queue ON bus_queue_journal (queue, seq)",
                 "CREATE INDEX bus_queue_journal_at ON bus_queue_journal (at)",
+                // The flow step queues that exist: provisioned when a flow starts, removed when it stops. An
+                // enqueue that needs one takes its row (shared); the removal takes it exclusively, so the two
+                // never cross.
+                "CREATE TABLE bus_queues (queue TEXT PRIMARY KEY, created_at BIGINT NOT NULL)",
             ]
         },
     ]

@@ -89,13 +89,33 @@ public struct DatabaseWorkQueue: WorkQueue {
         try await self.store.depth(queue: queue)
     }
 
+    /// Enqueues into a provisioned queue only (a running flow's step queue), holding the queue (shared)
+    /// until the transaction ends, so that a removal waits for this message or comes first.
+    ///
+    /// - Throws: ``QueueNotProvisioned`` when the queue does not exist (its flow is not running).
+    @discardableResult
+    public func enqueue(intoProvisioned queue: String, messageID: String, message: JSONValue, on connection: (any DatabaseConnection)? = nil)
+        async throws -> Bool
+    {
+        let write: @Sendable (any DatabaseConnection) async throws -> Bool = { connection in
+            let lock: SQLQuery = connection.dialect == .postgres ? " FOR SHARE" : ""
+            guard try await connection.first("SELECT queue FROM bus_queues WHERE queue = \(queue)\(lock)") != nil else {
+                throw QueueNotProvisioned(queue: queue)
+            }
+            return try await self.enqueue(queue, messageID: messageID, message: message, on: connection)
+        }
+        if let connection { return try await write(connection) }
+        return try await self.store.database.transaction(write)
+    }
+
     /// Gives back what `leaseID` holds in `queue`, without counting the delivery.
     @discardableResult
     public func release(_ queue: String, leaseID: String) async throws -> Int {
         try await self.store.releaseLease(queue: queue, leaseID: leaseID)
     }
 
-    /// Acks the message `messageID` of `queue` held under `leaseID`; false when that lease is not current.
+    /// Acks the message `messageID` of `queue` held under `leaseID` while the lease lasts; false when that
+    /// lease is not current (expired, or the message settled).
     public func ack(_ queue: String, messageID: String, leaseID: String) async throws -> Bool {
         guard let seq = try await self.store.seq(queue: queue, messageID: messageID, leaseID: leaseID) else { return false }
         return try await self.ack(queue, seq: seq, leaseID: leaseID)
@@ -106,4 +126,9 @@ public struct DatabaseWorkQueue: WorkQueue {
         guard let seq = try await self.store.seq(queue: queue, messageID: messageID, leaseID: leaseID) else { return .staleLease }
         return try await self.nack(queue, seq: seq, leaseID: leaseID, retryAfter: retryAfter, error: error)
     }
+}
+
+/// An enqueue into a queue that does not exist (a flow step queue of a flow that is not running).
+public struct QueueNotProvisioned: Error, Sendable, Equatable {
+    public let queue: String
 }

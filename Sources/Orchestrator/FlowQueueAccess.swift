@@ -4,8 +4,9 @@ public import PortcullisCore
 public import Storage
 
 /// Who may use a running flow's step queues (API.md §6): a caller holding `queues.consume` (the route's
-/// rule) of the flow's tenant that owns the flow, as the flow's owners stood when it started (owners
-/// change only while a flow is at rest) plus the flow's own token account. Decided by the ``Authorizer`` and recorded; a step that
+/// rule) of the flow's tenant whose own account owns the flow, as the flow's owners stood when it started
+/// (owners change only while a flow is at rest), or the flow's own token account. Owning through the
+/// tenant is not enough: it would let one flow's token read every flow of its tenant. Decided by the ``Authorizer`` and recorded; a step that
 /// is not running, or not the caller's, answers 404 the same way and leaves the same record.
 public struct FlowQueueAccess: Sendable {
     public static let notFound = APIError.notFound("No running flow step found")
@@ -47,7 +48,10 @@ public struct FlowQueueAccess: Sendable {
             let tenant = try row.optionalString("tenant")
             // Tenant isolation before ownership, as for flows: an owner moved to another tenant is out.
             let sameTenant = tenant == nil || tenant == caller.tenant || authorizer.holds(caller, "all")
-            let decision = authorizer.decide(caller, platform: "all", ownedBy: owners)
+            // Owned by the caller's own account (the flow's token, or a user or component named as an owner):
+            // a tenant owner does not make every account of the tenant a consumer, or one flow's token
+            // would read every flow of its tenant.
+            let decision = authorizer.decide(caller, platform: "all", ownedBy: owners.subtracting(caller.tenant.map { [$0] } ?? []))
             if sameTenant && decision.allowed {
                 try await authorizer.check(decision, about: nil, on: resource, recordingTo: decisions)
                 let targets = try await self.database.query(

@@ -4,6 +4,7 @@ import Hummingbird
 public import Messaging
 import PortcullisCore
 public import Storage
+import Synchronization
 
 /// The flow queue API for components (API.md §6): lease with long-poll, ack, nack, and emit along the
 /// flow's edges. Each route needs `queues.consume` (`policies/routes.yaml`) and ownership of the flow
@@ -15,6 +16,29 @@ public struct FlowQueueRoutes: Sendable {
     let access: FlowQueueAccess
     let queues: DatabaseWorkQueue
     let database: any Database
+    let waiters = Waiters(limit: 256)
+
+    /// How many leases wait for messages in this process.
+    final class Waiters: Sendable {
+        let limit: Int
+        let count = Mutex(0)
+
+        init(limit: Int) {
+            self.limit = limit
+        }
+
+        func enter() -> Bool {
+            self.count.withLock { count in
+                guard count < self.limit else { return false }
+                count += 1
+                return true
+            }
+        }
+
+        func leave() {
+            self.count.withLock { $0 -= 1 }
+        }
+    }
 
     public init(access: FlowQueueAccess, queues: DatabaseWorkQueue, database: any Database) {
         self.access = access
@@ -76,7 +100,10 @@ public struct FlowQueueRoutes: Sendable {
             let max = try Self.bounded(body.max, default: 1, within: Self.leaseLimits.max, "max")
             let visibility = try Self.bounded(body.visibilitySeconds, default: 30, within: Self.leaseLimits.visibilitySeconds, "visibilitySeconds")
             let wait = try Self.bounded(body.waitSeconds, default: 0, within: Self.leaseLimits.waitSeconds, "waitSeconds")
-            let messages = try await self.queues.lease(step.queue, max: max, visibility: .seconds(visibility), wait: .seconds(wait))
+            // Waiting leases are bounded per process; past the bound a lease answers at once instead of waiting.
+            let waits = wait > 0 && self.waiters.enter()
+            defer { if waits { self.waiters.leave() } }
+            let messages = try await self.queues.lease(step.queue, max: max, visibility: .seconds(visibility), wait: .seconds(waits ? wait : 0))
             // A long wait may outlive the run the caller was checked for: what the next run queued is not theirs.
             if wait > 0, !messages.isEmpty, !(try await self.database.withConnection { try await self.access.stillRunning(step.flowID, on: $0) }) {
                 for leaseID in Set(messages.map(\.leaseID)) { _ = try? await self.queues.release(step.queue, leaseID: leaseID) }
@@ -111,13 +138,20 @@ public struct FlowQueueRoutes: Sendable {
         routes.post(base) { request, context in
             let step = try await self.step(context)
             let body = try await JSONBody.decode(EmitRequest.self, from: request, context: context)
+            // Fan-out multiplies what one request writes: the copies together stay within the body limit.
+            let size = try JSONCoding.string(body.message).utf8.count
+            guard size * max(1, step.targets.count) <= context.maxUploadSize else { throw APIError.payloadTooLarge(limit: context.maxUploadSize) }
             let messageID = UUID().uuidString.lowercased()
             let queues = self.queues
-            try await self.database.transaction { connection in
-                guard try await self.access.stillRunning(step.flowID, on: connection) else { throw FlowQueueAccess.notFound }
-                for target in step.targets {
-                    try await queues.enqueue(target.queue, messageID: messageID, message: body.message, on: connection)
+            do {
+                try await self.database.transaction { connection in
+                    guard try await self.access.stillRunning(step.flowID, on: connection) else { throw FlowQueueAccess.notFound }
+                    for target in step.targets {
+                        try await queues.enqueue(intoProvisioned: target.queue, messageID: messageID, message: body.message, on: connection)
+                    }
                 }
+            } catch is QueueNotProvisioned {
+                throw FlowQueueAccess.notFound
             }
             var response = try DataEnvelope(Emitted(messageID: messageID, targets: step.targets.map(\.nodeID))).response(
                 from: request, context: context)

@@ -107,7 +107,9 @@ public struct Orchestrator: Sendable {
         try await connection.execute("DELETE FROM orchestrator_queues WHERE flow_id = \(round.flowID)")
         // Queue names are the same in every run: whatever an earlier run left (a webhook call that raced its
         // stop) is not this run's work.
-        try await self.messaging.store.removeQueues(nodes.map { FlowQueueNames.messages(flowID: round.flowID, nodeID: $0) }, on: connection)
+        let queueNames = nodes.map { FlowQueueNames.messages(flowID: round.flowID, nodeID: $0) }
+        try await self.messaging.store.removeQueues(queueNames, on: connection)
+        try await self.messaging.store.provisionQueues(queueNames, on: connection)
         for node in nodes {
             let queue = FlowQueueNames.messages(flowID: round.flowID, nodeID: node)
             try await connection.execute(

@@ -152,9 +152,13 @@ public struct ScheduleRunner: Service {
                         "nextScheduledFor": next.map { .string(Timestamp.format($0)) } ?? .null,
                     ],
                 ]
-                // One message per flow and due time, whoever fires it.
-                if try await queues.enqueue(queue, messageID: "scheduled:\(flowID):\(due)", message: message, on: connection) {
-                    fired += 1
+                // One message per flow and due time, whoever fires it; none once the flow's queue is gone (stopping).
+                do {
+                    if try await queues.enqueue(intoProvisioned: queue, messageID: "scheduled:\(flowID):\(due)", message: message, on: connection) {
+                        fired += 1
+                    }
+                } catch is QueueNotProvisioned {
+                    continue
                 }
             }
             return fired

@@ -77,7 +77,7 @@ public struct WebhookRoutes: Sendable {
         } catch is NIOTooManyBytesError {
             throw APIError.payloadTooLarge(limit: context.maxUploadSize)
         }
-        var hidden: Set<String> = ["authorization", "cookie"]
+        var hidden: Set<String> = ["authorization", "proxy-authorization", "cookie"]
         switch flow.authentication {
         case .none:
             try await self.record(.allow, "OPEN_WEBHOOK", flowID: flowID, tenant: flow.tenant, context: context)
@@ -104,7 +104,8 @@ public struct WebhookRoutes: Sendable {
             let admin = authorizer.holds(principal, "all")
             // Tenant isolation before ownership: another tenant's caller learns nothing, not even that the flow runs.
             guard admin || flow.tenant == nil || flow.tenant == principal.tenant else {
-                try await self.record(.deny, "NOT_VISIBLE", flowID: flowID, tenant: nil, context: context)
+                // Recorded as a missing flow is: the caller's own audit trail tells them apart no better.
+                try await self.record(.deny, "FLOW_NOT_ACTIVE", flowID: flowID, tenant: nil, context: context)
                 throw Self.inactive(flowID)
             }
             let ownership = authorizer.decide(principal, platform: "all", ownedBy: Set(flow.owners))
@@ -133,8 +134,13 @@ public struct WebhookRoutes: Sendable {
         } catch {
             throw APIError.badRequest("INVALID_BODY", error.message)
         }
-        // Durably on the queue before the answer: the enqueue commits first.
-        try await self.queues.enqueue(queue, messageID: messageID, message: message, on: nil)
+        // Durably on the queue before the answer: the enqueue commits first, into the queue of the running
+        // flow only (a stop that removed it in the meantime makes this a 404, never a lost "thank you").
+        do {
+            try await self.queues.enqueue(intoProvisioned: queue, messageID: messageID, message: message)
+        } catch is QueueNotProvisioned {
+            throw Self.inactive(flowID)
+        }
         return try DataEnvelope(["requestId": context.requestID.value, "message": "thank you"]).response(from: request, context: context)
     }
 

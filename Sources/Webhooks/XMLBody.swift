@@ -115,8 +115,10 @@ enum XMLBody {
             guard let element = self.stack.popLast() else { return }
             if let parent = self.stack.last {
                 parent.add(element.name, element.value)
-            } else {
+            } else if self.root == nil {
                 self.root = (element.name, element.value)
+            } else {
+                self.refuse(parser, "The body is not well-formed XML.")
             }
         }
     }

@@ -25,7 +25,7 @@ struct FlowValidatorTests {
                            {"id":"step_2","componentId":"c2","function":"execute","name":"code"}],
                   "edges":[{"source":"step_1","target":"step_2","config":{"condition":"x > 1","mapper":{"b":"$.a"}}}]},
          "owners":[{"id":"u1","type":"user"}],
-         "flowSettings":{"webhooks":{"requireWebhookAuth":true,"hmacSecret":"s3cret","hmacHeader":"x-hmac","hmacAlgorithm":"SHA256"}}}
+         "flowSettings":{"webhooks":{"requireWebhookAuth":true,"hmacSecret":"s3cret-long-enough-1","hmacHeader":"x-hmac","hmacAlgorithm":"SHA256"}}}
         """#
 
     @Test("a flow needs a name; its type is ordinary unless it says long_running")
@@ -63,7 +63,9 @@ struct FlowValidatorTests {
         #expect(draft.cron == "*/5 * * * *")
         #expect(draft.cronTimezone == "Europe/Berlin")
         #expect(draft.owners == [FlowOwner(id: "u1", type: "user")])
-        #expect(draft.webhooks == WebhookSettings(requireWebhookAuth: true, hmacSecret: "s3cret", hmacHeader: "x-hmac", hmacAlgorithm: "sha256"))
+        #expect(
+            draft.webhooks
+                == WebhookSettings(requireWebhookAuth: true, hmacSecret: "s3cret-long-enough-1", hmacHeader: "x-hmac", hmacAlgorithm: "sha256"))
     }
 
     @Test("OIH's messages: no graph, no nodes, a node missing everything (function, componentId, id in OIH's order)")

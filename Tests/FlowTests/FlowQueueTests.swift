@@ -142,9 +142,21 @@ struct FlowQueueTests {
             let refused = try await env.call(.post, lease, token: foreign, json: [:], requestID: "queue-foreign-\(backend)")
             #expect(refused.status == .notFound)
             _ = try await env.resourceDecisions(of: "queue-foreign-\(backend)", outcome: "deny", reason: "NOT_VISIBLE", admin: admin)
-            // A component of the owning tenant is an owner through the tenant.
+            // Owning through the tenant is not enough: a component account of t1, or another t1 flow's token,
+            // reads no queue of this flow.
             let colleague = try await Self.serviceToken(env, name: "worker", tenant: "t1", permissions: ["queues.consume"])
-            #expect(try await env.call(.post, lease, token: colleague, json: [:]).status == .ok)
+            #expect(try await env.call(.post, lease, token: colleague, json: [:]).status == .notFound)
+            let other = try #require(try await env.createFlow(token: alice)["id"]?.stringValue)
+            #expect(try await env.call(.post, "/flows/\(other)/start", token: alice).status == .ok)
+            #expect(try await env.flowStatus(other, becomes: "active", token: alice) != nil)
+            let otherCredentials = try await env.call(.post, "/flows/\(other)/credentials", token: alice).json?["data"]
+            let otherClient = try #require(otherCredentials?["clientId"]?.stringValue)
+            let otherSecret = try #require(otherCredentials?["clientSecret"]?.stringValue)
+            let otherIssued = try await FlowLifecycleTests.token(env, clientID: otherClient, secret: otherSecret)
+            let otherToken = try #require(otherIssued.json?["access_token"]?.stringValue)
+            #expect(try await env.call(.post, lease, token: otherToken, json: [:]).status == .notFound)
+            #expect(try await env.call(.post, Self.path(id, "step_1"), token: otherToken, json: ["message": 1]).status == .notFound)
+            #expect(try await env.call(.post, lease, token: token, json: [:]).status == .ok)
 
             #expect(try await env.call(.post, Self.path(id, "step_9", "/lease"), token: token, json: [:]).status == .notFound)
             #expect(try await env.call(.post, Self.path("ffffffffffffffffffffffff", "step_1", "/lease"), token: token, json: [:]).status == .notFound)
@@ -161,7 +173,7 @@ struct FlowQueueTests {
             // Once the flow stops, its queues are gone for everyone.
             #expect(try await env.call(.post, "/flows/\(id)/stop", token: alice).status == .ok)
             #expect(try await env.flowStatus(id, becomes: "inactive", token: alice) != nil)
-            #expect(try await env.call(.post, lease, token: colleague, json: [:]).status == .notFound)
+            #expect(try await env.call(.post, lease, token: admin, json: [:]).status == .notFound)
         }
     }
 }

@@ -18,7 +18,7 @@ struct FlowRouteTests {
             let alice = try await env.user("alice", tenant: "t1")
             let created = try await env.createFlow(
                 FlowFixtures.flow(extra: [
-                    "flowSettings": ["webhooks": ["requireWebhookAuth": true, "hmacSecret": "s3cr3t-value", "hmacHeader": "x-sig"]]
+                    "flowSettings": ["webhooks": ["requireWebhookAuth": true, "hmacSecret": "s3cr3t-value-long-x", "hmacHeader": "x-sig"]]
                 ]),
                 token: alice.token)
             let id = try #require(created["id"]?.stringValue)
@@ -27,13 +27,13 @@ struct FlowRouteTests {
             let owners = Set((created["owners"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue })
             #expect(owners == [alice.id, "t1"])
             #expect(created["flowSettings"]?["webhooks"]?["hmacHeader"] == "x-sig")
-            #expect(!(try #require(String(data: try JSONEncoder().encode(created), encoding: .utf8))).contains("s3cr3t-value"))
+            #expect(!(try #require(String(data: try JSONEncoder().encode(created), encoding: .utf8))).contains("s3cr3t-value-long-x"))
 
             let read = try await env.call(.get, "/flows/\(id)", token: alice.token)
             #expect(read.status == .ok)
             #expect(read.json?["data"]?["graph"]?["nodes"]?.arrayValue?.count == 2)
             #expect(read.json?["data"]?["graph"]?["nodes"]?.arrayValue?.first?["componentId"] == "5ca5c44c187c040010a9bb8b")
-            #expect(!read.bodyText.contains("s3cr3t-value"))
+            #expect(!read.bodyText.contains("s3cr3t-value-long-x"))
             #expect(read.json?["meta"] != nil)
 
             let list = try await env.call(.get, "/flows", token: alice.token)
@@ -67,7 +67,7 @@ struct FlowRouteTests {
                 events.map { try! JSONCoding.decode(Event.self, from: $0).name } == [
                     "flowrepo.flow.created", "flowrepo.flow.modified", "flowrepo.flow.modified", "flowrepo.flow.deleted",
                 ])
-            #expect(!events.contains { $0.contains("s3cr3t-value") })
+            #expect(!events.contains { $0.contains("s3cr3t-value-long-x") })
         }
     }
 

@@ -185,7 +185,7 @@ struct WebhookTests {
     func hmac(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in
             let admin = try await env.adminToken()
-            let secret = "hook-secret-1"
+            let secret = "hook-secret-long-1"
             let (id, _, token) = try await Self.hookFlow(env, settings: ["hmacSecret": .string(secret), "hmacHeader": "X-Signature"])
             let body = #"{"amount":12}"#
             let code = Array(HMAC<SHA256>.authenticationCode(for: Data(body.utf8), using: SymmetricKey(data: Data(secret.utf8))))
