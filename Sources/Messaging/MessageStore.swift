@@ -95,7 +95,9 @@ public struct MessageStore: Sendable {
                 """
             )
             if QueueJournal.isJournaled(queue) {
-                let leased = try rows.map { (try $0.string("message_id"), Int(try $0.int("attempts"))) }
+                // In queue order: RETURNING gives the rows in no particular order.
+                let ordered = try rows.sorted { try $0.int("seq") < $1.int("seq") }
+                let leased = try ordered.map { (try $0.string("message_id"), Int(try $0.int("attempts"))) }
                 try await QueueJournal.record(.leased, queue: queue, messages: leased, at: now, on: connection)
             }
             return try rows.map { row in
