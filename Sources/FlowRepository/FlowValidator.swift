@@ -126,7 +126,7 @@ public enum FlowValidator {
             default: self.problems.append(.invalidField(path: "flowSettings.webhooks.requireWebhookAuth", expected: "true or false"))
             }
             settings.hmacSecret = self.text(webhooks, "hmacSecret", path: "flowSettings.webhooks.hmacSecret", limit: 256)
-            if let secret = settings.hmacSecret, secret.unicodeScalars.count < 16 {
+            if let secret = settings.hmacSecret, secret.trimmingCharacters(in: .whitespacesAndNewlines).unicodeScalars.count < 16 {
                 // An HMAC under a short (or empty) key is one anybody can compute.
                 self.problems.append(.invalidField(path: "flowSettings.webhooks.hmacSecret", expected: "a secret of at least 16 characters"))
             }

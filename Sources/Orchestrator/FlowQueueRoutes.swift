@@ -138,6 +138,7 @@ public struct FlowQueueRoutes: Sendable {
         routes.post(base) { request, context in
             let step = try await self.step(context)
             let body = try await JSONBody.decode(EmitRequest.self, from: request, context: context)
+            guard body.message != .null else { throw APIError.badRequest("MISSING_FIELD", "Missing field 'message'.") }
             // Fan-out multiplies what one request writes: the copies together stay within the body limit.
             let size = try JSONCoding.string(body.message).utf8.count
             guard size * max(1, step.targets.count) <= context.maxUploadSize else { throw APIError.payloadTooLarge(limit: context.maxUploadSize) }

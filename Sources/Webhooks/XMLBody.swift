@@ -17,6 +17,8 @@ enum XMLBody {
     }
 
     static let maximumDepth = 64
+    /// The element the body is parsed inside.
+    static let wrapper = "portcullis-xml-body"
     static let maximumElements = 100_000
 
     static func json(from data: Data) throws(Refused) -> JSONValue {
@@ -26,15 +28,24 @@ enum XMLBody {
         if folded.range(of: Data("<!DOCTYPE".utf8)) != nil || folded.range(of: Data("<!ENTITY".utf8)) != nil {
             throw Refused(message: "XML with a document type declaration is refused.")
         }
-        let parser = XMLParser(data: data)
+        // Inside a wrapper element, so that content after the root (a second root, text) is seen: the parser
+        // stops quietly after the first root otherwise.
+        var text = String(decoding: data, as: UTF8.self)
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+        let trimmed = text.drop { $0.isWhitespace }
+        var rest = Substring(trimmed)
+        if rest.hasPrefix("<?xml"), let end = rest.range(of: "?>") { rest = rest[end.upperBound...] }
+        let parser = XMLParser(data: Data(("<\(Self.wrapper)>" + rest + "</\(Self.wrapper)>").utf8))
         parser.shouldResolveExternalEntities = false
         parser.shouldProcessNamespaces = false
         let builder = Builder()
         parser.delegate = builder
         let parsed = parser.parse()
         if let refusal = builder.refusal { throw refusal }
-        guard parsed, let root = builder.root else { throw Refused(message: "The body is not well-formed XML.") }
-        return [root.name: root.value]
+        guard parsed, let wrapper = builder.root, wrapper.name == Self.wrapper, case .object(let content) = wrapper.value, content.count == 1,
+            let (name, value) = content.first, !name.hasPrefix("@"), name != "#text", !(value.arrayValue.map { $0.count > 1 } ?? false)
+        else { throw Refused(message: "The body is not well-formed XML with one root element.") }
+        return [name: value]
     }
 
     /// An element being read. Children are collected by name as they come (appending in place), and
@@ -85,7 +96,7 @@ enum XMLBody {
             attributes attributeDict: [String: String] = [:]
         ) {
             self.elements += 1
-            guard self.stack.count < XMLBody.maximumDepth else {
+            guard self.stack.count <= XMLBody.maximumDepth else {
                 return self.refuse(parser, "XML nested more than \(XMLBody.maximumDepth) levels deep is refused.")
             }
             guard self.elements <= XMLBody.maximumElements else {

@@ -148,6 +148,18 @@ struct WebhookTests {
             let wide = "<list>" + String(repeating: "<i>1</i>", count: 50_000) + "</list>"
             #expect(try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/xml"], body: wide).status == .ok)
             #expect(try await Self.lease(env, id, token: token).first?["data"]?["list"]?["i"]?.arrayValue?.count == 50_000)
+            // One root, nothing after it.
+            for body in ["<a/><b/>", "<a>1</a>\n<a>2</a>", "<a/>junk", "junk<a/>"] {
+                #expect(
+                    try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/xml"], body: body).status == .badRequest,
+                    "\(body)")
+            }
+            #expect(
+                try await Self.raw(
+                    env, .post, "/hook/\(id)", headers: [.contentType: "application/xml"],
+                    body: "<?xml version=\"1.0\"?>\n<a x=\"1\"/>\n<!-- done -->\n"
+                ).status == .ok)
+            #expect(try await Self.lease(env, id, token: token).first?["data"] == ["a": ["@x": "1"]])
             let tooWide = "<list>" + String(repeating: "<i/>", count: 100_001) + "</list>"
             #expect(try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/xml"], body: tooWide).status == .badRequest)
         }
