@@ -46,8 +46,7 @@ public struct FlowAccess: Sendable {
     /// Tenant isolation before ownership: a flow of a tenant is seen only by that tenant's members (and
     /// platform admins), even by an owner that has since moved to another tenant.
     static func sameTenant(_ flow: Flow, _ principal: Principal, _ authorizer: Authorizer) -> Bool {
-        guard let tenant = flow.draft.tenant else { return true }
-        return tenant == principal.tenant || authorizer.holds(principal, Self.platformPermission)
+        authorizer.admits(principal, toTenant: flow.draft.tenant, platform: Self.platformPermission)
     }
 
     /// The owner ids whose flows a listing may show (nil: all), the decision recorded as one about the

@@ -47,7 +47,7 @@ public struct FlowQueueAccess: Sendable {
             let owners = Set(try JSONCoding.decode([String].self, from: ownersText))
             let tenant = try row.optionalString("tenant")
             // Tenant isolation before ownership, as for flows: an owner moved to another tenant is out.
-            let sameTenant = tenant == nil || tenant == caller.tenant || authorizer.holds(caller, "all")
+            let sameTenant = authorizer.admits(caller, toTenant: tenant)
             // Owned by the caller's own account (the flow's token, or a user or component named as an owner):
             // a tenant owner does not make every account of the tenant a consumer, or one flow's token
             // would read every flow of its tenant.

@@ -24,6 +24,7 @@ public struct Orchestrator: Sendable {
     public static let serviceName = "orchestrator"
     public static let patterns = ["flow.starting", "flow.stopping"]
     static let actor = AuditActor(sub: nil, type: "service", tenant: nil, tokenID: nil, act: nil)
+    static let rows = FlowRoundRow(table: "orchestrator_flows")
 
     let database: any Database
     let messaging: Messaging
@@ -84,11 +85,7 @@ public struct Orchestrator: Sendable {
     /// Holds the flow's row until the transaction ends (creating it on first sight) and answers whether
     /// the event belongs to the current round or a newer one.
     func holdFlow(_ round: Round, on connection: any DatabaseConnection) async throws -> Bool {
-        try await connection.execute(
-            "INSERT INTO orchestrator_flows (flow_id, state, version) VALUES (\(round.flowID), 'new', -1) ON CONFLICT (flow_id) DO NOTHING")
-        let lock: SQLQuery = connection.dialect == .postgres ? " FOR UPDATE" : ""
-        let row = try await connection.first("SELECT version FROM orchestrator_flows WHERE flow_id = \(round.flowID)\(lock)")
-        return try (row?.int("version") ?? -1) <= round.version
+        try await Self.rows.hold(round.flowID, on: connection).round <= round.version
     }
 
     func start(_ round: Round, credentials: any FlowCredentials, on connection: any DatabaseConnection) async throws {

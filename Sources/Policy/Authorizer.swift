@@ -19,6 +19,15 @@ public struct Authorizer: Sendable {
         return self.catalog.grants(held: scope, permission)
     }
 
+    /// Tenant isolation, checked before ownership wherever a resource belongs to a tenant (flows, their
+    /// queues, webhooks, schedules): a resource of a tenant is reached only by that tenant's members and by
+    /// holders of `platform`, even by an owner that has since moved to another tenant. A resource of no
+    /// tenant is reached by anyone its other checks admit.
+    public func admits(_ principal: Principal, toTenant tenant: String?, platform: String = "all") -> Bool {
+        guard let tenant else { return true }
+        return tenant == principal.tenant || self.holds(principal, platform)
+    }
+
     /// The route-level decision: what `rule` demands of `principal`. No rule is a deny (`NO_ROUTE`).
     public func decide(_ principal: Principal?, rule: RouteRule?) -> Decision {
         self.judge(principal, rule: rule).decision

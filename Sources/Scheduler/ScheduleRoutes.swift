@@ -46,9 +46,7 @@ public struct ScheduleRoutes: Sendable {
             for row in rows {
                 let owners = Set(try row.optionalString("owners").map { try JSONCoding.decode([String].self, from: $0) } ?? [])
                 let tenant = try row.optionalString("tenant")
-                let admin = authorizer.holds(principal, "all")
-                guard
-                    admin || (authorizer.decide(principal, platform: "all", ownedBy: owners).allowed && (tenant == nil || tenant == principal.tenant))
+                guard authorizer.admits(principal, toTenant: tenant), authorizer.decide(principal, platform: "all", ownedBy: owners).allowed
                 else { continue }
                 visible.append(
                     Schedule(

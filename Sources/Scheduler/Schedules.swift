@@ -30,6 +30,8 @@ public struct Schedules: Sendable {
     /// A `flow.started` that overtook its `flow.starting`: handled again later (retried).
     struct EarlierEventPending: Error {}
 
+    static let rows = FlowRoundRow(table: "scheduler_flows", placeholder: "cron = ''")
+
     public func handle(_ event: Event, _ delivery: Delivery) async throws {
         guard let flowID = FlowAnnouncement.flowID(of: event) else {
             self.logger.error("lifecycle event without a flow id", metadata: ["event.id": .string(event.id)])
@@ -38,13 +40,7 @@ public struct Schedules: Sendable {
         let version = FlowAnnouncement.round(of: event)
         let announcement = event.name == "flow.starting" ? FlowAnnouncement.read(event) : nil
         try await delivery.once { connection in
-            // A row to hold even on first sight, so that events of one flow are handled one at a time.
-            try await connection.execute(
-                "INSERT INTO scheduler_flows (flow_id, state, version, cron) VALUES (\(flowID), 'new', -1, '') ON CONFLICT (flow_id) DO NOTHING")
-            let lock: SQLQuery = connection.dialect == .postgres ? " FOR UPDATE" : ""
-            guard let row = try await connection.first("SELECT version, state, cron, timezone FROM scheduler_flows WHERE flow_id = \(flowID)\(lock)")
-            else { return }
-            let current = try row.int("version")
+            let (current, state) = try await Self.rows.hold(flowID, on: connection)
             guard version >= current else { return }
             switch event.name {
             case "flow.starting":
@@ -60,9 +56,10 @@ public struct Schedules: Sendable {
                     """
                 )
             case "flow.started":
-                let state = try row.string("state")
                 if state == "unscheduled" && version == current { return }
-                guard version == current, state == "starting" else { throw EarlierEventPending() }
+                guard version == current, state == "starting",
+                    let row = try await connection.first("SELECT cron, timezone FROM scheduler_flows WHERE flow_id = \(flowID)")
+                else { throw EarlierEventPending() }
                 let due = Self.next(cron: try row.string("cron"), timezone: try row.optionalString("timezone"), after: self.clock.now)
                 try await connection.execute(
                     "UPDATE scheduler_flows SET state = 'active', due_at = \(due.map(Timestamp.milliseconds)) WHERE flow_id = \(flowID)")

@@ -10,7 +10,6 @@ public struct WebhookFlow: Sendable, Hashable {
 
     public let flowID: String
     public var state: State
-    public var version: Int64
     /// The first node's queue; nil for a flow without nodes.
     public var queue: String?
     /// Started by cron: its webhook answers 404 like an inactive flow's.

@@ -25,6 +25,8 @@ public struct WebhookFlows: Sendable {
     /// again later, once `flow.starting` is in.
     struct EarlierEventPending: Error {}
 
+    static let rows = FlowRoundRow(table: "webhook_flows", placeholder: "scheduled = 0, require_auth = 0")
+
     public func handle(_ event: Event, _ delivery: Delivery) async throws {
         guard let flowID = FlowAnnouncement.flowID(of: event) else {
             self.logger.error("lifecycle event without a flow id", metadata: ["event.id": .string(event.id)])
@@ -33,7 +35,7 @@ public struct WebhookFlows: Sendable {
         let version = FlowAnnouncement.round(of: event)
         let announcement = event.name == "flow.starting" ? FlowAnnouncement.read(event) : nil
         try await delivery.once { connection in
-            let (current, state) = try await self.hold(flowID, on: connection)
+            let (current, state) = try await Self.rows.hold(flowID, on: connection)
             guard version >= current else { return }
             switch event.name {
             case "flow.starting":
@@ -50,22 +52,6 @@ public struct WebhookFlows: Sendable {
                 return
             }
         }
-    }
-
-    /// The row's round and state, holding the row until the transaction ends (created on first sight, so
-    /// that there is a row to hold).
-    private func hold(_ flowID: String, on connection: any DatabaseConnection) async throws -> (version: Int64, state: String) {
-        try await connection.execute(
-            """
-            INSERT INTO webhook_flows (flow_id, state, version, scheduled, require_auth) VALUES (\(flowID), 'new', -1, 0, 0)
-            ON CONFLICT (flow_id) DO NOTHING
-            """
-        )
-        let lock: SQLQuery = connection.dialect == .postgres ? " FOR UPDATE" : ""
-        guard let row = try await connection.first("SELECT version, state FROM webhook_flows WHERE flow_id = \(flowID)\(lock)") else {
-            return (-1, "new")
-        }
-        return (try row.int("version"), try row.string("state"))
     }
 
     private func record(_ flow: FlowAnnouncement, version: Int64, on connection: any DatabaseConnection) async throws {
@@ -88,14 +74,14 @@ public struct WebhookFlows: Sendable {
         guard
             let row = try await self.database.first(
                 """
-                SELECT flow_id, state, version, queue, scheduled, tenant, owners, require_auth, hmac_header, hmac_algorithm, sealed_secret
+                SELECT flow_id, state, queue, scheduled, tenant, owners, require_auth, hmac_header, hmac_algorithm, sealed_secret
                 FROM webhook_flows WHERE flow_id = \(flowID)
                 """
             )
         else { return nil }
         return WebhookFlow(
             flowID: try row.string("flow_id"), state: WebhookFlow.State(rawValue: try row.string("state")) ?? .stopped,
-            version: try row.int("version"), queue: try row.optionalString("queue"), scheduled: try row.int("scheduled") != 0,
+            queue: try row.optionalString("queue"), scheduled: try row.int("scheduled") != 0,
             tenant: try row.optionalString("tenant"),
             owners: try row.optionalString("owners").map { try JSONCoding.decode([String].self, from: $0) } ?? [],
             requireAuth: try row.int("require_auth") != 0, hmacHeader: try row.optionalString("hmac_header"),

@@ -101,9 +101,8 @@ public struct WebhookRoutes: Sendable {
                 throw APIError.unauthorized("UNAUTHENTICATED", "This webhook needs a bearer token.")
             }
             let authorizer = self.policies.current.authorizer
-            let admin = authorizer.holds(principal, "all")
             // Tenant isolation before ownership: another tenant's caller learns nothing, not even that the flow runs.
-            guard admin || flow.tenant == nil || flow.tenant == principal.tenant else {
+            guard authorizer.admits(principal, toTenant: flow.tenant) else {
                 // Recorded as a missing flow is: the caller's own audit trail tells them apart no better.
                 try await self.record(.deny, "FLOW_NOT_ACTIVE", flowID: flowID, tenant: nil, context: context)
                 throw Self.inactive(flowID)

@@ -27,8 +27,10 @@ enum HTTP {
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
-    static func request(_ method: HTTPMethod = .GET, _ url: String, headers: [(String, String)] = [], body: String? = nil) async throws -> HTTPResult
-    {
+    /// Sends one request; `timeout` bounds the whole exchange (a hung gateway fails the test, a slow CI machine should not).
+    static func request(
+        _ method: HTTPMethod = .GET, _ url: String, headers: [(String, String)] = [], body: String? = nil, timeout: TimeAmount = .seconds(30)
+    ) async throws -> HTTPResult {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers {
@@ -37,7 +39,7 @@ enum HTTP {
         if let body {
             request.body = .bytes(ByteBuffer(string: body))
         }
-        let response = try await Self.client.execute(request, timeout: .seconds(30))
+        let response = try await Self.client.execute(request, timeout: timeout)
         let buffer = try await response.body.collect(upTo: 1 << 20)
         return HTTPResult(status: Int(response.status.code), headers: response.headers, body: String(buffer: buffer))
     }
