@@ -1,6 +1,7 @@
 public import Crypto
 import Foundation
-import PortcullisCore
+public import GatewayKit
+public import PortcullisCore
 public import Storage
 
 /// The hash chain of audit records: each record's `hash` is HMAC-SHA256 under the audit key of its
@@ -8,7 +9,7 @@ public import Storage
 ///
 /// Appends take a chain-wide lock (a PostgreSQL transaction-scoped advisory lock; SQLite's single writer),
 /// so replicas appending at once still produce one gap-free chain.
-public struct AuditChain: Sendable {
+public struct AuditChain: DecisionLog {
     public let database: any Database
     let key: SymmetricKey
 
@@ -47,6 +48,41 @@ public struct AuditChain: Sendable {
         }
     }
 
+    /// Appends records built ahead (the gateway's decisions) in order, in one transaction, with one
+    /// multi-row INSERT per ``insertChunk`` records: the lock is taken and the head read once per batch,
+    /// and each record's text only gets its `seq` put in before it is hashed. They are new records (fresh
+    /// ids, never redelivered), so no id is looked up first.
+    public func append(decisions records: [PreparedRecord]) async throws {
+        guard !records.isEmpty else { return }
+        try await self.database.transaction { connection in
+            try await Self.lock(connection)
+            var head = try await Self.head(on: connection)
+            var start = records.startIndex
+            while start < records.endIndex {
+                let end = min(start + Self.insertChunk, records.endIndex)
+                var query: SQLQuery = "INSERT INTO audit_records (\(unsafe: Self.columns)) VALUES "
+                for (index, record) in records[start..<end].enumerated() {
+                    let seq = head.seq + 1
+                    let body = record.body(seq: seq)
+                    let hash = self.mac(body + head.hash)
+                    query.append(
+                        """
+                        \(unsafe: index == 0 ? "" : ", ")(\(seq), \(record.id), \(record.createdMilliseconds), \(record.name), \(record.serviceName),
+                        \(record.requestID), \(record.outcome), \(record.actorSub), \(record.tenant), NULL, \(body), \(head.hash), \(hash))
+                        """
+                    )
+                    head = (seq, hash)
+                }
+                try await connection.execute(query)
+                start = end
+            }
+        }
+    }
+
+    /// Rows per INSERT statement: 13 parameters each, well within both backends' limits.
+    static let insertChunk = 100
+    static let columns = "seq, id, created_ms, name, service_name, request_id, outcome, actor_sub, tenant, origin, body, prev_hash, hash"
+
     /// ``append(_:)`` inside the caller's transaction.
     public func append(_ record: AuditRecord, on connection: any DatabaseConnection) async throws -> ChainedRecord {
         try await Self.lock(connection)
@@ -62,11 +98,11 @@ public struct AuditChain: Sendable {
     ) {
         var record = record
         record.seq = head.seq + 1
-        let body = try record.canonical()
+        let body = try record.canonicalText()
         let hash = self.mac(body + head.hash)
         try await connection.execute(
             """
-            INSERT INTO audit_records (seq, id, created_ms, name, service_name, request_id, outcome, actor_sub, tenant, origin, body, prev_hash, hash)
+            INSERT INTO audit_records (\(unsafe: Self.columns))
             VALUES (\(record.seq), \(record.id), \(record.createdMilliseconds), \(record.name), \(record.serviceName), \(record.requestID),
                     \(record.outcome), \(record.actor?.sub), \(record.tenant), \(record.origin), \(body), \(head.hash), \(hash))
             """

@@ -31,6 +31,9 @@ public struct AuditModule: GatewayModule {
         AuditRoutes(chain: self.audit.chain, policies: self.environment.policies, clock: self.environment.clock).register(on: routes)
     }
 
+    /// The gateway's decision records go straight into the chain, in the journal's group commit.
+    public var decisionLog: (any DecisionLog)? { self.audit.chain }
+
     /// Bound before any module prepares and before the first request: no audit event can be published
     /// while nobody listens.
     public func bind() async throws {

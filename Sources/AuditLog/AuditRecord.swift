@@ -107,8 +107,8 @@ public struct AuditRecord: Codable, Sendable, Hashable {
         Timestamp.parse(self.createdAt).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? 0
     }
 
-    /// The canonical text the chain covers.
-    func canonical() throws -> String {
+    /// The canonical text the chain covers: compact JSON, keys sorted, slashes unescaped.
+    public func canonicalText() throws -> String {
         try JSONCoding.string(self)
     }
 }

@@ -203,7 +203,7 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Why a cron expression was refused, in words for the log (the API answers `Invalid cron expression.`).
+/// Why a cron expression was refused, in words naming the field (the API answers `Invalid cron expression: <this>`).
 public struct CronError: Error, Sendable, Equatable, CustomStringConvertible {
     public let description: String
 

@@ -9,13 +9,14 @@ public enum FlowProblem: Sendable, Hashable {
     case nodeWithoutComponentID(index: Int)
     case nodeWithoutFunction(index: Int)
     case nodeIDTooLong(String)
+    case nodeIDCharacters(String)
     case duplicateNodeID(String)
     case edgesRequired
     case edgeWithoutSource(index: Int)
     case edgeWithoutTarget(index: Int)
     case unknownEdgeSource(String)
     case unknownEdgeTarget(String)
-    case invalidCron
+    case invalidCron(String)
     case invalidCronTimezone
     case statusSetManually
     case ownerWithoutID(index: Int)
@@ -34,6 +35,7 @@ public enum FlowProblem: Sendable, Hashable {
         case .nodeWithoutComponentID: "MISSING_COMPONENT_ID"
         case .nodeWithoutFunction: "MISSING_FUNCTION"
         case .nodeIDTooLong: "NODE_ID_TOO_LONG"
+        case .nodeIDCharacters: "INVALID_NODE_ID"
         case .duplicateNodeID: "DUPLICATE_NODE_ID"
         case .edgesRequired: "MISSING_EDGES"
         case .edgeWithoutSource: "MISSING_EDGE_SOURCE"
@@ -60,13 +62,14 @@ public enum FlowProblem: Sendable, Hashable {
         case .nodeWithoutComponentID: "Flow nodes require a componentId."
         case .nodeWithoutFunction: "Flow nodes require a function."
         case .nodeIDTooLong(let id): "Flow node id \"\(id.prefix(40))\" is longer than \(FlowValidator.maximumNodeIDLength) characters."
+        case .nodeIDCharacters(let id): "Flow node id \"\(id.prefix(40))\" may contain only letters, digits and - . _ ~ :"
         case .duplicateNodeID(let id): "Flow node ids must be unique: \"\(id)\" is used more than once."
         case .edgesRequired: "Flows with more than one node require edges."
         case .edgeWithoutSource: "Flow edges require a source."
         case .edgeWithoutTarget: "Flow edges require a target."
         case .unknownEdgeSource(let id): "Edge source with id \"\(id.prefix(40))\" could not be found among nodes."
         case .unknownEdgeTarget(let id): "Edge target with id \"\(id.prefix(40))\" could not be found among nodes."
-        case .invalidCron: "Invalid cron expression."
+        case .invalidCron(let why): "Invalid cron expression: \(why)"
         case .invalidCronTimezone: "Invalid cron timezone: it must be an IANA time zone name such as Europe/Berlin."
         case .statusSetManually: "Flow status cannot be set manually. Use the flow start/stop end points instead."
         case .ownerWithoutID: "Flow owners require an id."

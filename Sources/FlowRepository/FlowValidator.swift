@@ -14,6 +14,12 @@ public import PortcullisCore
 public enum FlowValidator {
     /// Node ids name queues: OIH's limit.
     public static let maximumNodeIDLength = 30
+    /// Node ids are path segments of the queue API (`/flows/{id}/steps/{stepId}/...`) and parts of queue
+    /// names: letters, digits and `-._~:` only, so that every node can be reached as written.
+    static func isNodeIDScalar(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-._~:".unicodeScalars.contains(scalar))
+    }
+
     /// How deep the JSON a flow keeps as written (`fields`, `nodeSettings`, `mapper`) may nest.
     public static let maximumDepth = 32
     /// Bounds that keep one flow a reasonable document.
@@ -43,7 +49,9 @@ public enum FlowValidator {
         let tenant = reader.text(object, "tenant", path: "tenant", limit: 64)
         let owners = reader.owners(object["owners"])
         let cron = reader.text(object, "cron", path: "cron", limit: 256)
-        if let cron, (try? CronExpression(cron)) == nil { reader.problems.append(.invalidCron) }
+        if let cron {
+            do { _ = try CronExpression(cron) } catch { reader.problems.append(.invalidCron(error.description)) }
+        }
         let cronTimezone = reader.text(object, "cronTimezone", path: "cronTimezone", limit: 64)
         if let cronTimezone, TimeZone(identifier: cronTimezone) == nil { reader.problems.append(.invalidCronTimezone) }
         let webhooks = reader.webhooks(object["flowSettings"])
@@ -173,6 +181,8 @@ public enum FlowValidator {
                         self.problems.append(.nodeWithoutID(index: index))
                     } else if id.unicodeScalars.count > FlowValidator.maximumNodeIDLength {
                         self.problems.append(.nodeIDTooLong(id))
+                    } else if !id.unicodeScalars.allSatisfy(FlowValidator.isNodeIDScalar) {
+                        self.problems.append(.nodeIDCharacters(id))
                     } else if !seen.insert(id).inserted {
                         self.problems.append(.duplicateNodeID(id))
                     }

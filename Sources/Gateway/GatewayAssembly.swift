@@ -71,7 +71,11 @@ public struct GatewayAssembly: Sendable {
         guard authenticators.count == 1, let authenticator = authenticators.first else {
             throw AssemblyError(description: "exactly one module must verify bearer tokens; \(authenticators.count) do")
         }
-        let journal = DecisionJournal(bus: messaging.bus, timeout: configuration.auditWriteTimeout, logger: logger)
+        let decisionLogs = modules.compactMap(\.decisionLog)
+        guard decisionLogs.count == 1, let decisionLog = decisionLogs.first else {
+            throw AssemblyError(description: "exactly one module must keep decision records; \(decisionLogs.count) do")
+        }
+        let journal = DecisionJournal(log: decisionLog, timeout: configuration.auditWriteTimeout, logger: logger)
         let runner = MigrationRunner(database: database, migrations: Self.migrations(of: moduleTypes), logger: logger)
         let supervisor = Supervisor(logger: logger)
         let checks: [any ReadinessCheck] =
@@ -92,7 +96,7 @@ public struct GatewayAssembly: Sendable {
             store: policies,
             reloaded: {
                 for module in modules { try await module.policiesReloaded() }
-            }, journal: journal, clock: clock, logger: logger)
+            }, bus: messaging.bus, clock: clock, logger: logger)
         let core: [ModuleService] = [
             ModuleService("bus-wake-ups", messaging.wakeUps),
             ModuleService("decision-journal", journal),

@@ -58,6 +58,9 @@ public protocol GatewayModule: Sendable {
 
     /// Verifies bearer tokens for the gateway's access step. Exactly one module (identity) provides it.
     var authenticator: (any BearerAuthenticator)? { get }
+
+    /// Keeps the gateway's decision records. Exactly one module (audit) provides it.
+    var decisionLog: (any DecisionLog)? { get }
 }
 
 extension GatewayModule {
@@ -68,6 +71,7 @@ extension GatewayModule {
     public func prune(now: Date) async throws -> [String: Int] { [:] }
     public func policiesReloaded() async throws {}
     public var authenticator: (any BearerAuthenticator)? { nil }
+    public var decisionLog: (any DecisionLog)? { nil }
 }
 
 /// A background service of a module, with the unique name it is supervised and reported under.

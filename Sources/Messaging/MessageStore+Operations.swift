@@ -57,11 +57,17 @@ extension MessageStore {
         return Int(try row?.int("depth") ?? 0)
     }
 
-    /// Makes `queues` exist (a starting flow's step queues), inside `connection`'s transaction.
-    public func provisionQueues(_ queues: [String], on connection: any DatabaseConnection) async throws {
+    /// Makes `queues` exist for the run `round` of their flow (a starting flow's step queues), inside
+    /// `connection`'s transaction.
+    public func provisionQueues(_ queues: [String], round: Int64, on connection: any DatabaseConnection) async throws {
         let now = self.nowMilliseconds
         for queue in queues {
-            try await connection.execute("INSERT INTO bus_queues (queue, created_at) VALUES (\(queue), \(now)) ON CONFLICT (queue) DO NOTHING")
+            try await connection.execute(
+                """
+                INSERT INTO bus_queues (queue, created_at, round) VALUES (\(queue), \(now), \(round))
+                ON CONFLICT (queue) DO UPDATE SET created_at = excluded.created_at, round = excluded.round
+                """
+            )
         }
     }
 

@@ -73,5 +73,9 @@ public enum MessagingMigrations {
                 "CREATE TABLE bus_queues (queue TEXT PRIMARY KEY, created_at BIGINT NOT NULL)",
             ]
         },
+        // A flow's step queues keep their names from run to run: each provisioning says for which run (the
+        // flow's round), and an enqueue names the run it was checked against, so that nothing checked against
+        // one run lands in the next.
+        Migration(id: "messaging.0003", ["ALTER TABLE bus_queues ADD COLUMN round BIGINT NOT NULL DEFAULT -1"]),
     ]
 }

@@ -89,17 +89,19 @@ public struct DatabaseWorkQueue: WorkQueue {
         try await self.store.depth(queue: queue)
     }
 
-    /// Enqueues into a provisioned queue only (a running flow's step queue), holding the queue (shared)
-    /// until the transaction ends, so that a removal waits for this message or comes first.
+    /// Enqueues into a provisioned queue only (a running flow's step queue) of the run `round` the caller
+    /// checked the message against, holding the queue (shared) until the transaction ends, so that a
+    /// removal waits for this message or comes first.
     ///
-    /// - Throws: ``QueueNotProvisioned`` when the queue does not exist (its flow is not running).
+    /// - Throws: ``QueueNotProvisioned`` when the queue does not exist for that run (its flow is not
+    ///   running, or runs again since: a message checked under one run's settings never lands in the next).
     @discardableResult
-    public func enqueue(intoProvisioned queue: String, messageID: String, message: JSONValue, on connection: (any DatabaseConnection)? = nil)
-        async throws -> Bool
-    {
+    public func enqueue(
+        intoProvisioned queue: String, round: Int64, messageID: String, message: JSONValue, on connection: (any DatabaseConnection)? = nil
+    ) async throws -> Bool {
         let write: @Sendable (any DatabaseConnection) async throws -> Bool = { connection in
             let lock: SQLQuery = connection.dialect == .postgres ? " FOR SHARE" : ""
-            guard try await connection.first("SELECT queue FROM bus_queues WHERE queue = \(queue)\(lock)") != nil else {
+            guard try await connection.first("SELECT queue FROM bus_queues WHERE queue = \(queue) AND round = \(round)\(lock)") != nil else {
                 throw QueueNotProvisioned(queue: queue)
             }
             return try await self.enqueue(queue, messageID: messageID, message: message, on: connection)

@@ -16,6 +16,8 @@ public struct FlowQueueAccess: Sendable {
         public let flowID: String
         public let nodeID: String
         public let queue: String
+        /// The run (the flow's round) the caller was checked against.
+        public let round: Int64
         /// The queues of the nodes this step's edges lead to.
         public let targets: [(nodeID: String, queue: String)]
     }
@@ -28,11 +30,14 @@ public struct FlowQueueAccess: Sendable {
         self.policies = policies
     }
 
-    /// Whether the flow still runs, holding its row (shared) until the transaction ends: a stop, which
-    /// removes the queues holding the row exclusively, waits for the caller's enqueue or comes first.
-    public func stillRunning(_ flowID: String, on connection: any DatabaseConnection) async throws -> Bool {
+    /// Whether the flow still runs the run `round` the caller was checked against (not merely runs: a
+    /// restarted flow is another run, maybe with other owners), holding its row (shared) until the
+    /// transaction ends: a stop, which removes the queues holding the row exclusively, waits for the
+    /// caller's enqueue or comes first.
+    public func stillRunning(_ step: Step, on connection: any DatabaseConnection) async throws -> Bool {
         let lock: SQLQuery = connection.dialect == .postgres ? " FOR SHARE" : ""
-        return try await connection.first("SELECT state FROM orchestrator_flows WHERE flow_id = \(flowID)\(lock)")?.string("state") == "started"
+        let row = try await connection.first("SELECT state, version FROM orchestrator_flows WHERE flow_id = \(step.flowID)\(lock)")
+        return try row?.string("state") == "started" && row?.int("version") == step.round
     }
 
     public func step(flowID: String, nodeID: String, caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Step {
@@ -40,7 +45,7 @@ public struct FlowQueueAccess: Sendable {
         let resource = ResourceRef(type: "flow-step", id: "\(flowID.prefix(64))/\(nodeID.prefix(64))", tenant: nil)
         if let row = try await self.database.first(
             """
-            SELECT f.owners, f.tenant, q.queue FROM orchestrator_flows f JOIN orchestrator_queues q ON q.flow_id = f.flow_id
+            SELECT f.owners, f.tenant, f.version, q.queue FROM orchestrator_flows f JOIN orchestrator_queues q ON q.flow_id = f.flow_id
             WHERE f.flow_id = \(flowID) AND f.state = 'started' AND q.node_id = \(nodeID)
             """
         ), let ownersText = try row.optionalString("owners") {
@@ -61,7 +66,7 @@ public struct FlowQueueAccess: Sendable {
                     WHERE e.flow_id = \(flowID) AND e.source = \(nodeID) ORDER BY e.target
                     """
                 ).map { (nodeID: try $0.string("target"), queue: try $0.string("queue")) }
-                return Step(flowID: flowID, nodeID: nodeID, queue: try row.string("queue"), targets: targets)
+                return Step(flowID: flowID, nodeID: nodeID, queue: try row.string("queue"), round: try row.int("version"), targets: targets)
             }
         }
         let hidden = Decision(outcome: .deny, reason: "NOT_VISIBLE", required: ["all"], policyRevision: authorizer.revision)

@@ -105,7 +105,7 @@ public struct FlowQueueRoutes: Sendable {
             defer { if waits { self.waiters.leave() } }
             let messages = try await self.queues.lease(step.queue, max: max, visibility: .seconds(visibility), wait: .seconds(waits ? wait : 0))
             // A long wait may outlive the run the caller was checked for: what the next run queued is not theirs.
-            if wait > 0, !messages.isEmpty, !(try await self.database.withConnection { try await self.access.stillRunning(step.flowID, on: $0) }) {
+            if wait > 0, !messages.isEmpty, !(try await self.database.withConnection { try await self.access.stillRunning(step, on: $0) }) {
                 for leaseID in Set(messages.map(\.leaseID)) { _ = try? await self.queues.release(step.queue, leaseID: leaseID) }
                 throw FlowQueueAccess.notFound
             }
@@ -146,9 +146,10 @@ public struct FlowQueueRoutes: Sendable {
             let queues = self.queues
             do {
                 try await self.database.transaction { connection in
-                    guard try await self.access.stillRunning(step.flowID, on: connection) else { throw FlowQueueAccess.notFound }
+                    guard try await self.access.stillRunning(step, on: connection) else { throw FlowQueueAccess.notFound }
                     for target in step.targets {
-                        try await queues.enqueue(intoProvisioned: target.queue, messageID: messageID, message: body.message, on: connection)
+                        try await queues.enqueue(
+                            intoProvisioned: target.queue, round: step.round, messageID: messageID, message: body.message, on: connection)
                     }
                 }
             } catch is QueueNotProvisioned {

@@ -106,7 +106,7 @@ public struct Orchestrator: Sendable {
         // stop) is not this run's work.
         let queueNames = nodes.map { FlowQueueNames.messages(flowID: round.flowID, nodeID: $0) }
         try await self.messaging.store.removeQueues(queueNames, on: connection)
-        try await self.messaging.store.provisionQueues(queueNames, on: connection)
+        try await self.messaging.store.provisionQueues(queueNames, round: round.version, on: connection)
         for node in nodes {
             let queue = FlowQueueNames.messages(flowID: round.flowID, nodeID: node)
             try await connection.execute(

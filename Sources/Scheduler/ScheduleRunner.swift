@@ -49,14 +49,18 @@ public struct ScheduleRunner: Service {
 
     public func run() async throws {
         let runnerID = UUID().uuidString.lowercased()
-        let since = Timestamp.milliseconds(self.clock.now)
         try await cancelWhenGracefulShutdown {
+            var series: MarkSeries?
             while !Task.isCancelled {
                 let generation = self.signals.generation(of: Self.signalName)
                 var wait = Self.idleCheck
                 do {
-                    try await self.markAlive(runnerID, since: since)
-                    try await self.fireDue()
+                    // Nothing scheduled: nothing to fire and nothing to cover, so no write at all. The series of
+                    // marks breaks, and the next one starts afresh once something is scheduled.
+                    if try await self.nextDue() != nil {
+                        series = try await self.markAlive(runnerID, continuing: series)
+                        try await self.fireDue()
+                    }
                     if let due = try await self.nextDue() {
                         let untilDue = Duration.milliseconds(max(0, Timestamp.milliseconds(due) - Timestamp.milliseconds(self.clock.now)))
                         wait = min(wait, untilDue)
@@ -78,18 +82,30 @@ public struct ScheduleRunner: Service {
         }
     }
 
-    /// Says this loop is up, and forgets loops that stopped saying so long ago.
-    func markAlive(_ runnerID: String, since: Int64) async throws {
+    /// An unbroken series of "I am up" marks: since its first one, and its last.
+    struct MarkSeries: Sendable, Equatable {
+        var since: Int64
+        var last: Int64
+    }
+
+    /// Says this loop is up, and forgets loops that stopped saying so long ago. A mark more than
+    /// ``livenessTolerance`` after the last successful one (the database was away, or nothing was scheduled)
+    /// starts a new series: the loop was not up in between, so the due times of the gap fire once, not one
+    /// by one.
+    func markAlive(_ runnerID: String, continuing series: MarkSeries?) async throws -> MarkSeries {
         let now = Timestamp.milliseconds(self.clock.now)
+        let tolerance = Self.livenessTolerance.components.seconds * 1000
+        let since = series.flatMap { now - $0.last <= tolerance ? $0.since : nil } ?? now
         try await self.database.transaction { connection in
             try await connection.execute(
                 """
                 INSERT INTO scheduler_runners (runner_id, since, alive_at) VALUES (\(runnerID), \(since), \(now))
-                ON CONFLICT (runner_id) DO UPDATE SET alive_at = excluded.alive_at
+                ON CONFLICT (runner_id) DO UPDATE SET since = excluded.since, alive_at = excluded.alive_at
                 """
             )
             try await connection.execute("DELETE FROM scheduler_runners WHERE alive_at < \(now - 600_000)")
         }
+        return MarkSeries(since: since, last: now)
     }
 
     /// The earliest due time of an active schedule.
@@ -122,7 +138,7 @@ public struct ScheduleRunner: Service {
             let lock: SQLQuery = connection.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
             let rows = try await connection.query(
                 """
-                SELECT flow_id, cron, timezone, queue, due_at FROM scheduler_flows
+                SELECT flow_id, version, cron, timezone, queue, due_at FROM scheduler_flows
                 WHERE state = 'active' AND due_at IS NOT NULL AND due_at <= \(nowMilliseconds)
                 ORDER BY due_at LIMIT \(Self.batch)\(lock)
                 """
@@ -154,7 +170,10 @@ public struct ScheduleRunner: Service {
                 ]
                 // One message per flow and due time, whoever fires it; none once the flow's queue is gone (stopping).
                 do {
-                    if try await queues.enqueue(intoProvisioned: queue, messageID: "scheduled:\(flowID):\(due)", message: message, on: connection) {
+                    let round = try row.int("version")
+                    if try await queues.enqueue(
+                        intoProvisioned: queue, round: round, messageID: "scheduled:\(flowID):\(due)", message: message, on: connection)
+                    {
                         fired += 1
                     }
                 } catch is QueueNotProvisioned {

@@ -10,6 +10,8 @@ public struct WebhookFlow: Sendable, Hashable {
 
     public let flowID: String
     public var state: State
+    /// The run (the flow's round) these settings belong to: a call checked under them goes only into that run's queue.
+    public var round: Int64
     /// The first node's queue; nil for a flow without nodes.
     public var queue: String?
     /// Started by cron: its webhook answers 404 like an inactive flow's.

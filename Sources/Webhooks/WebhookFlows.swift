@@ -74,14 +74,14 @@ public struct WebhookFlows: Sendable {
         guard
             let row = try await self.database.first(
                 """
-                SELECT flow_id, state, queue, scheduled, tenant, owners, require_auth, hmac_header, hmac_algorithm, sealed_secret
+                SELECT flow_id, state, version, queue, scheduled, tenant, owners, require_auth, hmac_header, hmac_algorithm, sealed_secret
                 FROM webhook_flows WHERE flow_id = \(flowID)
                 """
             )
         else { return nil }
         return WebhookFlow(
             flowID: try row.string("flow_id"), state: WebhookFlow.State(rawValue: try row.string("state")) ?? .stopped,
-            queue: try row.optionalString("queue"), scheduled: try row.int("scheduled") != 0,
+            round: try row.int("version"), queue: try row.optionalString("queue"), scheduled: try row.int("scheduled") != 0,
             tenant: try row.optionalString("tenant"),
             owners: try row.optionalString("owners").map { try JSONCoding.decode([String].self, from: $0) } ?? [],
             requireAuth: try row.int("require_auth") != 0, hmacHeader: try row.optionalString("hmac_header"),

@@ -77,6 +77,11 @@ public struct WebhookRoutes: Sendable {
         } catch is NIOTooManyBytesError {
             throw APIError.payloadTooLarge(limit: context.maxUploadSize)
         }
+        // A GET's data is its query, and its HMAC covers the empty body (API.md §10): a body would be signed
+        // but never delivered, so a captured signature of one could vouch for any query.
+        if request.method != .post, !body.isEmpty {
+            throw APIError.badRequest("INVALID_BODY", "A webhook \(method) has no body; send data in the query, or POST it.")
+        }
         var hidden: Set<String> = ["authorization", "proxy-authorization", "cookie"]
         switch flow.authentication {
         case .none:
@@ -101,7 +106,8 @@ public struct WebhookRoutes: Sendable {
                 throw APIError.unauthorized("UNAUTHENTICATED", "This webhook needs a bearer token.")
             }
             let authorizer = self.policies.current.authorizer
-            // Tenant isolation before ownership: another tenant's caller learns nothing, not even that the flow runs.
+            // Tenant isolation before ownership: another tenant's caller gets the unknown flow's answer. (A call
+            // without a token gets 401 first, as API.md §10 asks, before the flow's tenant is known to matter.)
             guard authorizer.admits(principal, toTenant: flow.tenant) else {
                 // Recorded as a missing flow is: the caller's own audit trail tells them apart no better.
                 try await self.record(.deny, "FLOW_NOT_ACTIVE", flowID: flowID, tenant: nil, context: context)
@@ -133,10 +139,11 @@ public struct WebhookRoutes: Sendable {
         } catch {
             throw APIError.badRequest("INVALID_BODY", error.message)
         }
-        // Durably on the queue before the answer: the enqueue commits first, into the queue of the running
-        // flow only (a stop that removed it in the meantime makes this a 404, never a lost "thank you").
+        // Durably on the queue before the answer: the enqueue commits first, into the queue of the run whose
+        // settings checked the call only (a stop that removed it in the meantime, or a restart that made it
+        // another run's, makes this a 404, never a lost "thank you" or a call checked under old settings).
         do {
-            try await self.queues.enqueue(intoProvisioned: queue, messageID: messageID, message: message)
+            try await self.queues.enqueue(intoProvisioned: queue, round: flow.round, messageID: messageID, message: message)
         } catch is QueueNotProvisioned {
             throw Self.inactive(flowID)
         }

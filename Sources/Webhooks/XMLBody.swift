@@ -20,6 +20,9 @@ enum XMLBody {
     /// The element the body is parsed inside.
     static let wrapper = "portcullis-xml-body"
     static let maximumElements = 100_000
+    /// Attributes one element may have: libxml2 checks an element's attributes for duplicates pairwise,
+    /// so one tag with half a million of them costs minutes of CPU before any callback could count them.
+    static let maximumAttributes = 256
 
     static func json(from data: Data) throws(Refused) -> JSONValue {
         guard String(data: data, encoding: .utf8) != nil else { throw Refused(message: "XML bodies must be UTF-8.") }
@@ -27,6 +30,13 @@ enum XMLBody {
         let folded = Data(data.map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 })
         if folded.range(of: Data("<!DOCTYPE".utf8)) != nil || folded.range(of: Data("<!ENTITY".utf8)) != nil {
             throw Refused(message: "XML with a document type declaration is refused.")
+        }
+        // The wrapper's name in the body could close the wrapper early and hide what follows.
+        if data.range(of: Data(Self.wrapper.utf8)) != nil {
+            throw Refused(message: "The body is not well-formed XML with one root element.")
+        }
+        if Self.mostAttributes(in: data) > Self.maximumAttributes {
+            throw Refused(message: "An XML element has more than \(Self.maximumAttributes) attributes.")
         }
         // Inside a wrapper element, so that content after the root (a second root, text) is seen: the parser
         // stops quietly after the first root otherwise.
@@ -46,6 +56,53 @@ enum XMLBody {
             let (name, value) = content.first, !name.hasPrefix("@"), name != "#text", !(value.arrayValue.map { $0.count > 1 } ?? false)
         else { throw Refused(message: "The body is not well-formed XML with one root element.") }
         return [name: value]
+    }
+
+    /// The most `=` signs outside quotes within one tag (`<` to `>`, comments, CDATA sections and
+    /// processing instructions skipped): an upper bound of any element's attribute count, in one pass
+    /// over the bytes before the parser sees them.
+    static func mostAttributes(in data: Data) -> Int {
+        var most = 0
+        var count = 0
+        var inTag = false
+        var quote: UInt8?
+        var index = data.startIndex
+        func skip(past terminator: String) {
+            let found = data.range(of: Data(terminator.utf8), in: index..<data.endIndex)
+            index = found?.upperBound ?? data.endIndex
+        }
+        while index < data.endIndex {
+            let byte = data[index]
+            if inTag {
+                if let open = quote {
+                    if byte == open { quote = nil }
+                } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
+                    quote = byte
+                } else if byte == UInt8(ascii: "=") {
+                    count += 1
+                    most = max(most, count)
+                } else if byte == UInt8(ascii: ">") {
+                    inTag = false
+                }
+                index += 1
+            } else if byte == UInt8(ascii: "<") {
+                let rest = data[index...]
+                if rest.starts(with: Data("<!--".utf8)) {
+                    skip(past: "-->")
+                } else if rest.starts(with: Data("<![CDATA[".utf8)) {
+                    skip(past: "]]>")
+                } else if rest.starts(with: Data("<?".utf8)) {
+                    skip(past: "?>")
+                } else {
+                    inTag = true
+                    count = 0
+                    index += 1
+                }
+            } else {
+                index += 1
+            }
+        }
+        return most
     }
 
     /// An element being read. Children are collected by name as they come (appending in place), and

@@ -106,7 +106,7 @@ struct FlowRouteTests {
                     ],
                     ["Edge source with id \"X\" could not be found among nodes."]
                 ),
-                (FlowFixtures.flow(extra: ["cron": "61 * * * *"]), ["Invalid cron expression."]),
+                (FlowFixtures.flow(extra: ["cron": "61 * * * *"]), ["Invalid cron expression: the minute field has '61', not a value in 0-59"]),
                 (FlowFixtures.flow(extra: ["status": "active"]), ["Flow status cannot be set manually. Use the flow start/stop end points instead."]),
             ]
             for (body, expected) in cases.map({ (Self.named($0.0), $0.1) }) {
@@ -117,7 +117,10 @@ struct FlowRouteTests {
             // Two problems at once are both listed.
             let both = try await env.call(.post, "/flows", token: alice.token, json: FlowFixtures.flow(extra: ["cron": "x", "status": "active"]))
             #expect(
-                Set(both.messages) == ["Invalid cron expression.", "Flow status cannot be set manually. Use the flow start/stop end points instead."])
+                Set(both.messages) == [
+                    "Invalid cron expression: expected 5 fields (minute hour day month weekday) or 6 with leading seconds, found 1",
+                    "Flow status cannot be set manually. Use the flow start/stop end points instead.",
+                ])
 
             let id = try #require(try await env.createFlow(token: alice.token)["id"]?.stringValue)
             for (body, expected) in cases.dropFirst() {

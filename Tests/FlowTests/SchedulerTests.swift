@@ -4,10 +4,11 @@ import HTTPTypes
 import HummingbirdTesting
 import Messaging
 import PortcullisCore
-import Scheduler
 import Storage
 import TestSupport
 import Testing
+
+@testable import Scheduler
 
 @Suite("Scheduler")
 struct SchedulerTests {
@@ -92,6 +93,26 @@ struct SchedulerTests {
             #expect(seconds.count >= 6)
             #expect(Set(seconds).count == seconds.count, "no second twice: \(seconds)")
             #expect(seconds.last! - seconds.first! + 1 == Int64(seconds.count), "no second missing: \(seconds)")
+        }
+    }
+
+    @Test(
+        "a mark after a break in the marks (the database was away) starts a new series; marks within the tolerance go on", arguments: Backend.allCases
+    )
+    func markSeries(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let runner = ScheduleRunner(
+                database: env.database, queues: env.messaging.queues, signals: env.messaging.signals, clock: .system, logger: TestDatabases.logger)
+            let first = try await runner.markAlive("series", continuing: nil)
+            #expect(first.since == first.last)
+            let next = try await runner.markAlive("series", continuing: first)
+            #expect(next.since == first.since, "a mark soon after the last one goes on with its series")
+            // The last mark a minute ago: the loop was not up in between, so it covers nothing before now.
+            let broken = ScheduleRunner.MarkSeries(since: first.since - 120_000, last: first.last - 60_000)
+            let after = try await runner.markAlive("series", continuing: broken)
+            #expect(after.since == after.last)
+            let stored = try await env.database.first("SELECT since FROM scheduler_runners WHERE runner_id = 'series'")?.int("since")
+            #expect(stored == after.since)
         }
     }
 

@@ -41,7 +41,6 @@ struct WebhookTests {
         try await env.client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
     }
 
-    /// The messages on the flow's first node, leased with its token.
     /// The messages on the flow's first node, leased and acked (so that a slow run's expired lease never
     /// brings an earlier message back into a later check).
     static func lease(_ env: IdentityEnvironment, _ id: String, token: String) async throws -> [JSONValue] {
@@ -54,6 +53,63 @@ struct WebhookTests {
                 .post, FlowQueueTests.path(id, "step_1", "/\(messageID)/ack"), token: token, json: ["leaseId": item["leaseId"] ?? .null])
         }
         return leased.compactMap { $0["message"] }
+    }
+
+    @Test(
+        "nothing checked under one run reaches the next: a lease waiting through a restart, a webhook view a run behind", arguments: Backend.allCases)
+    func runsStayApart(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let (id, alice, oldToken) = try await Self.hookFlow(env)
+            // A component's lease waits while the flow is stopped and started again.
+            async let waiting = env.call(.post, FlowQueueTests.path(id, "step_1", "/lease"), token: oldToken, json: ["waitSeconds": 20])
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await env.call(.post, "/flows/\(id)/stop", token: alice).status == .ok)
+            #expect(try await env.flowStatus(id, becomes: "inactive", token: alice) != nil)
+            #expect(try await env.call(.post, "/flows/\(id)/start", token: alice).status == .ok)
+            #expect(try await env.flowStatus(id, becomes: "active", token: alice) != nil)
+            #expect(try await eventually { try await Self.raw(env, .head, "/hook/\(id)").status == .ok })
+            let posted = try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/json"], body: #"{"run":"next"}"#)
+            #expect(posted.status == .ok)
+            // The old run's lease does not get the next run's message; the next run's token does.
+            let old = try await waiting
+            #expect(old.status == .notFound, "\(old.bodyText)")
+            let credentials = try await env.call(.post, "/flows/\(id)/credentials", token: alice).json?["data"]
+            let issued = try await FlowLifecycleTests.token(
+                env, clientID: try #require(credentials?["clientId"]?.stringValue), secret: try #require(credentials?["clientSecret"]?.stringValue))
+            let newToken = try #require(issued.json?["access_token"]?.stringValue)
+            #expect(try await Self.lease(env, id, token: newToken).map { $0["data"] } == [["run": "next"]])
+
+            // The webhooks module one run behind the orchestrator (its consumer late): the queues now belong to a
+            // later run, so a call checked under the settings it has is refused, not put into that run.
+            try await env.database.execute("UPDATE bus_queues SET round = round + 2 WHERE queue LIKE \("flow-\(id):%")")
+            let behind = try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/json"], body: #"{"run":"stale"}"#)
+            #expect(behind.status == .notFound)
+            #expect(behind.errorReason == "FLOW_NOT_ACTIVE")
+            try await env.database.execute("UPDATE bus_queues SET round = round - 2 WHERE queue LIKE \("flow-\(id):%")")
+            #expect(try await Self.lease(env, id, token: newToken).isEmpty)
+        }
+    }
+
+    @Test("GET and HEAD carry no body; XML with a tag of too many attributes, or closing the wrapper, is refused", arguments: Backend.allCases)
+    func bodiesThatLie(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let (id, _, token) = try await Self.hookFlow(env)
+            let get = try await Self.raw(env, .get, "/hook/\(id)?forged=1", headers: [.contentType: "application/json"], body: #"{"x":1}"#)
+            #expect(get.status == .badRequest)
+            #expect(get.errorReason == "INVALID_BODY")
+            let xml: HTTPFields = [.contentType: "application/xml"]
+            let attributes = (0..<300).map { "a\($0)=\"\"" }.joined(separator: " ")
+            let wide = try await Self.raw(env, .post, "/hook/\(id)", headers: xml, body: "<r \(attributes)/>")
+            #expect(wide.status == .badRequest)
+            #expect(wide.messages.first?.contains("more than 256 attributes") == true)
+            // 256 are fine, and '=' inside values, comments or CDATA is not counted.
+            let fine = (0..<256).map { "a\($0)=\"x=y\"" }.joined(separator: " ")
+            let ok = try await Self.raw(env, .post, "/hook/\(id)", headers: xml, body: "<r \(fine)><!-- a=b c=d --><![CDATA[e=f]]></r>")
+            #expect(ok.status == .ok)
+            let escape = try await Self.raw(env, .post, "/hook/\(id)", headers: xml, body: "<a/></portcullis-xml-body><portcullis-xml-body><b/>")
+            #expect(escape.status == .badRequest)
+            #expect(try await Self.lease(env, id, token: token).count == 1, "only the well-formed body was enqueued")
+        }
     }
 
     @Test("a POSTed JSON body is the exact message on the first node's queue, without credentials in its headers", arguments: Backend.allCases)

@@ -1,3 +1,4 @@
+import AuditLog
 import Foundation
 import Gateway
 import GatewayKit
@@ -10,17 +11,27 @@ import Testing
 
 @Suite("The decision journal")
 struct DecisionJournalTests {
-    static func decision(_ index: Int) throws -> Event {
-        try Event(name: "audit.authz.decision", serviceName: "gateway", payload: ["index": .int(Int64(index))] as JSONValue, now: Date())
+    static func decision(_ index: Int) -> PreparedRecord {
+        PreparedRecord.decision(
+            at: Date(), requestID: "request-\(index)", stage: "route", outcome: "allow", reason: "ALLOWED", permission: nil, rule: "r",
+            policyRevision: "p", actor: AuditActor(nil), resource: AuditResource(method: "GET", path: "/\(index)"),
+            client: AuditClient(ip: "127.0.0.1", userAgent: nil))
+    }
+
+    /// A migrated database with the audit chain on it.
+    static func withChain(_ body: @Sendable (AuditChain, any Database) async throws -> Void) async throws {
+        try await TestDatabases.withDatabase(.sqlite) { database in
+            try await MigrationRunner(database: database, migrations: MessagingMigrations.all + AuditMigrations.all, logger: TestDatabases.logger)
+                .migrate()
+            try await body(
+                AuditChain(database: database, key: MasterKey(base64: TestDatabases.masterKey)!.derived(for: AuditLog.keyPurpose)), database)
+        }
     }
 
     @Test("records waiting while a commit runs share the next commit (group commit), and all are durable")
     func groupCommit() async throws {
-        try await TestDatabases.withDatabase(.sqlite) { database in
-            try await MigrationRunner(database: database, migrations: MessagingMigrations.all, logger: TestDatabases.logger).migrate()
-            let messaging = Messaging(database: database, logger: TestDatabases.logger)
-            try await messaging.bus.bind(group: "audit", patterns: ["audit.#"])
-            let journal = DecisionJournal(bus: messaging.bus, timeout: .seconds(30), logger: TestDatabases.logger)
+        try await Self.withChain { chain, database in
+            let journal = DecisionJournal(log: chain, timeout: .seconds(30), logger: TestDatabases.logger)
             let gate = AsyncStream.makeStream(of: Void.self)
             let holding = AsyncStream.makeStream(of: Void.self)
             try await withServices([journal]) {
@@ -35,7 +46,7 @@ struct DecisionJournalTests {
                     }
                     for await _ in holding.stream { break }
                     for index in 0..<20 {
-                        group.addTask { try await journal.record(try Self.decision(index)) }
+                        group.addTask { try await journal.record(Self.decision(index)) }
                     }
                     // Every record is now queued or in a commit that waits for the connection.
                     #expect(try await eventually { journal.waitingCount == 20 })
@@ -46,22 +57,22 @@ struct DecisionJournalTests {
             let statistics = journal.statistics
             #expect(statistics.records == 20)
             #expect(statistics.commits <= 2)
-            let stored = try await database.first("SELECT COUNT(*) AS n FROM bus_messages WHERE queue = 'bus:audit'").map { try $0.int("n") }
+            // In the chain itself, in no second pass: linked and verifiable as they are.
+            let stored = try await database.first("SELECT COUNT(*) AS n FROM audit_records").map { try $0.int("n") }
             #expect(stored == 20)
+            #expect(try await chain.verify().ok)
         }
     }
 
     @Test("a journal that is not running, or cannot write, refuses records")
     func refuses() async throws {
-        try await TestDatabases.withDatabase(.sqlite) { database in
-            try await MigrationRunner(database: database, migrations: MessagingMigrations.all, logger: TestDatabases.logger).migrate()
-            let messaging = Messaging(database: database, logger: TestDatabases.logger)
-            let journal = DecisionJournal(bus: messaging.bus, logger: TestDatabases.logger)
-            await #expect(throws: DecisionJournal.Unavailable.self) { try await journal.record(try Self.decision(0)) }
-            try await database.execute("DROP TABLE bus_subscriptions")
+        try await Self.withChain { chain, database in
+            let journal = DecisionJournal(log: chain, logger: TestDatabases.logger)
+            await #expect(throws: DecisionJournal.Unavailable.self) { try await journal.record(Self.decision(0)) }
+            try await database.execute("DROP TABLE audit_records")
             try await withServices([journal]) {
                 #expect(try await eventually { journal.isAccepting })
-                await #expect(throws: DecisionJournal.Unavailable.self) { try await journal.record(try Self.decision(1)) }
+                await #expect(throws: DecisionJournal.Unavailable.self) { try await journal.record(Self.decision(1)) }
             }
             #expect(journal.statistics.failures == 1)
         }
@@ -73,17 +84,20 @@ struct AuditReadinessTests {
     @Test("readiness fails, naming the problem, while audit records wait longer than the allowed lag, and passes again once they are gone")
     func lagThreshold() async throws {
         try await TestDatabases.withDatabase(.sqlite) { database in
-            try await MigrationRunner(database: database, migrations: MessagingMigrations.all, logger: TestDatabases.logger).migrate()
+            try await MigrationRunner(database: database, migrations: MessagingMigrations.all + AuditMigrations.all, logger: TestDatabases.logger)
+                .migrate()
             let clock = TestClock()
             let messaging = Messaging(database: database, clock: clock.wallClock, logger: TestDatabases.logger)
             try await messaging.bus.bind(group: "audit", patterns: ["audit.#"])
-            let journal = DecisionJournal(bus: messaging.bus, timeout: .seconds(30), logger: TestDatabases.logger)
+            let chain = AuditChain(database: database, key: MasterKey(base64: TestDatabases.masterKey)!.derived(for: AuditLog.keyPurpose))
+            let journal = DecisionJournal(log: chain, timeout: .seconds(30), logger: TestDatabases.logger)
             let check = AuditReadiness(journal: journal, store: messaging.store, clock: clock.wallClock, maxLag: .seconds(1))
             try await withServices([journal]) {
                 #expect(try await eventually { journal.isAccepting })
                 #expect(await check.check().ready, "nothing waits yet")
-                // No audit consumer runs: the record waits, and after the allowed lag readiness fails.
-                try await journal.record(try DecisionJournalTests.decision(1))
+                // No audit consumer runs: an audit event on the bus waits, and after the allowed lag readiness fails.
+                try await messaging.bus.publish(
+                    try Event(name: "audit.iam.login", serviceName: "iam", payload: ["outcome": "success"] as JSONValue, now: clock.wallClock.now))
                 #expect(await check.check().ready, "within the allowed lag")
                 clock.advance(by: 1.5)
                 let late = await check.check()

@@ -107,13 +107,13 @@ struct DecisionRecordTests {
         try await withIdentityGateway(backend) { env in
             let admin = try await env.adminToken()
             let before = try await env.database.first("SELECT COUNT(*) AS n FROM iam_tenants").map { try $0.int("n") }
-            try await env.database.execute("ALTER TABLE bus_messages RENAME TO bus_messages_away")
+            try await env.database.execute("ALTER TABLE audit_records RENAME TO audit_records_away")
             let response = try await env.post("/api/v1/tenants", json: ["name": "never-made"], token: admin)
             #expect(response.status == .serviceUnavailable)
             #expect(response.errorReason == "AUDIT_UNAVAILABLE")
             let login = try await env.post("/login", json: ["username": "admin", "password": .string(IdentityEnvironment.adminPassword)])
             #expect(login.status == .serviceUnavailable)
-            try await env.database.execute("ALTER TABLE bus_messages_away RENAME TO bus_messages")
+            try await env.database.execute("ALTER TABLE audit_records_away RENAME TO audit_records")
             let after = try await env.database.first("SELECT COUNT(*) AS n FROM iam_tenants").map { try $0.int("n") }
             #expect(before == after)
             let tenants = try await env.get("/api/v1/tenants?page%5Bsize%5D=100", token: admin)

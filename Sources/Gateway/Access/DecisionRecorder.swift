@@ -4,7 +4,7 @@ import Hummingbird
 import Policy
 import PortcullisCore
 
-/// Turns decisions about one request into `audit.authz.decision` events and records them in the journal.
+/// Turns decisions about one request into `audit.authz.decision` records and records them in the journal.
 struct DecisionRecorder: ResourceDecisionRecorder {
     let journal: DecisionJournal
     let clock: WallClock
@@ -47,14 +47,11 @@ struct DecisionRecorder: ResourceDecisionRecorder {
     static let unavailable = APIError.serviceUnavailable("AUDIT_UNAVAILABLE", "The request cannot be recorded right now; try again later.")
 
     private func record(_ decision: Decision, stage: String, resource: AuditResource, principal: Principal?) async throws {
-        let payload = DecisionPayload(
-            stage: stage, outcome: decision.outcome.rawValue, reason: decision.reason,
+        // Built once, as the text the chain stores, here on the request's task.
+        let record = PreparedRecord.decision(
+            at: self.clock.now, requestID: self.requestID, stage: stage, outcome: decision.outcome.rawValue, reason: decision.reason,
             permission: decision.required.isEmpty ? nil : decision.required.joined(separator: ","), rule: decision.rule,
-            policyRevision: decision.policyRevision, actor: AuditActor(principal), resource: resource, client: self.client
-        )
-        let event = try Event(
-            name: DecisionPayload.eventName, serviceName: "gateway", payload: payload, requestID: self.requestID, tenant: principal?.tenant,
-            now: self.clock.now)
-        try await self.journal.record(event)
+            policyRevision: decision.policyRevision, actor: AuditActor(principal), resource: resource, client: self.client)
+        try await self.journal.record(record)
     }
 }

@@ -1,12 +1,13 @@
 public import GatewayKit
 public import Logging
-public import Messaging
 public import PortcullisCore
 public import ServiceLifecycle
 import Synchronization
 
-/// Writes decision records to the bus durably, with group commit: every record waiting when a commit
-/// starts goes into that one transaction, so many concurrent requests cost one commit, not one each.
+/// Writes decision records into the audit chain durably, with group commit: every record waiting when a
+/// commit starts goes into that one transaction (one lock of the chain, one multi-row insert), so many
+/// concurrent requests cost one commit, not one each, and a record is in the verifiable chain before its
+/// response leaves. Records come built (``PreparedRecord``): the journal only batches them.
 ///
 /// ``record(_:)`` returns only once its record is committed, and throws ``Unavailable`` when it cannot be
 /// (database down, commit slower than the timeout, journal not running): the caller must then refuse the
@@ -21,7 +22,7 @@ public final class DecisionJournal: Service, Sendable {
     }
 
     private struct Pending: Sendable {
-        let event: Event
+        let record: PreparedRecord
         let continuation: CheckedContinuation<Void, any Error>
     }
 
@@ -39,14 +40,14 @@ public final class DecisionJournal: Service, Sendable {
         public var failures = 0
     }
 
-    let bus: DatabaseEventBus
+    let log: any DecisionLog
     let timeout: Duration
     let maxBatch: Int
     let logger: Logger
     private let state = Mutex(State())
 
-    public init(bus: DatabaseEventBus, timeout: Duration = .seconds(5), maxBatch: Int = 500, logger: Logger) {
-        self.bus = bus
+    public init(log: any DecisionLog, timeout: Duration = .seconds(5), maxBatch: Int = 500, logger: Logger) {
+        self.log = log
         self.timeout = timeout
         self.maxBatch = maxBatch
         self.logger = logger
@@ -66,14 +67,14 @@ public final class DecisionJournal: Service, Sendable {
         self.state.withLock { $0.wake != nil }
     }
 
-    /// Commits `event` and returns once it is durable.
+    /// Commits `record` and returns once it is durable.
     ///
     /// - Throws: ``Unavailable`` when it is not.
-    public func record(_ event: Event) async throws {
+    public func record(_ record: PreparedRecord) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let wake = self.state.withLock { state -> AsyncStream<Void>.Continuation? in
                 guard let wake = state.wake else { return nil }
-                state.pending.append(Pending(event: event, continuation: continuation))
+                state.pending.append(Pending(record: record, continuation: continuation))
                 return wake
             }
             if let wake {
@@ -109,13 +110,13 @@ public final class DecisionJournal: Service, Sendable {
                 return batch
             }
             if batch.isEmpty { return }
-            let events = batch.map(\.event)
+            let records = batch.map(\.record)
             do {
                 // A deadline that returns on time even when the commit never does (a statement on a connection
                 // that died with its server): the requests are refused with 503, and the journal goes on with
                 // the next batch instead of holding every request behind the stuck one.
-                try await withDeadline(self.timeout) { [bus] in
-                    try await bus.publish(contentsOf: events)
+                try await withDeadline(self.timeout) { [log] in
+                    try await log.append(decisions: records)
                 }
                 self.state.withLock {
                     $0.committing = 0

@@ -1,6 +1,7 @@
 import Foundation
 public import GatewayKit
 import Logging
+public import Messaging
 public import Policy
 public import PortcullisCore
 public import ServiceLifecycle
@@ -12,7 +13,8 @@ public struct PolicyReloader: Service {
     let store: PolicyStore
     /// Brings every module's rows derived from the policy files in line (the identity module's built-in roles).
     let reloaded: @Sendable () async throws -> Void
-    let journal: DecisionJournal
+    /// Where `audit.policy.reloaded` goes: the bus, and from there the audit log.
+    let bus: DatabaseEventBus
     let clock: WallClock
     let logger: Logger
 
@@ -35,7 +37,7 @@ public struct PolicyReloader: Service {
                     name: "audit.policy.reloaded", serviceName: "gateway",
                     payload: ["policyRevision": .string(loaded.revision), "previousRevision": .string(previous)] as JSONValue, now: self.clock.now)
                 do {
-                    try await self.journal.record(event)
+                    try await withDeadline(.seconds(5)) { [bus] in try await bus.publish(event) }
                 } catch {
                     self.logger.warning("the reload could not be recorded in the audit log", metadata: ["error": "\(error)"])
                 }
