@@ -269,6 +269,13 @@ let package = Package(
             path: "Tests/BusWorker",
             swiftSettings: upcomingFeatures
         ),
+        // J1 of Benchmarks/run: in-process ES256 verifications per second.
+        .executableTarget(
+            name: "portcullis-bench-jwt",
+            dependencies: ["IAM", .product(name: "JWTKit", package: "jwt-kit")],
+            path: "Benchmarks/JWTVerify",
+            swiftSettings: upcomingFeatures
+        ),
         .testTarget(
             name: "AuditLogTests",
             dependencies: [

@@ -40,7 +40,7 @@ public struct Identity: Sendable {
         logger: Logger
     ) {
         let keyRing = KeyRing(database: database, masterKey: masterKey, tokenLifetime: configuration.accessTokenTTL, logger: logger, clock: clock)
-        let cache = PrincipalCache()
+        let cache = PrincipalCache(ttl: Double(configuration.tokenCacheTTL.components.seconds))
         // Each store once, shared by every service that reads or writes its tables.
         let tenants = TenantStore(database: database)
         let accounts = AccountStore(database: database, tenants: tenants)

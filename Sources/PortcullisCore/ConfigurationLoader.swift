@@ -42,6 +42,7 @@ public struct ConfigurationLoader: Sendable {
         public static let passwordHashThreads = Setting(variable: "PORTCULLIS_PASSWORD_HASH_THREADS", flag: "")
         public static let passwordHashQueue = Setting(variable: "PORTCULLIS_PASSWORD_HASH_QUEUE", flag: "")
         public static let queueMaxAttempts = Setting(variable: "PORTCULLIS_QUEUE_MAX_ATTEMPTS", flag: "")
+        public static let tokenCacheTTL = Setting(variable: "PORTCULLIS_TOKEN_CACHE_TTL", flag: "")
 
         public static let all: [Setting] = [.host, .port, .dataDirectory, .databaseURL, .policies, .logLevel, .logFormat, .maxBodyBytes]
     }
@@ -177,6 +178,9 @@ public struct ConfigurationLoader: Sendable {
                 throw ConfigurationError(setting: name, problem: "\"\(value)\" is shorter than 1d")
             }
             configuration.auditRetention = retention
+        }
+        if let (value, name) = self.value(.tokenCacheTTL) {
+            configuration.tokenCacheTTL = try Self.duration(value, name, within: Duration.zero...Duration.seconds(300), "0s and 5m")
         }
         if let (value, name) = self.value(.auditWriteTimeout) {
             configuration.auditWriteTimeout = try Self.duration(value, name, within: Duration.seconds(1)...Duration.seconds(300), "1s and 5m")

@@ -48,6 +48,10 @@ public struct GatewayConfiguration: Sendable {
     /// How long a request waits for its decision record to commit before it is refused with 503
     /// (`PORTCULLIS_AUDIT_WRITE_TIMEOUT`).
     public var auditWriteTimeout: Duration = .seconds(5)
+    /// How long a verified token's principal is reused without verifying again (`PORTCULLIS_TOKEN_CACHE_TTL`);
+    /// zero verifies every request (the benchmark's uncached figure). Changes to the account reach cached
+    /// principals at once either way (identity change events purge them).
+    public var tokenCacheTTL: Duration = .seconds(30)
 
     public static let defaultMaxBodyBytes = 10 * 1024 * 1024
 

@@ -55,10 +55,12 @@ public struct ScheduleRunner: Service {
                 let generation = self.signals.generation(of: Self.signalName)
                 var wait = Self.idleCheck
                 do {
-                    // Nothing scheduled: nothing to fire and nothing to cover, so no write at all. The series of
-                    // marks breaks, and the next one starts afresh once something is scheduled.
-                    if try await self.nextDue() != nil {
-                        series = try await self.markAlive(runnerID, continuing: series)
+                    // A successful look at the table shows the loop is up, scheduled work or not; only with
+                    // something scheduled does it say so in the table (nothing to cover, nothing to write).
+                    let scheduled = try await self.nextDue() != nil
+                    series = Self.continued(series, at: Timestamp.milliseconds(self.clock.now))
+                    if scheduled, let current = series {
+                        try await self.markAlive(runnerID, series: current)
                         try await self.fireDue()
                     }
                     if let due = try await self.nextDue() {
@@ -88,24 +90,28 @@ public struct ScheduleRunner: Service {
         var last: Int64
     }
 
-    /// Says this loop is up, and forgets loops that stopped saying so long ago. A mark more than
-    /// ``livenessTolerance`` after the last successful one (the database was away, or nothing was scheduled)
-    /// starts a new series: the loop was not up in between, so the due times of the gap fire once, not one
-    /// by one.
-    func markAlive(_ runnerID: String, continuing series: MarkSeries?) async throws -> MarkSeries {
-        let now = Timestamp.milliseconds(self.clock.now)
+    /// `series` carried on to `now`, or a new one when `now` comes more than ``livenessTolerance`` after
+    /// its last sign of life (the database was away): the loop was not up in between, so the due times of
+    /// the gap fire once, not one by one.
+    static func continued(_ series: MarkSeries?, at now: Int64) -> MarkSeries {
         let tolerance = Self.livenessTolerance.components.seconds * 1000
-        let since = series.flatMap { now - $0.last <= tolerance ? $0.since : nil } ?? now
+        guard let series, now - series.last <= tolerance else { return MarkSeries(since: now, last: now) }
+        return MarkSeries(since: series.since, last: now)
+    }
+
+    /// Says in the table that this loop is up since `series.since`, and forgets loops that stopped saying so
+    /// long ago.
+    func markAlive(_ runnerID: String, series: MarkSeries) async throws {
+        let now = series.last
         try await self.database.transaction { connection in
             try await connection.execute(
                 """
-                INSERT INTO scheduler_runners (runner_id, since, alive_at) VALUES (\(runnerID), \(since), \(now))
+                INSERT INTO scheduler_runners (runner_id, since, alive_at) VALUES (\(runnerID), \(series.since), \(now))
                 ON CONFLICT (runner_id) DO UPDATE SET since = excluded.since, alive_at = excluded.alive_at
                 """
             )
             try await connection.execute("DELETE FROM scheduler_runners WHERE alive_at < \(now - 600_000)")
         }
-        return MarkSeries(since: since, last: now)
     }
 
     /// The earliest due time of an active schedule.

@@ -48,9 +48,9 @@ public struct WebhookRoutes: Sendable {
     func answer(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         do {
-            let response = try await self.handle(request, context: context)
-            try? await Task.sleep(until: started + Self.minimumResponseTime)
-            return response
+            // Accepted calls are answered at once: their 200 already says the flow exists and runs, so a
+            // floor would only cap throughput. Every refusal takes the same minimum time.
+            return try await self.handle(request, context: context)
         } catch {
             try? await Task.sleep(until: started + Self.minimumResponseTime)
             throw error

@@ -103,14 +103,16 @@ struct SchedulerTests {
         try await withIdentityGateway(backend) { env in
             let runner = ScheduleRunner(
                 database: env.database, queues: env.messaging.queues, signals: env.messaging.signals, clock: .system, logger: TestDatabases.logger)
-            let first = try await runner.markAlive("series", continuing: nil)
-            #expect(first.since == first.last)
-            let next = try await runner.markAlive("series", continuing: first)
-            #expect(next.since == first.since, "a mark soon after the last one goes on with its series")
-            // The last mark a minute ago: the loop was not up in between, so it covers nothing before now.
-            let broken = ScheduleRunner.MarkSeries(since: first.since - 120_000, last: first.last - 60_000)
-            let after = try await runner.markAlive("series", continuing: broken)
-            #expect(after.since == after.last)
+            let now = Timestamp.milliseconds(Date())
+            let first = ScheduleRunner.continued(nil, at: now)
+            #expect(first == ScheduleRunner.MarkSeries(since: now, last: now))
+            let next = ScheduleRunner.continued(first, at: now + 1_000)
+            #expect(next == ScheduleRunner.MarkSeries(since: now, last: now + 1_000), "a sign of life soon after the last goes on with its series")
+            // The last sign of life a minute ago: the loop was not up in between, so it covers nothing before now.
+            let after = ScheduleRunner.continued(next, at: now + 61_000)
+            #expect(after == ScheduleRunner.MarkSeries(since: now + 61_000, last: now + 61_000))
+            try await runner.markAlive("series", series: next)
+            try await runner.markAlive("series", series: after)
             let stored = try await env.database.first("SELECT since FROM scheduler_runners WHERE runner_id = 'series'")?.int("since")
             #expect(stored == after.since)
         }

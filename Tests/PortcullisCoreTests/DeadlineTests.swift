@@ -11,7 +11,7 @@ struct DeadlineTests {
         await #expect(throws: TimeoutError.self) {
             try await withDeadline(.milliseconds(100)) {
                 // Ignores cancellation: only the flag ends it.
-                while !release.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(10)) }
+                while !release.withLock({ $0 }) { await Self.pauseIgnoringCancellation() }
                 return 1
             }
         }
@@ -28,7 +28,7 @@ struct DeadlineTests {
         let trigger = Mutex<(@Sendable (any Error) -> Void)?>(nil)
         let outcome = Task {
             try await withDeadline(.seconds(3600), abandonWhen: { giveUp in trigger.withLock { $0 = giveUp } }) {
-                while !release.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(10)) }
+                while !release.withLock({ $0 }) { await Self.pauseIgnoringCancellation() }
                 return 1
             }
         }
@@ -44,6 +44,13 @@ struct DeadlineTests {
         #expect(try await withDeadline(.seconds(10)) { 42 } == 42)
         struct Failure: Error {}
         await #expect(throws: Failure.self) { try await withDeadline(.seconds(10)) { throw Failure() } }
+    }
+
+    /// Waits 10 ms even in a cancelled task, as a call that ignores cancellation would. (`try? await
+    /// Task.sleep` returns at once once cancelled: a loop of it would spin and hold one of the few
+    /// cooperative threads until released, stalling every other test on a two-core machine.)
+    static func pauseIgnoringCancellation() async {
+        await Task.detached { try? await Task.sleep(for: .milliseconds(10)) }.value
     }
 
     func eventuallyTrue(_ condition: @Sendable () -> Bool) async -> Bool {

@@ -45,7 +45,7 @@ public actor Recorder<Element: Sendable> {
     /// Waits until at least `count` items arrived, or `timeout` passed; returns what arrived.
     public func waitFor(count: Int, timeout: Duration = .seconds(30)) async -> [Element] {
         let deadline = ContinuousClock.now + timeout
-        while self.items.count < count && ContinuousClock.now < deadline {
+        while self.items.count < count && ContinuousClock.now < deadline && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(10))
         }
         return self.items
@@ -61,7 +61,8 @@ public func testEvent(_ name: String, _ number: Int = 0) throws -> Event {
 /// handler's return (an ack, a purge) and so cannot be awaited directly.
 public func eventually(timeout: Duration = .seconds(30), _ condition: @Sendable () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
+    // A cancelled test stops polling: its sleeps would return at once and spin a cooperative thread.
+    while ContinuousClock.now < deadline && !Task.isCancelled {
         if try await condition() { return true }
         try? await Task.sleep(for: .milliseconds(10))
     }

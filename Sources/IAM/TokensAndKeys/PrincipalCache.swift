@@ -44,6 +44,7 @@ public final class PrincipalCache: Sendable {
     /// Caches `principal`, unless a purge happened since `generation` was read: the token may have been
     /// revoked (or its account changed) while it was being verified, and the purge must win.
     func put(_ principal: Principal, tokenHash: String, now: Date, verifiedSince generation: UInt64) {
+        guard self.ttl > 0 else { return }
         let expiresAt = min(principal.expiresAt ?? .distantFuture, now.addingTimeInterval(self.ttl))
         self.state.withLock { state in
             guard state.generation == generation else { return }
