@@ -54,6 +54,8 @@ public struct DeadLetterRoutes: Sendable {
                 guard try await self.store.replayDeadLetter(id: id) else { throw Self.notFound }
             } catch MessagingError.alreadyQueued {
                 throw APIError.conflict("ALREADY_QUEUED", "The same message is queued again already.")
+            } catch MessagingError.queueGone {
+                throw APIError.conflict("QUEUE_GONE", "The message's flow is not running: its step queue is gone.")
             }
             return DataEnvelope(["id": String(id), "status": "replayed"])
         }

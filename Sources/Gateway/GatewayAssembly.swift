@@ -6,6 +6,7 @@ public import Logging
 public import Messaging
 public import Policy
 public import PortcullisCore
+public import Prometheus
 public import ServiceLifecycle
 public import Storage
 
@@ -23,6 +24,8 @@ public struct GatewayAssembly: Sendable {
     public let environment: ModuleEnvironment
     public let modules: [any GatewayModule]
     public let journal: DecisionJournal
+    /// What `GET /metrics` exposes: the registry `serve` bootstraps swift-metrics with (tests get a fresh one).
+    public let metrics: PrometheusCollectorRegistry
     public let migrations: MigrationRunner
     /// Restarts a background service that stops by itself; ``ServicesReadiness`` reports it meanwhile.
     public let supervisor: Supervisor
@@ -54,6 +57,7 @@ public struct GatewayAssembly: Sendable {
         clock: WallClock = .system,
         passwordHasher: (any PasswordHasher)? = nil,
         console: @escaping @Sendable (String) -> Void = { Console.write($0) },
+        metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         logger: Logger
     ) throws {
         let messaging = Messaging(
@@ -108,6 +112,7 @@ public struct GatewayAssembly: Sendable {
         self.environment = environment
         self.modules = modules
         self.journal = journal
+        self.metrics = metrics
         self.migrations = runner
         self.supervisor = supervisor
         self.readinessChecks = checks
@@ -140,6 +145,10 @@ public struct GatewayAssembly: Sendable {
     public func makeGateway() -> GatewayBuilder {
         let gateway = GatewayBuilder(configuration: self.configuration, access: self.access, logger: self.environment.logger)
         HealthRoutes(checks: self.readinessChecks, policies: self.policies).register(on: gateway.routes)
+        MetricsRoute(
+            registry: self.metrics, store: self.environment.messaging.store, clock: self.environment.clock,
+            timeout: self.configuration.databaseTimeout
+        ).register(on: gateway.routes)
         for module in self.modules {
             module.registerRoutes(on: gateway.routes)
         }

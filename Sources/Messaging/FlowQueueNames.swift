@@ -4,4 +4,9 @@ public enum FlowQueueNames {
     public static func messages(flowID: String, nodeID: String) -> String {
         "flow-\(flowID):\(nodeID):messages"
     }
+
+    /// Whether `queue` is a flow's step queue, which exists only while its flow runs (``MessageStore/provisionQueues(_:round:on:)``).
+    public static func isStepQueue(_ queue: String) -> Bool {
+        queue.hasPrefix("flow-") && queue.hasSuffix(":messages")
+    }
 }

@@ -97,7 +97,9 @@ extension MessageStore {
     }
 
     /// Puts a dead letter back on its queue with a fresh attempt count. Returns false when there is no such
-    /// dead letter; throws ``MessagingError/alreadyQueued(_:)`` when the same message is queued again already.
+    /// dead letter; throws ``MessagingError/alreadyQueued(_:)`` when the same message is queued again already,
+    /// and ``MessagingError/queueGone(_:)`` for a flow step queue whose flow no longer runs (a message there
+    /// would never be leased, and would come back into a later run of the flow).
     public func replayDeadLetter(id: Int64) async throws -> Bool {
         let now = self.nowMilliseconds
         return try await self.database.transaction { connection in
@@ -109,6 +111,12 @@ extension MessageStore {
             else { return false }
             let queue = try row.string("queue")
             let messageID = try row.string("message_id")
+            if FlowQueueNames.isStepQueue(queue) {
+                let share: SQLQuery = connection.dialect == .postgres ? " FOR SHARE" : ""
+                guard try await connection.first("SELECT queue FROM bus_queues WHERE queue = \(queue)\(share)") != nil else {
+                    throw MessagingError.queueGone(queue)
+                }
+            }
             let inserted = try await connection.first(
                 """
                 INSERT INTO bus_messages (queue, message_id, body, attempts, enqueued_at, visible_at)

@@ -7,6 +7,8 @@ public enum MessagingError: UnrecoverableError, Sendable, Equatable, CustomStrin
     case invalidGroup(String)
     /// A dead letter could not be replayed because the same message is queued again already.
     case alreadyQueued(String)
+    /// A dead letter of a flow's step queue could not be replayed because the flow no longer runs.
+    case queueGone(String)
 
     public var description: String {
         switch self {
@@ -14,6 +16,7 @@ public enum MessagingError: UnrecoverableError, Sendable, Equatable, CustomStrin
         case .invalidTopic(let topic): "invalid topic '\(topic)': use non-empty dot-separated words without * or #"
         case .invalidGroup(let group): "invalid group name '\(group)': use 1-100 of a-z, 0-9, '.', '_' and '-'"
         case .alreadyQueued(let id): "message \(id) is already queued"
+        case .queueGone(let queue): "queue \(queue) exists only while its flow runs"
         }
     }
 }

@@ -2,6 +2,7 @@ import Cron
 import Foundation
 public import Logging
 public import Messaging
+import Metrics
 public import PortcullisCore
 public import ServiceLifecycle
 public import Storage
@@ -181,6 +182,8 @@ public struct ScheduleRunner: Service {
                         intoProvisioned: queue, round: round, messageID: "scheduled:\(flowID):\(due)", message: message, on: connection)
                     {
                         fired += 1
+                        // How late the execution fired after its due time.
+                        Timer(label: "portcullis_scheduler_lag_seconds").recordMilliseconds(max(0, nowMilliseconds - due))
                     }
                 } catch is QueueNotProvisioned {
                     continue

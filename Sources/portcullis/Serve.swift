@@ -3,8 +3,10 @@ import Foundation
 import Gateway
 import Hummingbird
 import Logging
+import Metrics
 import Policy
 import PortcullisCore
+import Prometheus
 import ServiceLifecycle
 import Storage
 
@@ -29,12 +31,15 @@ struct Serve: AsyncParsableCommand {
             ]
         )
         let database = try await Startup.openDatabase(configuration, logger: logger)
+        // swift-metrics goes to Prometheus: every figure the gateway counts is in GET /metrics.
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         let assembly: GatewayAssembly
         do {
             assembly = try GatewayAssembly(
                 configuration: configuration, database: database,
                 policies: PolicyStore(directory: configuration.policiesDirectory, initial: policies),
-                masterKey: masterKey, logger: logger)
+                masterKey: masterKey, metrics: metrics, logger: logger)
         } catch {
             Console.error("portcullis: \(error)")
             throw ExitCode(1)

@@ -109,7 +109,7 @@ struct FlowQueueTests {
     @Test("a message nacked past the configured attempts is dead-lettered and listed", arguments: Backend.allCases)
     func deadLetter(backend: Backend) async throws {
         try await withIdentityGateway(backend, configure: { $0.queueMaxAttempts = 2 }) { env in
-            let (id, _, token) = try await Self.runningFlow(env)
+            let (id, owner, token) = try await Self.runningFlow(env)
             let queue = FlowQueueNames.messages(flowID: id, nodeID: "step_1")
             try await env.messaging.queues.enqueue(queue, messageID: "poison", message: ["x": 1])
             for attempt in 1...2 {
@@ -127,6 +127,14 @@ struct FlowQueueTests {
             #expect(letters.json?["data"]?.arrayValue?.first?["messageId"] == "poison")
             let log = try await env.call(.get, "/flows/\(id)/steps/step_1/logs", token: token)
             #expect(log.status == .forbidden, "the flow token reads no flows")
+            // The dead letter outlives its flow's run, but goes back only to a queue that exists.
+            let letter = try #require(letters.json?["data"]?.arrayValue?.first?["id"]?.stringValue)
+            #expect(try await env.call(.post, "/flows/\(id)/stop", token: owner).status == .ok)
+            #expect(try await env.flowStatus(id, becomes: "inactive", token: owner) != nil)
+            let replay = try await env.call(.post, "/api/v1/bus/dead-letters/\(letter)/replay", token: admin)
+            #expect(replay.status == .conflict)
+            #expect(replay.errorReason == "QUEUE_GONE")
+            #expect(try await env.messaging.queues.depth(queue) == 0)
         }
     }
 

@@ -29,7 +29,25 @@ public struct AccessMiddleware: RouterMiddleware {
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
         let outcome = await self.step.evaluate(request, policies: self.policies.current, logger: context.logger)
+        let rule = outcome.decision.rule ?? "none"
+        do {
+            let response = try await self.serve(outcome, request, context: context, next: next)
+            GatewayMetrics.request(rule: rule, status: Int(response.status.code), since: start)
+            return response
+        } catch {
+            GatewayMetrics.request(rule: rule, status: ErrorResponse.apiError(for: error, logger: Self.quiet).status, since: start)
+            throw error
+        }
+    }
+
+    /// For reading an error's status without logging it twice (the error middleware logs what it answers).
+    static let quiet = Logger(label: "portcullis.metrics", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    private func serve(_ outcome: AccessOutcome, _ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
         var context = context
         switch outcome {
         case .refuse(let decision, let refusal, let principal):

@@ -11,6 +11,13 @@ public enum AccessOutcome: Sendable, Equatable {
     case allow(Decision, principal: Principal?, recorded: Bool)
     /// Refuse it; the deny is recorded first.
     case refuse(Decision, AccessRefusal, principal: Principal?)
+
+    /// The route-level decision, either way.
+    public var decision: Decision {
+        switch self {
+        case .allow(let decision, _, _), .refuse(let decision, _, _): decision
+        }
+    }
 }
 
 /// Canonical path → credentials → the first matching rule of `routes.yaml`, as one pure evaluation that

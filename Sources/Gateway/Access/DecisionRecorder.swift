@@ -53,5 +53,6 @@ struct DecisionRecorder: ResourceDecisionRecorder {
             permission: decision.required.isEmpty ? nil : decision.required.joined(separator: ","), rule: decision.rule,
             policyRevision: decision.policyRevision, actor: AuditActor(principal), resource: resource, client: self.client)
         try await self.journal.record(record)
+        GatewayMetrics.decision(stage: stage, outcome: decision.outcome.rawValue, reason: decision.reason)
     }
 }

@@ -111,6 +111,7 @@ public final class DecisionJournal: Service, Sendable {
             }
             if batch.isEmpty { return }
             let records = batch.map(\.record)
+            let started = ContinuousClock.now
             do {
                 // A deadline that returns on time even when the commit never does (a statement on a connection
                 // that died with its server): the requests are refused with 503, and the journal goes on with
@@ -123,8 +124,10 @@ public final class DecisionJournal: Service, Sendable {
                     $0.statistics.commits += 1
                     $0.statistics.records += batch.count
                 }
+                GatewayMetrics.decisionBatch(size: batch.count, since: started, failed: false)
                 for pending in batch { pending.continuation.resume() }
             } catch {
+                GatewayMetrics.decisionBatch(size: batch.count, since: started, failed: true)
                 self.logger.error(
                     "decision records could not be written; refusing the requests", metadata: ["count": "\(batch.count)", "error": "\(error)"])
                 self.state.withLock {

@@ -2,6 +2,7 @@ import Foundation
 public import GatewayKit
 import HTTPTypes
 public import Hummingbird
+import Metrics
 public import Policy
 public import PortcullisCore
 
@@ -108,6 +109,7 @@ public struct IdentityRoutes: Sendable {
                 headers: ["Retry-After": String(seconds)]
             )
         case .busy(let seconds):
+            Counter(label: "portcullis_logins_shed_total").increment()
             return APIError(
                 status: 503, reason: "TOO_BUSY", message: "Too many logins at once; try again in \(seconds) seconds.",
                 headers: ["Retry-After": String(seconds)]

@@ -1,6 +1,7 @@
 public import Foundation
 import JWTKit
 import Logging
+import Metrics
 public import PortcullisCore
 public import Storage
 
@@ -11,6 +12,10 @@ public import Storage
 /// token's own row (not revoked) and the account (exists, active). Opaque persistent tokens are looked up by
 /// SHA-256. Permissions are resolved live from the account and its roles, narrowed by the token's scope.
 public struct TokenVerifier: Sendable {
+    /// Token cache hits and misses (`portcullis_token_cache_total{result}`), made once: the backend `serve`
+    /// bootstraps is in place before the first request.
+    static let cacheHits = Counter(label: "portcullis_token_cache_total", dimensions: [("result", "hit")])
+    static let cacheMisses = Counter(label: "portcullis_token_cache_total", dimensions: [("result", "miss")])
     public let keyRing: KeyRing
     let tokens: TokenStore
     let accounts: AccountStore
@@ -48,8 +53,10 @@ public struct TokenVerifier: Sendable {
         let now = self.clock.now
         let hash = Identifiers.tokenHash(token)
         if let cached = self.cache.get(hash, now: now) {
+            Self.cacheHits.increment()
             return cached
         }
+        Self.cacheMisses.increment()
         let generation = self.cache.generation
         let principal: Principal
         do {
