@@ -1,14 +1,16 @@
 /// Lower-case hexadecimal text of bytes (digests, MACs), and its comparison in constant time.
 public enum Hex {
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
+        text.reserveCapacity(bytes.underestimatedCount * 2)
         for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
+            text.append(Self.digits[Int(byte >> 4)])
+            text.append(Self.digits[Int(byte & 0x0f)])
         }
         return String(decoding: text, as: UTF8.self)
     }
+
+    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Whether `lhs` and `rhs` are equal, in time that depends only on their lengths: for comparing
     /// secrets, MACs and hashes an attacker may probe.

@@ -96,6 +96,10 @@ struct HealthTests {
             #expect(try await Self.fullReport(checks).details == ["database": "fail", "bus": "pass"])
             let live = try await client.execute(uri: "/health/live", method: .get)
             #expect(live.status == .ok)
+            #expect(live.headers[.contentType] == "application/json; charset=utf-8")
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            #expect(String(buffer: live.body) == String(decoding: try encoder.encode(HealthReport(status: "pass", details: [:])), as: UTF8.self))
         }
     }
 }
