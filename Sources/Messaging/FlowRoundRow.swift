@@ -1,4 +1,6 @@
 import Foundation
+public import Logging
+public import PortcullisCore
 public import Storage
 
 /// A module's own row for one flow, remembering the round (`lifecycleVersion`) and state of the last
@@ -32,6 +34,40 @@ public struct FlowRoundRow: Sendable {
         }
         self.columns = columns
         self.values = values
+    }
+
+    /// A lifecycle event of one flow as a follower handles it: its flow, its round, and what the row held.
+    public struct Step: Sendable {
+        public let flowID: String
+        /// The event's round (`lifecycleVersion`).
+        public let round: Int64
+        /// The round and state the module's row held before this event.
+        public let held: (round: Int64, state: String)
+    }
+
+    /// An answer that came before the start it answers (replicas handle events side by side): throw it to
+    /// have the event handled again later, once its `flow.starting` is in.
+    public struct EarlierEventPending: Error {
+        public init() {}
+    }
+
+    /// Handles `event` of one flow once (``Delivery/once(_:)``), holding the flow's row, and only when it
+    /// belongs to the row's round or a newer one: `body` does the module's part in the same transaction.
+    /// An event without a flow id is logged and dropped.
+    public func follow(
+        _ event: Event, _ delivery: Delivery, logger: Logger,
+        _ body: @Sendable (Step, any DatabaseConnection) async throws -> Void
+    ) async throws {
+        guard let flowID = FlowAnnouncement.flowID(of: event) else {
+            logger.error("lifecycle event without a flow id", metadata: ["event.id": .string(event.id), "event.name": .string(event.name)])
+            return
+        }
+        let round = FlowAnnouncement.round(of: event)
+        try await delivery.once { connection in
+            let held = try await self.hold(flowID, on: connection)
+            guard round >= held.round else { return }
+            try await body(Step(flowID: flowID, round: round, held: held), connection)
+        }
     }
 
     /// The row's round and state, holding the row until the transaction ends; a flow seen for the first

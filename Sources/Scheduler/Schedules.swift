@@ -27,21 +27,12 @@ public struct Schedules: Sendable {
         self.changed = changed
     }
 
-    /// A `flow.started` that overtook its `flow.starting`: handled again later (retried).
-    struct EarlierEventPending: Error {}
-
     static let rows = FlowRoundRow(table: "scheduler_flows", placeholder: "cron = ''")
 
     public func handle(_ event: Event, _ delivery: Delivery) async throws {
-        guard let flowID = FlowAnnouncement.flowID(of: event) else {
-            self.logger.error("lifecycle event without a flow id", metadata: ["event.id": .string(event.id)])
-            return
-        }
-        let version = FlowAnnouncement.round(of: event)
         let announcement = event.name == "flow.starting" ? FlowAnnouncement.read(event) : nil
-        try await delivery.once { connection in
-            let (current, state) = try await Self.rows.hold(flowID, on: connection)
-            guard version >= current else { return }
+        try await Self.rows.follow(event, delivery, logger: self.logger) { step, connection in
+            let (flowID, version, current, state) = (step.flowID, step.round, step.held.round, step.held.state)
             switch event.name {
             case "flow.starting":
                 // A flow without cron is recorded too (as not scheduled), so that its round is known.
@@ -59,7 +50,7 @@ public struct Schedules: Sendable {
                 if state == "unscheduled" && version == current { return }
                 guard version == current, state == "starting",
                     let row = try await connection.first("SELECT cron, timezone FROM scheduler_flows WHERE flow_id = \(flowID)")
-                else { throw EarlierEventPending() }
+                else { throw FlowRoundRow.EarlierEventPending() }
                 let due = Self.next(cron: try row.string("cron"), timezone: try row.optionalString("timezone"), after: self.clock.now)
                 try await connection.execute(
                     "UPDATE scheduler_flows SET state = 'active', due_at = \(due.map(Timestamp.milliseconds)) WHERE flow_id = \(flowID)")

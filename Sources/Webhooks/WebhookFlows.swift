@@ -21,29 +21,19 @@ public struct WebhookFlows: Sendable {
         self.logger = logger
     }
 
-    /// An answer that came before the start it answers (replicas handle events side by side): handled
-    /// again later, once `flow.starting` is in.
-    struct EarlierEventPending: Error {}
-
     static let rows = FlowRoundRow(table: "webhook_flows", placeholder: "scheduled = 0, require_auth = 0")
 
     public func handle(_ event: Event, _ delivery: Delivery) async throws {
-        guard let flowID = FlowAnnouncement.flowID(of: event) else {
-            self.logger.error("lifecycle event without a flow id", metadata: ["event.id": .string(event.id)])
-            return
-        }
-        let version = FlowAnnouncement.round(of: event)
         let announcement = event.name == "flow.starting" ? FlowAnnouncement.read(event) : nil
-        try await delivery.once { connection in
-            let (current, state) = try await Self.rows.hold(flowID, on: connection)
-            guard version >= current else { return }
+        try await Self.rows.follow(event, delivery, logger: self.logger) { step, connection in
+            let (flowID, version, current, state) = (step.flowID, step.round, step.held.round, step.held.state)
             switch event.name {
             case "flow.starting":
                 guard let announcement else { return }
                 try await self.record(announcement, version: version, on: connection)
             case "flow.started":
                 // Its flow.starting first: a started flow without its settings could not check a call.
-                guard version == current, state == "starting" else { throw EarlierEventPending() }
+                guard version == current, state == "starting" else { throw FlowRoundRow.EarlierEventPending() }
                 try await connection.execute("UPDATE webhook_flows SET state = 'active' WHERE flow_id = \(flowID)")
             case "flow.stopping":
                 // Also for a round not seen yet: a late start of that round must not open the flow again.
