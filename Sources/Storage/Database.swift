@@ -32,6 +32,12 @@ public protocol Database: Service {
     /// Lends a connection for `body`; statements commit one by one.
     func withConnection<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result
 
+    /// Runs one read-only statement (a `SELECT`) where reads cost least: on SQLite on a reader connection
+    /// beside the writer (WAL), so hot reads do not queue behind writes such as the decision journal's
+    /// commits; on PostgreSQL on any pooled connection. It sees every transaction committed before it
+    /// starts. A statement that writes fails on SQLite.
+    func read(_ query: SQLQuery) async throws -> [SQLRow]
+
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws (its error rethrown).
     func transaction<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result
 
@@ -61,6 +67,15 @@ extension Database {
 
     public func first(_ query: SQLQuery) async throws -> SQLRow? {
         try await self.withConnection { try await $0.first(query) }
+    }
+
+    public func read(_ query: SQLQuery) async throws -> [SQLRow] {
+        try await self.query(query)
+    }
+
+    /// The first row of a read-only statement (``read(_:)``).
+    public func readFirst(_ query: SQLQuery) async throws -> SQLRow? {
+        try await self.read(query).first
     }
 }
 
