@@ -62,7 +62,7 @@ public enum FlowProblem: Sendable, Hashable {
         case .nodeWithoutComponentID: "Flow nodes require a componentId."
         case .nodeWithoutFunction: "Flow nodes require a function."
         case .nodeIDTooLong(let id): "Flow node id \"\(id.prefix(40))\" is longer than \(FlowValidator.maximumNodeIDLength) characters."
-        case .nodeIDCharacters(let id): "Flow node id \"\(id.prefix(40))\" may contain only letters, digits and - . _ ~ :"
+        case .nodeIDCharacters(let id): "Flow node id \"\(id.prefix(40))\" may contain only letters, digits and - . _ ~ : (and is not . or ..)"
         case .duplicateNodeID(let id): "Flow node ids must be unique: \"\(id)\" is used more than once."
         case .edgesRequired: "Flows with more than one node require edges."
         case .edgeWithoutSource: "Flow edges require a source."

@@ -181,7 +181,7 @@ public enum FlowValidator {
                         self.problems.append(.nodeWithoutID(index: index))
                     } else if id.unicodeScalars.count > FlowValidator.maximumNodeIDLength {
                         self.problems.append(.nodeIDTooLong(id))
-                    } else if !id.unicodeScalars.allSatisfy(FlowValidator.isNodeIDScalar) {
+                    } else if !id.unicodeScalars.allSatisfy(FlowValidator.isNodeIDScalar) || id == "." || id == ".." {
                         self.problems.append(.nodeIDCharacters(id))
                     } else if !seen.insert(id).inserted {
                         self.problems.append(.duplicateNodeID(id))

@@ -105,7 +105,7 @@ public struct FlowQueueRoutes: Sendable {
             defer { if waits { self.waiters.leave() } }
             let messages = try await self.queues.lease(step.queue, max: max, visibility: .seconds(visibility), wait: .seconds(waits ? wait : 0))
             // A long wait may outlive the run the caller was checked for: what the next run queued is not theirs.
-            if wait > 0, !messages.isEmpty, !(try await self.database.withConnection { try await self.access.stillRunning(step, on: $0) }) {
+            if !messages.isEmpty, !(try await self.database.withConnection { try await self.access.stillRunning(step, on: $0) }) {
                 for leaseID in Set(messages.map(\.leaseID)) { _ = try? await self.queues.release(step.queue, leaseID: leaseID) }
                 throw FlowQueueAccess.notFound
             }

@@ -34,5 +34,21 @@ public enum OrchestratorMigrations {
                 """,
             ]
         },
+        // messaging.0003 gave queues a run (round) and every existing row round -1: the step queues of flows
+        // running across the upgrade get their flow's round, or no enqueue would reach them until a restart.
+        Migration(
+            id: "orchestrator.0003",
+            [
+                """
+                UPDATE bus_queues SET round = (
+                    SELECT f.version FROM orchestrator_queues q JOIN orchestrator_flows f ON f.flow_id = q.flow_id
+                    WHERE q.queue = bus_queues.queue AND f.state = 'started'
+                )
+                WHERE round = -1 AND EXISTS (
+                    SELECT 1 FROM orchestrator_queues q JOIN orchestrator_flows f ON f.flow_id = q.flow_id
+                    WHERE q.queue = bus_queues.queue AND f.state = 'started'
+                )
+                """
+            ]),
     ]
 }

@@ -180,7 +180,10 @@ public struct ConfigurationLoader: Sendable {
             configuration.auditRetention = retention
         }
         if let (value, name) = self.value(.tokenCacheTTL) {
-            configuration.tokenCacheTTL = try Self.duration(value, name, within: Duration.zero...Duration.seconds(300), "0s and 5m")
+            // DurationText reads positive durations only; 0s (no cache) is spelled out here.
+            configuration.tokenCacheTTL =
+                value == "0s" || value == "0"
+                ? .zero : try Self.duration(value, name, within: Duration.seconds(1)...Duration.seconds(300), "0s and 5m")
         }
         if let (value, name) = self.value(.auditWriteTimeout) {
             configuration.auditWriteTimeout = try Self.duration(value, name, within: Duration.seconds(1)...Duration.seconds(300), "1s and 5m")

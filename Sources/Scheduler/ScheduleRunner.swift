@@ -59,10 +59,15 @@ public struct ScheduleRunner: Service {
                     // A successful look at the table shows the loop is up, scheduled work or not; only with
                     // something scheduled does it say so in the table (nothing to cover, nothing to write).
                     let scheduled = try await self.nextDue() != nil
-                    series = Self.continued(series, at: Timestamp.milliseconds(self.clock.now))
-                    if scheduled, let current = series {
+                    let current = Self.continued(series, at: Timestamp.milliseconds(self.clock.now))
+                    if scheduled {
+                        // Carried on only once the mark is written: a loop that can read but not write (a full
+                        // disk, a read-only standby) is not up for the due times it cannot fire.
                         try await self.markAlive(runnerID, series: current)
+                        series = current
                         try await self.fireDue()
+                    } else {
+                        series = current
                     }
                     if let due = try await self.nextDue() {
                         let untilDue = Duration.milliseconds(max(0, Timestamp.milliseconds(due) - Timestamp.milliseconds(self.clock.now)))
@@ -186,6 +191,9 @@ public struct ScheduleRunner: Service {
                         Timer(label: "portcullis_scheduler_lag_seconds").recordMilliseconds(max(0, nowMilliseconds - due))
                     }
                 } catch is QueueNotProvisioned {
+                    // The flow stopped, or runs again in a later round, since its row was read: that round's
+                    // own row fires for it.
+                    self.logger.debug("due execution of a flow run that has ended", metadata: ["flow.id": .string(flowID)])
                     continue
                 }
             }

@@ -77,11 +77,6 @@ public struct WebhookRoutes: Sendable {
         } catch is NIOTooManyBytesError {
             throw APIError.payloadTooLarge(limit: context.maxUploadSize)
         }
-        // A GET's data is its query, and its HMAC covers the empty body (API.md §10): a body would be signed
-        // but never delivered, so a captured signature of one could vouch for any query.
-        if request.method != .post, !body.isEmpty {
-            throw APIError.badRequest("INVALID_BODY", "A webhook \(method) has no body; send data in the query, or POST it.")
-        }
         var hidden: Set<String> = ["authorization", "proxy-authorization", "cookie"]
         switch flow.authentication {
         case .none:
@@ -124,6 +119,12 @@ public struct WebhookRoutes: Sendable {
                 throw APIError.forbidden("MISSING_PERMISSION", "Missing permission webhooks.execute")
             }
             try await self.record(.allow, ownership.reason, flowID: flowID, tenant: flow.tenant, context: context)
+        }
+        // Checked once the caller is let in (refusing the caller comes first). A GET's data is its query, and
+        // its HMAC covers the empty body (API.md §10): a body would be signed but never delivered, so a
+        // captured signature of one could vouch for any query.
+        if request.method != .post, !body.isEmpty {
+            throw APIError.badRequest("INVALID_BODY", "A webhook \(method) has no body; send data in the query, or POST it.")
         }
         if request.method == .head {
             return Response(status: .ok)

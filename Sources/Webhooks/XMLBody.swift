@@ -23,6 +23,9 @@ enum XMLBody {
     /// Attributes one element may have: libxml2 checks an element's attributes for duplicates pairwise,
     /// so one tag with half a million of them costs minutes of CPU before any callback could count them.
     static let maximumAttributes = 256
+    /// Namespace declarations a body may make: libxml2 walks its namespace stack for every element and
+    /// prefixed attribute, so thousands of declarations make parsing quadratic too.
+    static let maximumNamespaces = 64
 
     static func json(from data: Data) throws(Refused) -> JSONValue {
         guard String(data: data, encoding: .utf8) != nil else { throw Refused(message: "XML bodies must be UTF-8.") }
@@ -34,6 +37,9 @@ enum XMLBody {
         // The wrapper's name in the body could close the wrapper early and hide what follows.
         if data.range(of: Data(Self.wrapper.utf8)) != nil {
             throw Refused(message: "The body is not well-formed XML with one root element.")
+        }
+        if Self.occurrences(of: "xmlns", in: data) > Self.maximumNamespaces {
+            throw Refused(message: "An XML body may declare at most \(Self.maximumNamespaces) namespaces.")
         }
         if Self.mostAttributes(in: data) > Self.maximumAttributes {
             throw Refused(message: "An XML element has more than \(Self.maximumAttributes) attributes.")
@@ -56,6 +62,18 @@ enum XMLBody {
             let (name, value) = content.first, !name.hasPrefix("@"), name != "#text", !(value.arrayValue.map { $0.count > 1 } ?? false)
         else { throw Refused(message: "The body is not well-formed XML with one root element.") }
         return [name: value]
+    }
+
+    /// How often `text` occurs in `data` (an upper bound of the namespace declarations, text included).
+    static func occurrences(of text: String, in data: Data) -> Int {
+        let needle = Data(text.utf8)
+        var count = 0
+        var start = data.startIndex
+        while let found = data.range(of: needle, in: start..<data.endIndex) {
+            count += 1
+            start = found.upperBound
+        }
+        return count
     }
 
     /// The most `=` signs outside quotes within one tag (`<` to `>`, comments, CDATA sections and

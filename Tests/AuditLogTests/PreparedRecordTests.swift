@@ -48,6 +48,9 @@ struct PreparedRecordTests {
         #expect(!body.contains("\"rule\""), "a nil field is left out, as Codable leaves it out")
         // Byte for byte the canonical text the audit log's encoder makes of the same record.
         #expect(body == (try record.canonicalText()))
+        // The short escapes too: backspace and form feed as \b and \f, as the encoder writes them.
+        let controls = Self.decision(reason: "bell\u{8}feed\u{c}tab\tline\nquote\"slash/\\")
+        #expect(controls.body(seq: 3) == (try JSONCoding.decode(AuditRecord.self, from: controls.body(seq: 3)).canonicalText()))
         // The columns filters read say what the text says.
         #expect(prepared.createdMilliseconds == 1_764_000_000_123)
         #expect(prepared.actorSub == "a1")

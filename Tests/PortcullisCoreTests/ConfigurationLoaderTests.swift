@@ -48,6 +48,15 @@ struct ConfigurationLoaderTests {
         #expect(set.auditWriteTimeout == .seconds(30))
     }
 
+    @Test("the token cache lasts 30 s by default, 0s turns it off, and more than 5 minutes is refused")
+    func tokenCache() throws {
+        #expect(try ConfigurationLoader(environment: [:]).load().tokenCacheTTL == .seconds(30))
+        #expect(try ConfigurationLoader(environment: ["PORTCULLIS_TOKEN_CACHE_TTL": "0s"]).load().tokenCacheTTL == .zero)
+        #expect(try ConfigurationLoader(environment: ["PORTCULLIS_TOKEN_CACHE_TTL": "2m"]).load().tokenCacheTTL == .seconds(120))
+        #expect(throws: ConfigurationError.self) { try ConfigurationLoader(environment: ["PORTCULLIS_TOKEN_CACHE_TTL": "6m"]).load() }
+        #expect(throws: ConfigurationError.self) { try ConfigurationLoader(environment: ["PORTCULLIS_TOKEN_CACHE_TTL": "-1s"]).load() }
+    }
+
     @Test("session, hashing, database, audit-lag and shutdown settings: documented defaults, and each can be set")
     func resilienceSettings() throws {
         let defaults = try ConfigurationLoader(environment: [:]).load()

@@ -3,6 +3,8 @@ import Synchronization
 
 /// A child process of a test, with its combined output captured.
 public final class ChildProcess: Sendable {
+    /// Serialises `Process.run` across the test process.
+    static let launches = Mutex<Void>(())
     private let process: Process
     private let output: OutputBuffer
 
@@ -46,7 +48,9 @@ public final class ChildProcess: Sendable {
                 output.append(chunk)
             }
         }
-        try process.run()
+        // One launch at a time: Foundation's Process.run on Linux crashed once (a memcpy past a buffer while
+        // preparing the launch) with end-to-end tests starting servers side by side.
+        try Self.launches.withLock { _ in try process.run() }
         self.process = process
         self.output = output
     }
