@@ -32,10 +32,10 @@ public protocol Database: Service {
     /// Lends a connection for `body`; statements commit one by one.
     func withConnection<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result
 
-    /// Runs one read-only statement (a `SELECT`) where reads cost least: on SQLite on a reader connection
-    /// beside the writer (WAL), so hot reads do not queue behind writes such as the decision journal's
-    /// commits; on PostgreSQL on any pooled connection. It sees every transaction committed before it
-    /// starts. A statement that writes fails on SQLite.
+    /// Runs one read-only statement (a `SELECT`) where reads cost least: today any connection (the default
+    /// below), the seam for reader connections. It sees every transaction committed before it starts. (SQLite
+    /// reader connections beside the writer were tried and measured: no gain on `GET /flows/{id}`, whose
+    /// cost is CPU, not waiting; see "Performance" in README.md.)
     func read(_ query: SQLQuery) async throws -> [SQLRow]
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws (its error rethrown).

@@ -3,34 +3,26 @@ public import Logging
 import NIOCore
 import SQLiteNIO
 import ServiceLifecycle
-import Synchronization
 
 /// The embedded backend: one SQLite file in WAL mode.
 ///
-/// SQLite has one writer at a time, so this backend owns one writing connection and hands it to one caller
-/// at a time (``AsyncLock``); every libsqlite3 call runs on NIO's thread pool, never on an event loop.
-/// Beside it, ``readerCount`` read-only connections (`PRAGMA query_only`) serve ``read(_:)``: in WAL mode
-/// readers never wait for the writer, so the request path's reads do not queue behind its commits. Other
+/// SQLite has one writer at a time, so this backend owns one connection and hands it to one caller at a
+/// time (``AsyncLock``); every libsqlite3 call runs on NIO's thread pool, never on an event loop. Other
 /// processes that open the same file wait up to the busy timeout for its lock.
 public final class SQLiteBackend: Database {
     public let dialect = SQLDialect.sqlite
     public let path: String
     private let connection: SQLiteConnection
     private let lock = AsyncLock()
-    private let readers: [(connection: SQLiteConnection, lock: AsyncLock)]
-    private let nextReader = Atomic<Int>(0)
-    /// Read-only connections beside the writer.
-    public static let readerCount = 2
     private let hub = NotificationHub()
     private let logger: Logger
 
     /// Milliseconds a statement waits for another process's write lock before failing.
     public static let busyTimeoutMilliseconds = 5000
 
-    private init(path: String, connection: SQLiteConnection, readers: [SQLiteConnection], logger: Logger) {
+    private init(path: String, connection: SQLiteConnection, logger: Logger) {
         self.path = path
         self.connection = connection
-        self.readers = readers.map { ($0, AsyncLock()) }
         self.logger = logger
     }
 
@@ -52,6 +44,7 @@ public final class SQLiteBackend: Database {
         } catch {
             throw StorageError.unavailable("cannot open the SQLite file \(path): \(Self.describe(error))")
         }
+        let backend = SQLiteBackend(path: path, connection: connection, logger: logger)
         let session = SQLiteSession(connection: connection)
         for pragma in [
             "PRAGMA busy_timeout = \(busyTimeoutMilliseconds)",
@@ -61,21 +54,7 @@ public final class SQLiteBackend: Database {
         ] {
             try await session.query(SQLQuery(unsafeSQL: pragma))
         }
-        // Opened after the writer has switched the file to WAL, which readers need to read beside it.
-        var readers: [SQLiteConnection] = []
-        for _ in 0..<Self.readerCount {
-            let reader: SQLiteConnection
-            do {
-                reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-            } catch {
-                throw StorageError.unavailable("cannot open the SQLite file \(path): \(Self.describe(error))")
-            }
-            for pragma in ["PRAGMA busy_timeout = \(busyTimeoutMilliseconds)", "PRAGMA query_only = ON"] {
-                try await SQLiteSession(connection: reader).query(SQLQuery(unsafeSQL: pragma))
-            }
-            readers.append(reader)
-        }
-        return SQLiteBackend(path: path, connection: connection, readers: readers, logger: logger)
+        return backend
     }
 
     public func withConnection<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result {
@@ -110,13 +89,6 @@ public final class SQLiteBackend: Database {
         }
     }
 
-    public func read(_ query: SQLQuery) async throws -> [SQLRow] {
-        let reader = self.readers[self.nextReader.wrappingAdd(1, ordering: .relaxed).oldValue % self.readers.count]
-        return try await reader.lock.withLock {
-            try await SQLiteSession(connection: reader.connection).query(query)
-        }
-    }
-
     public func ping() async throws {
         try await self.execute("SELECT 1")
     }
@@ -134,9 +106,6 @@ public final class SQLiteBackend: Database {
     /// Waits for graceful shutdown (or cancellation), then closes the file once in-flight work is done.
     public func run() async throws {
         try? await gracefulShutdown()
-        for reader in self.readers {
-            try await reader.lock.withLock { try await reader.connection.close().get() }
-        }
         try await self.lock.withLock {
             // The future-based close is not cancellation-aware: it closes even when run() was cancelled,
             // where the async variant would refuse and leave the file open.

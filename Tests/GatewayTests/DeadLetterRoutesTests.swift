@@ -12,7 +12,7 @@ import Testing
 @Suite("Dead-letter administration over HTTP")
 struct DeadLetterRoutesTests {
     /// Makes one dead letter in `queue` and returns its id.
-    static func deadLetter(_ env: IdentityEnvironment, queue: String = "flow-f1:a:messages", id: String = "m1") async throws -> String {
+    static func deadLetter(_ env: IdentityEnvironment, queue: String = "orders:messages", id: String = "m1") async throws -> String {
         try await env.messaging.queues.enqueue(queue, messageID: id, message: ["n": 1], on: nil)
         let message = try #require(try await env.messaging.queues.lease(queue, max: 1, visibility: .seconds(30), wait: .zero).first)
         _ = try await env.messaging.store.nack(queue: queue, seq: message.seq, leaseID: message.leaseID, delay: .zero, maxAttempts: 1, error: "boom")
@@ -52,7 +52,7 @@ struct DeadLetterRoutesTests {
 
             let replay = try await env.post("/api/v1/bus/dead-letters/\(first)/replay", json: [:], token: token)
             #expect(replay.status == .ok)
-            #expect(try await env.messaging.queues.depth("flow-f1:a:messages") == 1)
+            #expect(try await env.messaging.queues.depth("orders:messages") == 1)
 
             let purge = try await env.client.execute(
                 uri: "/api/v1/bus/dead-letters/\(second)", method: .delete, headers: [.authorization: "Bearer \(token)"]
@@ -83,7 +83,7 @@ struct DeadLetterRoutesTests {
         try await withIdentityGateway(backend) { env in
             let token = try await env.adminToken()
             let id = try await Self.deadLetter(env, id: "again")
-            try await env.messaging.queues.enqueue("flow-f1:a:messages", messageID: "again", message: .null, on: nil)
+            try await env.messaging.queues.enqueue("orders:messages", messageID: "again", message: .null, on: nil)
             let replay = try await env.post("/api/v1/bus/dead-letters/\(id)/replay", json: [:], token: token)
             #expect(replay.status == .conflict)
             #expect(replay.errorReason == "ALREADY_QUEUED")

@@ -143,7 +143,9 @@ struct WorkQueueTests {
 
     @Test("dead letters can be listed, replayed and purged", arguments: Backend.allCases)
     func deadLetterOperations(backend: Backend) async throws {
-        try await withMessaging(backend) { _, messaging in
+        try await withMessaging(backend) { database, messaging in
+            // A flow step queue exists while its flow runs: replaying into it needs it provisioned.
+            try await database.transaction { try await messaging.store.provisionQueues([Self.queue], round: 1, on: $0) }
             for id in ["a", "b"] {
                 try await messaging.queues.enqueue(Self.queue, messageID: id, message: .string(id), on: nil)
             }
