@@ -73,7 +73,7 @@ public struct FlowStore: Sendable {
     public func find(id: String, on connection: (any DatabaseConnection)? = nil, locking: Bool = false) async throws -> Flow? {
         let lock: SQLQuery = locking && connection?.dialect == .postgres ? " FOR UPDATE" : ""
         let query: SQLQuery = "SELECT \(Self.columns) FROM flows WHERE id = \(id)\(lock)"
-        guard let row = try await (connection != nil ? connection!.first(query) : self.database.readFirst(query)) else { return nil }
+        guard let row = try await (connection != nil ? connection!.first(query) : self.database.first(query)) else { return nil }
         let owners = try await self.owners(of: [id], on: connection)
         return try Self.flow(row, owners: owners[id] ?? [])
     }
@@ -154,7 +154,7 @@ public struct FlowStore: Sendable {
         guard !ids.isEmpty else { return [:] }
         let query: SQLQuery =
             "SELECT flow_id, owner_id, owner_type FROM flow_owners WHERE flow_id IN (\(list: ids)) ORDER BY owner_type DESC, owner_id"
-        let rows = try await (connection != nil ? connection!.query(query) : self.database.read(query))
+        let rows = try await (connection != nil ? connection!.query(query) : self.database.query(query))
         var owners: [String: [FlowOwner]] = [:]
         for row in rows {
             owners[try row.string("flow_id"), default: []].append(FlowOwner(id: try row.string("owner_id"), type: try row.string("owner_type")))

@@ -32,12 +32,6 @@ public protocol Database: Service {
     /// Lends a connection for `body`; statements commit one by one.
     func withConnection<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result
 
-    /// Runs one read-only statement (a `SELECT`) where reads cost least: today any connection (the default
-    /// below), the seam for reader connections. It sees every transaction committed before it starts. (SQLite
-    /// reader connections beside the writer were tried and measured: no gain on `GET /flows/{id}`, whose
-    /// cost is CPU, not waiting; see "Performance" in README.md.)
-    func read(_ query: SQLQuery) async throws -> [SQLRow]
-
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws (its error rethrown).
     func transaction<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result
 
@@ -67,15 +61,6 @@ extension Database {
 
     public func first(_ query: SQLQuery) async throws -> SQLRow? {
         try await self.withConnection { try await $0.first(query) }
-    }
-
-    public func read(_ query: SQLQuery) async throws -> [SQLRow] {
-        try await self.query(query)
-    }
-
-    /// The first row of a read-only statement (``read(_:)``).
-    public func readFirst(_ query: SQLQuery) async throws -> SQLRow? {
-        try await self.read(query).first
     }
 }
 

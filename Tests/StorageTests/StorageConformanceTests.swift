@@ -74,15 +74,15 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test("read sees every committed write", arguments: Backend.allCases)
+    @Test("a statement outside a transaction sees every committed write", arguments: Backend.allCases)
     func reads(backend: Backend) async throws {
         try await Self.withItems(backend) { database in
             try await database.execute("INSERT INTO items (name) VALUES ('committed')")
-            #expect(try await database.read("SELECT name FROM items").map { try $0.string("name") } == ["committed"])
+            #expect(try await database.query("SELECT name FROM items").map { try $0.string("name") } == ["committed"])
             try await database.transaction { connection in
                 try await connection.execute("INSERT INTO items (name) VALUES ('pending')")
             }
-            #expect(try await database.readFirst("SELECT COUNT(*) AS n FROM items")?.int("n") == 2)
+            #expect(try await database.first("SELECT COUNT(*) AS n FROM items")?.int("n") == 2)
         }
     }
 
