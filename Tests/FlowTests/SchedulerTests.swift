@@ -72,6 +72,26 @@ struct SchedulerTests {
         }
     }
 
+    @Test("/schedules needs a token and schedules.read, pages strictly, and records its listing decision", arguments: Backend.allCases)
+    func schedulesInput(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let admin = try await env.adminToken()
+            let alice = try await env.user("alice", tenant: "t1")
+            #expect(try await env.call(.get, "/schedules", token: nil).status == .unauthorized)
+            #expect(try await env.call(.get, "/schedules", token: "not-a-token").status == .unauthorized)
+            let plain = try await env.user("plain", tenant: "t1", roles: [])
+            #expect(try await env.call(.get, "/schedules", token: plain.token).status == .forbidden)
+            for query in ["page%5Bsize%5D=0", "page%5Bsize%5D=101", "page%5Bnumber%5D=x"] {
+                let bad = try await env.call(.get, "/schedules?\(query)", token: alice.token)
+                #expect(bad.status == .badRequest, "\(query)")
+            }
+            let listed = try await env.call(.get, "/schedules", token: alice.token, requestID: "schedules-\(backend)")
+            #expect(listed.status == .ok)
+            #expect(listed.json?["meta"]?["total"] == 0)
+            _ = try await env.resourceDecisions(of: "schedules-\(backend)", outcome: "allow", reason: "OWNED_ONLY", admin: admin)
+        }
+    }
+
     @Test("a loop that was up but late fires every due time it passed, each once", arguments: Backend.allCases)
     func lateIsNotMissed(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in
