@@ -110,9 +110,13 @@ public struct AuditChain: DecisionLog {
         return (ChainedRecord(record: record, prevHash: head.hash, hash: hash), (record.seq, hash))
     }
 
+    /// The newest record's link, as two lookups in the primary key (SQLite plans `ORDER BY seq DESC LIMIT 1`
+    /// as a scan of the index, stopped after one row; this form is a search on both backends).
+    public static let headQuery: SQLQuery = "SELECT seq, hash FROM audit_records WHERE seq = (SELECT MAX(seq) FROM audit_records)"
+
     /// The last link: the newest record, else the checkpoint left by pruning, else the genesis.
     static func head(on connection: any DatabaseConnection) async throws -> (seq: Int64, hash: String) {
-        if let last = try await connection.first("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1") {
+        if let last = try await connection.first(Self.headQuery) {
             return (try last.int("seq"), try last.string("hash"))
         }
         if let checkpoint = try await connection.first("SELECT through_seq, hash FROM audit_checkpoint WHERE id = 1") {

@@ -70,12 +70,31 @@ public struct FlowStore: Sendable {
     }
 
     /// The flow, or nil; `locking` holds its row (PostgreSQL) until the transaction ends.
+    ///
+    /// One statement (``findQuery(id:locking:)``), one round trip: the read of every request about one flow.
     public func find(id: String, on connection: (any DatabaseConnection)? = nil, locking: Bool = false) async throws -> Flow? {
-        let lock: SQLQuery = locking && connection?.dialect == .postgres ? " FOR UPDATE" : ""
-        let query: SQLQuery = "SELECT \(Self.columns) FROM flows WHERE id = \(id)\(lock)"
-        guard let row = try await (connection != nil ? connection!.first(query) : self.database.first(query)) else { return nil }
-        let owners = try await self.owners(of: [id], on: connection)
-        return try Self.flow(row, owners: owners[id] ?? [])
+        let query = Self.findQuery(id: id, locking: locking && connection?.dialect == .postgres)
+        let rows = try await (connection != nil ? connection!.query(query) : self.database.query(query))
+        guard let first = rows.first else { return nil }
+        let owners = try rows.compactMap { row -> FlowOwner? in
+            guard let ownerID = try row.optionalString("owner_id") else { return nil }
+            return FlowOwner(id: ownerID, type: try row.string("owner_type"))
+        }
+        return try Self.flow(first, owners: Self.ordered(owners))
+    }
+
+    /// The flow's row joined with its owners: one row per owner, or one with NULL owner columns when it has none.
+    public static func findQuery(id: String, locking: Bool) -> SQLQuery {
+        let lock: SQLQuery = locking ? " FOR UPDATE OF flows" : ""
+        return """
+            SELECT \(Self.columns), owner_id, owner_type FROM flows LEFT JOIN flow_owners ON flow_owners.flow_id = flows.id
+            WHERE flows.id = \(id)\(lock)
+            """
+    }
+
+    /// Owners in the order listings give them (``owners(of:on:)``): by type descending, then by id.
+    static func ordered(_ owners: [FlowOwner]) -> [FlowOwner] {
+        owners.sorted { $0.type != $1.type ? $0.type > $1.type : $0.id < $1.id }
     }
 
     public func delete(id: String, on connection: any DatabaseConnection) async throws {

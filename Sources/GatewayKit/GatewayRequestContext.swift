@@ -40,6 +40,11 @@ public struct GatewayRequestContext: RequestContext {
 
     /// Encodes dates as RFC 3339 with milliseconds, the contract's one timestamp format.
     public var responseEncoder: JSONEncoder {
+        Self.encoder
+    }
+
+    /// One encoder for every answer, configured once (encoding with it is thread-safe; nothing changes it).
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
@@ -47,7 +52,7 @@ public struct GatewayRequestContext: RequestContext {
             try container.encode(Timestamp.format(date))
         }
         return encoder
-    }
+    }()
 }
 
 extension GatewayRequestContext {

@@ -18,16 +18,24 @@ public struct RouteRegistry {
         self.router = router
     }
 
+    /// A route whose handler may act (write, enqueue, publish): the request's route decision is durable
+    /// before the handler starts (``ResourceDecisionRecorder/settle()``), whatever the method.
     public func on(
         _ template: String,
         method: HTTPRequest.Method,
         use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator
     ) {
-        self.router.on(RouterPath(Self.hummingbirdPath(template)), method: method, use: handler)
+        self.router.on(RouterPath(Self.hummingbirdPath(template)), method: method) { request, context in
+            try await context.decisions.settle()
+            return try await handler(request, context)
+        }
     }
 
+    /// A read: the handler changes nothing, so the route decision may wait for its first resource decision
+    /// and be committed with it (one commit for both); the gateway makes it durable before the answer
+    /// leaves. A GET handler with an effect must be registered with ``on(_:method:use:)`` instead.
     public func get(_ template: String, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator) {
-        self.on(template, method: .get, use: handler)
+        self.router.on(RouterPath(Self.hummingbirdPath(template)), method: .get, use: handler)
     }
 
     public func post(_ template: String, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator) {

@@ -7,9 +7,16 @@ public enum PathTemplate {
     }
 
     static func matches(segments template: [Substring], path: some StringProtocol) -> Bool {
-        let requested = path.split(separator: "/", omittingEmptySubsequences: true)
+        self.matches(segments: template, requested: self.segments(of: path))
+    }
+
+    /// Whether the path split into `requested` fits the template split into `template`.
+    static func matches(segments template: [Substring], requested: [Substring]) -> Bool {
         guard requested.count == template.count else { return false }
-        return zip(template, requested).allSatisfy { self.isParameter($0) || $0 == $1 }
+        for (mine, theirs) in zip(template, requested) where mine != theirs && !self.isParameter(mine) {
+            return false
+        }
+        return true
     }
 
     static func segments(of template: some StringProtocol) -> [Substring] {

@@ -35,10 +35,18 @@ public struct ResourceRef: Sendable, Hashable {
 
 /// Records resource-level decisions for the request being served: the gateway makes one per request and
 /// hands it to the module operations that check resources, next to the caller.
+///
+/// A recorder may hold the request's route decision back until the first of: a resource decision (both are
+/// then committed together), ``settle()``, or the answer. Whatever acts (writes, enqueues, publishes) must
+/// therefore follow a recorded resource decision or a `settle()`: the gateway settles before every handler
+/// that is not a read (``RouteRegistry``).
 public protocol ResourceDecisionRecorder: Sendable {
-    /// Durably records `decision` about `resource`, made for `principal` (nil: the request's own caller);
-    /// throws when it cannot, and the check then fails closed.
+    /// Durably records `decision` about `resource`, made for `principal` (nil: the request's own caller),
+    /// together with any decision held back; throws when it cannot, and the check then fails closed.
     func record(_ decision: Decision, about principal: Principal?, resource: ResourceRef) async throws
+
+    /// Makes every decision held back durable; throws when it cannot (the caller must not act).
+    func settle() async throws
 }
 
 /// The recorder for work that has none: every check through it fails, so a resource check can never
@@ -53,6 +61,9 @@ public struct NoDecisionRecorder: ResourceDecisionRecorder {
     public func record(_ decision: Decision, about principal: Principal?, resource: ResourceRef) async throws {
         throw Missing()
     }
+
+    /// Nothing is held back: nothing to settle.
+    public func settle() async throws {}
 }
 
 extension Authorizer {

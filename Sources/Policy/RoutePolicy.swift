@@ -16,12 +16,26 @@ public struct RouteRule: Sendable, Hashable {
     /// Where the rule stands in its file, for error messages.
     public let line: Int
 
-    var segments: [Substring] { PathTemplate.segments(of: self.path) }
+    /// The template's segments, split once: every request is matched against them.
+    let segments: [Substring]
+
+    init(id: String, methods: Set<String>, path: String, access: RouteAccess, recorded: Bool, line: Int) {
+        self.id = id
+        self.methods = methods
+        self.path = path
+        self.access = access
+        self.recorded = recorded
+        self.line = line
+        self.segments = PathTemplate.segments(of: path)
+    }
 
     /// Whether this rule matches `method` and the canonical `path`.
     public func matches(method: String, path: String) -> Bool {
-        guard self.methods.contains(method.uppercased()) else { return false }
-        return PathTemplate.matches(segments: self.segments, path: path)
+        self.matches(upperCasedMethod: method.uppercased(), segments: PathTemplate.segments(of: path))
+    }
+
+    func matches(upperCasedMethod method: String, segments requested: [Substring]) -> Bool {
+        self.methods.contains(method) && PathTemplate.matches(segments: self.segments, requested: requested)
     }
 
     /// Whether every request this rule's `other` matches is matched by this rule first.
@@ -40,10 +54,12 @@ public struct RoutePolicy: Sendable {
     /// The first rule matching `method` and `path`; nil means no route (404, a recorded deny).
     public func match(method: String, path: String) -> RouteRule? {
         let method = method.uppercased()
-        if method == "HEAD", let rule = self.rules.first(where: { $0.matches(method: "HEAD", path: path) }) {
+        let requested = PathTemplate.segments(of: path)
+        if method == "HEAD", let rule = self.rules.first(where: { $0.matches(upperCasedMethod: "HEAD", segments: requested) }) {
             return rule
         }
-        return self.rules.first { $0.matches(method: method == "HEAD" ? "GET" : method, path: path) }
+        let effective = method == "HEAD" ? "GET" : method
+        return self.rules.first { $0.matches(upperCasedMethod: effective, segments: requested) }
     }
 
     static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]

@@ -131,13 +131,20 @@ public struct ScheduleRunner: Service {
     public func fireDue() async throws -> Int {
         var fired = 0
         while true {
-            let count = try await self.fireBatch()
-            fired += count
-            if count < Self.batch { return fired }
+            let (claimed, due) = try await self.fireBatch()
+            // How late each execution fired after its due time: measured once the batch is committed, the moment
+            // its messages can be leased.
+            let committed = Timestamp.milliseconds(self.clock.now)
+            for time in due {
+                Timer(label: "portcullis_scheduler_lag_seconds").recordMilliseconds(max(0, committed - time))
+            }
+            fired += due.count
+            if claimed < Self.batch { return fired }
         }
     }
 
-    private func fireBatch() async throws -> Int {
+    /// Fires one batch of due flows in one transaction: how many rows it read, and the due times it fired.
+    private func fireBatch() async throws -> (read: Int, fired: [Int64]) {
         let now = self.clock.now
         let nowMilliseconds = Timestamp.milliseconds(now)
         let queues = self.queues
@@ -155,7 +162,7 @@ public struct ScheduleRunner: Service {
                 ORDER BY due_at LIMIT \(Self.batch)\(lock)
                 """
             )
-            var fired = 0
+            var fired: [Int64] = []
             for row in rows {
                 let flowID = try row.string("flow_id")
                 let due = try row.int("due_at")
@@ -186,9 +193,7 @@ public struct ScheduleRunner: Service {
                     if try await queues.enqueue(
                         intoProvisioned: queue, round: round, messageID: "scheduled:\(flowID):\(due)", message: message, on: connection)
                     {
-                        fired += 1
-                        // How late the execution fired after its due time.
-                        Timer(label: "portcullis_scheduler_lag_seconds").recordMilliseconds(max(0, nowMilliseconds - due))
+                        fired.append(due)
                     }
                 } catch is QueueNotProvisioned {
                     // The flow stopped, or runs again in a later round, since its row was read: that round's
@@ -197,7 +202,7 @@ public struct ScheduleRunner: Service {
                     continue
                 }
             }
-            return fired
+            return (rows.count, fired)
         }
     }
 }

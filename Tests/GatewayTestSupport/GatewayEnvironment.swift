@@ -27,6 +27,8 @@ public struct IdentityEnvironment: Sendable {
     public let modules: [any GatewayModule]
     /// What the modules offer each other.
     public let capabilities: ModuleCapabilities
+    /// The decision journal the access step records into.
+    public let journal: DecisionJournal
 
     public static let adminPassword = "admin-password-for-tests"
 
@@ -152,6 +154,7 @@ public func withIdentityGateway(
     clock: WallClock = .system,
     modules: [any GatewayModule.Type] = Modules.all,
     configure: @Sendable (inout GatewayConfiguration) -> Void = { _ in },
+    wrapDatabase: @Sendable (any Database) -> any Database = { $0 },
     _ body: @Sendable (IdentityEnvironment) async throws -> Void
 ) async throws {
     let configuration = {
@@ -163,6 +166,7 @@ public func withIdentityGateway(
         return configuration
     }()
     try await TestDatabases.withDatabase(backend) { database in
+        let database = wrapDatabase(database)
         try await withAssembledGateway(
             database: database, configuration: configuration, policiesDirectory: policiesDirectory, modules: modules, passwordHasher: hasher,
             clock: clock
@@ -174,7 +178,7 @@ public func withIdentityGateway(
                 IdentityEnvironment(
                     client: client, database: database, identity: iam.identity, messaging: assembly.messaging, audit: audit.audit,
                     configuration: configuration, policies: assembly.policies, modules: assembly.modules,
-                    capabilities: assembly.environment.capabilities))
+                    capabilities: assembly.environment.capabilities, journal: assembly.journal))
         }
     }
 }

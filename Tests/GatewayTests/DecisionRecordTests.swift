@@ -1,5 +1,6 @@
 import AuditLog
 import Foundation
+import Gateway
 import GatewayKit
 import GatewayTestSupport
 import HTTPTypes
@@ -102,15 +103,28 @@ struct DecisionRecordTests {
         }
     }
 
-    @Test("when the record cannot be written the request gets 503 and its handler does not run", arguments: Backend.allCases)
+    @Test(
+        "when the record cannot be written the request gets 503: a handler that acts does not run, a read does not answer",
+        arguments: Backend.allCases)
     func failClosed(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in
             let admin = try await env.adminToken()
+            let flow = try await env.post(
+                "/flows", json: ["name": "kept secret", "graph": ["nodes": [["id": "a", "componentId": "c", "function": "f"]], "edges": []]],
+                token: admin)
+            let flowID = try #require(flow.json?["data"]?["id"]?.stringValue)
             let before = try await env.database.first("SELECT COUNT(*) AS n FROM iam_tenants").map { try $0.int("n") }
             try await env.database.execute("ALTER TABLE audit_records RENAME TO audit_records_away")
             let response = try await env.post("/api/v1/tenants", json: ["name": "never-made"], token: admin)
             #expect(response.status == .serviceUnavailable)
             #expect(response.errorReason == "AUDIT_UNAVAILABLE")
+            // Reads: one whose route record waits for its resource decision, one that makes none.
+            for path in ["/flows/\(flowID)", "/api/v1/users/me"] {
+                let read = try await env.get(path, token: admin)
+                #expect(read.status == .serviceUnavailable, "\(path)")
+                #expect(read.errorReason == "AUDIT_UNAVAILABLE", "\(path)")
+                #expect(!String(buffer: read.body).contains("kept secret") && !String(buffer: read.body).contains("\"admin\""), "\(path)")
+            }
             let login = try await env.post("/login", json: ["username": "admin", "password": .string(IdentityEnvironment.adminPassword)])
             #expect(login.status == .serviceUnavailable)
             try await env.database.execute("ALTER TABLE audit_records_away RENAME TO audit_records")
@@ -119,6 +133,39 @@ struct DecisionRecordTests {
             let tenants = try await env.get("/api/v1/tenants?page%5Bsize%5D=100", token: admin)
             #expect(tenants.status == .ok)
             #expect(tenants.json?["data"]?.arrayValue?.contains { $0["name"]?.stringValue == "never-made" } == false)
+        }
+    }
+
+    @Test("a read's route record commits with its resource record in one commit; a handler that acts starts with its record durable")
+    func heldRouteRecords() async throws {
+        try await withTestGateway { client in
+            // A handler registered as a read starts before its route record is written, which is there once it answered.
+            for (method, path, atStart) in [(HTTPRequest.Method.get, "read", 0), (.post, "act", 1), (.get, "hook", 1)] {
+                let requestID = "held-\(path)-\(UUID().uuidString.prefix(8))"
+                let response = try await client.execute(uri: "/test/effects/\(path)", method: method, headers: [.init("x-request-id")!: requestID])
+                #expect(response.status == .ok, "\(path)")
+                #expect(response.json?["recordsAtStart"] == .int(Int64(atStart)), "\(path): \(String(buffer: response.body))")
+            }
+        }
+        try await withIdentityGateway(.sqlite) { env in
+            let admin = try await env.adminToken()
+            let flow = try await env.post(
+                "/flows", json: ["name": "one commit", "graph": ["nodes": [["id": "a", "componentId": "c", "function": "f"]], "edges": []]],
+                token: admin)
+            let flowID = try #require(flow.json?["data"]?["id"]?.stringValue)
+            let journal = env.journal
+            let before = journal.statistics
+            let requestID = "one-commit-\(UUID().uuidString.prefix(8))"
+            let read = try await env.client.execute(
+                uri: "/flows/\(flowID)", method: .get, headers: [.authorization: "Bearer \(admin)", .init("x-request-id")!: requestID])
+            #expect(read.status == .ok)
+            let after = journal.statistics
+            #expect(after.commits - before.commits == 1)
+            #expect(after.records - before.records == 2)
+            let stages = try await env.database.query("SELECT body FROM audit_records WHERE request_id = \(requestID) ORDER BY seq").map {
+                try JSONCoding.decode(JSONValue.self, from: try $0.string("body"))["stage"]?.stringValue
+            }
+            #expect(stages == ["route", "resource"])
         }
     }
 
@@ -201,6 +248,7 @@ struct DecisionRecordTests {
     func resourceCheckFailsClosed(backend: Backend) async throws {
         struct Refusing: ResourceDecisionRecorder {
             func record(_ decision: Decision, about principal: Principal?, resource: ResourceRef) async throws { throw CancellationError() }
+            func settle() async throws { throw CancellationError() }
         }
         try await withIdentityGateway(backend) { env in
             let admin = try await env.makeAccount("platform", password: "platform-pass-12", roles: ["ADMIN"])

@@ -33,9 +33,17 @@ struct TestRoutesModule: GatewayModule {
     @TaskLocal static var checks: [any ReadinessCheck] = []
 
     let readinessChecks: [any ReadinessCheck]
+    let database: any Database
 
     init(environment: ModuleEnvironment) {
         self.readinessChecks = Self.checks
+        self.database = environment.database
+    }
+
+    /// How many records of this request the chain holds when the handler starts.
+    func recordsAtStart(_ context: GatewayRequestContext) async throws -> JSONValue {
+        let count = try await self.database.first("SELECT COUNT(*) AS n FROM audit_records WHERE request_id = \(context.requestID.value)")?.int("n")
+        return ["recordsAtStart": .int(count ?? -1)]
     }
 
     func registerRoutes(on routes: RouteRegistry) {
@@ -54,6 +62,10 @@ struct TestRoutesModule: GatewayModule {
         routes.get("/test/failure") { _, _ -> Widget in
             throw UnexpectedFailure()
         }
+        // What each kind of handler finds of its own route record when it starts.
+        routes.get("/test/effects/read") { _, context in try await self.recordsAtStart(context) }
+        routes.post("/test/effects/act") { _, context in try await self.recordsAtStart(context) }
+        routes.on("/test/effects/hook", method: .get) { _, context in try await self.recordsAtStart(context) }
     }
 }
 
@@ -74,6 +86,7 @@ let testPoliciesDirectory: String = {
           - {id: test-widgets, methods: [POST, DELETE], path: /test/widgets, auth: public}
           - {id: test-widget, methods: [GET, POST, DELETE], path: "/test/widgets/{id}", auth: public}
           - {id: test-failure, methods: [GET], path: /test/failure, auth: public}
+          - {id: test-effects, methods: [GET, POST], path: "/test/effects/{kind}", auth: public}
 
         """
     let handle = FileHandle(forWritingAtPath: "\(directory)/routes.yaml")!

@@ -17,6 +17,7 @@ import Testing
 /// A recorder for checks made outside a request: records nothing and lets every check through.
 struct AcceptingRecorder: ResourceDecisionRecorder {
     func record(_ decision: Decision, about principal: Principal?, resource: ResourceRef) async throws {}
+    func settle() async throws {}
 }
 
 /// A hasher whose pool the test can fill: new hashes are then refused, existing passwords still verify.

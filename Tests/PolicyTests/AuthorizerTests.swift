@@ -94,6 +94,10 @@ final class CollectingRecorder: ResourceDecisionRecorder, @unchecked Sendable {
 
     var decisions: [(Decision, ResourceRef)] { self.lock.withLock { self.stored } }
 
+    func settle() async throws {
+        if self.refuse { throw Refused() }
+    }
+
     func record(_ decision: Decision, about principal: Principal?, resource: ResourceRef) async throws {
         if self.refuse { throw Refused() }
         self.lock.withLock { self.stored.append((decision, resource)) }

@@ -5,7 +5,9 @@ public import Policy
 public import PortcullisCore
 
 /// The gateway's one decision point: runs the ``AccessStep``, records its decision durably, and only then
-/// lets the request through to its handler, or answers the refusal.
+/// lets the request act, or answers the refusal. A refusal is recorded before it is answered. An allowed
+/// request's record is held back for a read (committed with its first resource decision, in one commit),
+/// and made durable before any handler that is not a read runs (``RouteRegistry``) and before any answer.
 ///
 /// Every request leaves exactly one route-level record, also when it is refused before a rule is matched
 /// (a non-canonical path, a bad token) or no rule matches (404 `NO_ROUTE`); the one exception is an
@@ -56,12 +58,33 @@ public struct AccessMiddleware: RouterMiddleware {
             throw refusal.apiError
         case .allow(let decision, let principal, let recorded):
             context.principal = principal
-            if recorded {
-                context.decisions = try await self.record(decision, request: request, context: context)
-            } else {
-                context.decisions = self.recorder(request, context)
+            let recorder = self.recorder(request, context)
+            context.decisions = recorder
+            guard recorded else { return try await next(request, context) }
+            // Held back until the handler's first resource decision, or until a handler that is not a read
+            // starts (``RouteRegistry`` settles first), and at the latest until the answer: either way it is
+            // durable before anything acts or answers.
+            recorder.holdRoute(decision)
+            let response: Response
+            do {
+                response = try await next(request, context)
+            } catch {
+                try await self.settle(recorder, context: context)
+                throw error
             }
-            return try await next(request, context)
+            try await self.settle(recorder, context: context)
+            return response
+        }
+    }
+
+    /// Settles what the recorder held back, or refuses the request with 503 `AUDIT_UNAVAILABLE`: an answer
+    /// never leaves unrecorded.
+    private func settle(_ recorder: DecisionRecorder, context: Context) async throws {
+        do {
+            try await recorder.settle()
+        } catch {
+            context.logger.error("decision not recorded; refusing the request", metadata: ["error": "\(error)"])
+            throw DecisionRecorder.unavailable
         }
     }
 

@@ -21,8 +21,9 @@ public final class DecisionJournal: Service, Sendable {
         public let description: String
     }
 
+    /// Records that commit together (a request's route and resource decisions), in order, with one waiter.
     private struct Pending: Sendable {
-        let record: PreparedRecord
+        let records: [PreparedRecord]
         let continuation: CheckedContinuation<Void, any Error>
     }
 
@@ -59,7 +60,7 @@ public final class DecisionJournal: Service, Sendable {
 
     /// How many records wait for their commit to finish, queued or in a commit under way.
     public var waitingCount: Int {
-        self.state.withLock { $0.pending.count + $0.committing }
+        self.state.withLock { $0.pending.reduce(0) { $0 + $1.records.count } + $0.committing }
     }
 
     /// Whether the journal is running and accepting records.
@@ -71,10 +72,18 @@ public final class DecisionJournal: Service, Sendable {
     ///
     /// - Throws: ``Unavailable`` when it is not.
     public func record(_ record: PreparedRecord) async throws {
+        try await self.record([record])
+    }
+
+    /// Commits `records` in one transaction, in this order, and returns once they are durable.
+    ///
+    /// - Throws: ``Unavailable`` when they are not (none of them is then written).
+    public func record(_ records: [PreparedRecord]) async throws {
+        guard !records.isEmpty else { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let wake = self.state.withLock { state -> AsyncStream<Void>.Continuation? in
                 guard let wake = state.wake else { return nil }
-                state.pending.append(Pending(record: record, continuation: continuation))
+                state.pending.append(Pending(records: records, continuation: continuation))
                 return wake
             }
             if let wake {
@@ -104,13 +113,21 @@ public final class DecisionJournal: Service, Sendable {
     private func commitPending() async {
         while true {
             let batch = self.state.withLock { state -> [Pending] in
-                let batch = Array(state.pending.prefix(self.maxBatch))
-                state.pending.removeFirst(batch.count)
-                state.committing = batch.count
+                // Whole entries up to `maxBatch` records (at least one entry): a request's records never split.
+                var count = 0
+                var taken = 0
+                for pending in state.pending {
+                    if taken > 0 && count + pending.records.count > self.maxBatch { break }
+                    count += pending.records.count
+                    taken += 1
+                }
+                let batch = Array(state.pending.prefix(taken))
+                state.pending.removeFirst(taken)
+                state.committing = count
                 return batch
             }
             if batch.isEmpty { return }
-            let records = batch.map(\.record)
+            let records = batch.flatMap(\.records)
             let started = ContinuousClock.now
             do {
                 // A deadline that returns on time even when the commit never does (a statement on a connection
@@ -122,17 +139,17 @@ public final class DecisionJournal: Service, Sendable {
                 self.state.withLock {
                     $0.committing = 0
                     $0.statistics.commits += 1
-                    $0.statistics.records += batch.count
+                    $0.statistics.records += records.count
                 }
-                GatewayMetrics.decisionBatch(size: batch.count, since: started, failed: false)
+                GatewayMetrics.decisionBatch(size: records.count, since: started, failed: false)
                 for pending in batch { pending.continuation.resume() }
             } catch {
-                GatewayMetrics.decisionBatch(size: batch.count, since: started, failed: true)
+                GatewayMetrics.decisionBatch(size: records.count, since: started, failed: true)
                 self.logger.error(
-                    "decision records could not be written; refusing the requests", metadata: ["count": "\(batch.count)", "error": "\(error)"])
+                    "decision records could not be written; refusing the requests", metadata: ["count": "\(records.count)", "error": "\(error)"])
                 self.state.withLock {
                     $0.committing = 0
-                    $0.statistics.failures += batch.count
+                    $0.statistics.failures += records.count
                 }
                 for pending in batch { pending.continuation.resume(throwing: Unavailable(description: "\(error)")) }
             }
