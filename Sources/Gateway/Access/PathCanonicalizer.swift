@@ -15,11 +15,18 @@ public enum PathCanonicalizer {
         guard path.hasPrefix("/") else {
             throw invalid("The request path must start with '/'.")
         }
-        if path.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value > 0x7E || $0 == "\\" || $0 == "#" }) {
+        if path.utf8.contains(where: { $0 < 0x21 || $0 > 0x7E || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "#") }) {
             throw invalid("The request path contains a character that must be percent-encoded.")
         }
         if path.contains("//") {
             throw invalid("The request path contains an empty segment ('//').")
+        }
+        // Without escapes the path is printable ASCII (checked above): only dot segments are left to refuse.
+        if !path.utf8.contains(UInt8(ascii: "%")) {
+            for segment in path.utf8.split(separator: UInt8(ascii: "/")) where segment.allSatisfy({ $0 == UInt8(ascii: ".") }) && segment.count <= 2 {
+                throw invalid("The request path contains a '.' or '..' segment.")
+            }
+            return path
         }
         for segment in path.split(separator: "/", omittingEmptySubsequences: true) {
             guard let bytes = percentDecode(segment) else {

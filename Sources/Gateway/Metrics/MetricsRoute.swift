@@ -71,8 +71,29 @@ final class MetricsRoute: Sendable {
 enum GatewayMetrics {
     /// One answered request: counted by its route rule and status, its time in the latency histogram.
     static func request(rule: String, status: Int, since start: ContinuousClock.Instant) {
-        Counter(label: "portcullis_requests_total", dimensions: [("rule", rule), ("status", String(status))]).increment()
-        Timer(label: "portcullis_request_duration_seconds", dimensions: [("rule", rule)]).recordInterval(since: start)
+        let key = RequestKey(rule: rule, status: status)
+        let (counter, timer) = self.requestHandlers.withLock { handlers in
+            if let found = handlers[key] { return found }
+            let made = (
+                Counter(label: "portcullis_requests_total", dimensions: [("rule", rule), ("status", String(status))]),
+                Timer(label: "portcullis_request_duration_seconds", dimensions: [("rule", rule)])
+            )
+            handlers[key] = made
+            return made
+        }
+        counter.increment()
+        timer.recordInterval(since: start)
+    }
+
+    /// The request metrics by rule and status, made once each: a lookup here is cheaper than the backend's
+    /// own (label lists built and hashed under its lock) on every request. Rules come from the policy files
+    /// and statuses from the handlers, so the table stays small. `serve` bootstraps the backend before the
+    /// first request, so no handler is made against the no-op default.
+    private static let requestHandlers = Mutex<[RequestKey: (Metrics.Counter, Metrics.Timer)]>([:])
+
+    private struct RequestKey: Hashable {
+        let rule: String
+        let status: Int
     }
 
     /// One recorded decision, by stage, outcome and reason.
