@@ -52,13 +52,21 @@ struct KeyRingTests {
 
             clock.advance(by: 3601)
             #expect(try Self.kid(of: try await issuer.accessToken(for: Self.account()).token) == next, "signs once active")
-            _ = try await ring.verifySignature(before.token)
+            // The token of the replaced key still verifies; one whose payload was changed does not.
+            let parsed = try ring.signatures.parse(before.token)
+            #expect(ring.signatures.isValid(parsed))
+            var parts = before.token.split(separator: ".").map { Array($0) }
+            parts[2][10] = parts[2][10] == "A" ? "B" : "A"
+            let forged = try ring.signatures.parse(parts.map { String($0) }.joined(separator: "."))
+            #expect(!ring.signatures.isValid(forged))
 
             // Once every token of the old key has expired (lifetime + leeway), the old key leaves the ring.
             clock.advance(by: 900 + 121)
             try await ring.refresh()
             #expect(await Self.kids(ring) == [next])
             #expect(await ring.knows(kid: first) == false)
+            #expect(ring.signatures.knows(kid: first) == false)
+            #expect(ring.signatures.isValid(parsed) == false, "a key that left the ring verifies nothing")
         }
     }
 

@@ -34,6 +34,8 @@ public actor KeyRing {
     private var keys: [String: SigningKey] = [:]
     private var collection = JWTKeyCollection()
     private var lastRefresh = Date.distantPast
+    /// The verifiers of the loaded keys, for checking signatures without a hop to this actor.
+    public nonisolated let signatures = AccessTokenSignatures()
 
     public init(
         database: any Database, masterKey: MasterKey, tokenLifetime: Duration, logger: Logger, clock: WallClock
@@ -87,8 +89,13 @@ public actor KeyRing {
         }
         // JWTKeyCollection treats the first key as a default that verifies tokens without a kid: remove it.
         _ = await collection.clearDefault()
+        var verifiers: [String: any JWTAlgorithm] = [:]
+        for kid in keys.keys {
+            verifiers[kid] = try await collection.getKey(for: JWKIdentifier(string: kid), alg: Self.algorithm)
+        }
         self.keys = keys
         self.collection = collection
+        self.signatures.replace(with: verifiers)
         self.lastRefresh = self.clock.now
     }
 
@@ -159,11 +166,6 @@ public actor KeyRing {
             self.logger.warning("key ring refresh failed", metadata: ["error": "\(error)"])
         }
         return self.keys[kid] != nil
-    }
-
-    /// Checks the signature of `token` with the key its `kid` names. Claims are not checked here.
-    public func verifySignature(_ token: String) async throws -> AccessTokenClaims {
-        try await self.collection.verify(token, as: AccessTokenClaims.self)
     }
 
     /// The public keys that can still verify a live token, upcoming keys included (RFC 7517 JWKS).
