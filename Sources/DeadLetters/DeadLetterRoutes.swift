@@ -42,7 +42,7 @@ public struct DeadLetterRoutes: Sendable {
     }
 
     public func register(on routes: RouteRegistry) {
-        routes.get("/api/v1/bus/dead-letters") { request, _ in
+        routes.read("/api/v1/bus/dead-letters") { request, _ in
             let page = try Pagination(request)
             let queue = QueryParameters(request)["filter[queue]"]
             let (items, total) = try await self.store.deadLetters(queue: queue, offset: page.offset, limit: page.size)

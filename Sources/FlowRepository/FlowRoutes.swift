@@ -22,7 +22,7 @@ public struct FlowRoutes: Sendable {
     }
 
     public func register(on routes: RouteRegistry) {
-        routes.get("/flows") { request, context in
+        routes.read("/flows") { request, context in
             let caller = try Self.caller(context)
             var query = try FlowQueryParser.parse(QueryParameters(request))
             let page = try Pagination(request)
@@ -53,7 +53,7 @@ public struct FlowRoutes: Sendable {
             let outcomes = try await self.commands.update(many: items, by: caller)
             return BulkEnvelope(data: outcomes.map { self.item($0, for: caller) })
         }
-        routes.get("/flows/{id}") { _, context in
+        routes.read("/flows/{id}") { _, context in
             let caller = try Self.caller(context)
             let flow = try await self.access.visible(try Self.id(context), to: caller)
             return DataEnvelope(self.answer(flow, for: caller))
@@ -84,7 +84,7 @@ public struct FlowRoutes: Sendable {
                 return JSONValue.array(try await self.control.run(command, onEach: ids, by: caller).map(Self.commandItem))
             }
         }
-        routes.get("/flows/{id}/steps/{stepId}/logs") { request, context in
+        routes.read("/flows/{id}/steps/{stepId}/logs") { request, context in
             let parameters = QueryParameters(request)
             let stepID = context.parameters.get("stepId") ?? ""
             return StepLogAnswer(

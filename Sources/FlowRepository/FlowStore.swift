@@ -71,9 +71,19 @@ public struct FlowStore: Sendable {
 
     /// The flow, or nil; `locking` holds its row (PostgreSQL) until the transaction ends.
     ///
-    /// One statement (``findQuery(id:locking:)``), one round trip: the read of every request about one flow.
+    /// Unlocked, one statement (``findQuery(id:)``): the read of every request about one flow. Locked, two:
+    /// the row first, then the owners. A locking statement that waited for another transaction re-reads
+    /// only the locked row when that one commits, not the joined owners, which would then be the ones
+    /// from before (a removed owner written back by whoever held the lock next).
     public func find(id: String, on connection: (any DatabaseConnection)? = nil, locking: Bool = false) async throws -> Flow? {
-        let query = Self.findQuery(id: id, locking: locking && connection?.dialect == .postgres)
+        if locking {
+            let lock: SQLQuery = connection?.dialect == .postgres ? " FOR UPDATE" : ""
+            let query: SQLQuery = "SELECT \(Self.columns) FROM flows WHERE id = \(id)\(lock)"
+            guard let row = try await (connection != nil ? connection!.first(query) : self.database.first(query)) else { return nil }
+            let owners = try await self.owners(of: [id], on: connection)
+            return try Self.flow(row, owners: owners[id] ?? [])
+        }
+        let query = Self.findQuery(id: id)
         let rows = try await (connection != nil ? connection!.query(query) : self.database.query(query))
         guard let first = rows.first else { return nil }
         let owners = try rows.compactMap { row -> FlowOwner? in
@@ -84,12 +94,11 @@ public struct FlowStore: Sendable {
     }
 
     /// The flow's row joined with its owners: one row per owner, or one with NULL owner columns when it has none.
-    public static func findQuery(id: String, locking: Bool) -> SQLQuery {
-        let lock: SQLQuery = locking ? " FOR UPDATE OF flows" : ""
-        return """
-            SELECT \(Self.columns), owner_id, owner_type FROM flows LEFT JOIN flow_owners ON flow_owners.flow_id = flows.id
-            WHERE flows.id = \(id)\(lock)
-            """
+    public static func findQuery(id: String) -> SQLQuery {
+        """
+        SELECT \(Self.columns), owner_id, owner_type FROM flows LEFT JOIN flow_owners ON flow_owners.flow_id = flows.id
+        WHERE flows.id = \(id)
+        """
     }
 
     /// Owners in the order listings give them (``owners(of:on:)``): by type descending, then by id.

@@ -31,10 +31,17 @@ public struct RouteRegistry {
         }
     }
 
-    /// A read: the handler changes nothing, so the route decision may wait for its first resource decision
-    /// and be committed with it (one commit for both); the gateway makes it durable before the answer
-    /// leaves. A GET handler with an effect must be registered with ``on(_:method:use:)`` instead.
+    /// A GET route whose handler may act: like ``on(_:method:use:)``, the route record is durable before it
+    /// starts. Register a handler that only reads with ``read(_:use:)`` instead.
     public func get(_ template: String, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator) {
+        self.on(template, method: .get, use: handler)
+    }
+
+    /// A GET route whose handler only reads (no write, enqueue or publish of any kind): its route record may
+    /// wait for the handler's first resource decision and be committed with it, one commit for both. The
+    /// gateway makes it durable before the answer leaves, and a read whose records cannot be written
+    /// answers 503 with nothing it read.
+    public func read(_ template: String, use handler: @escaping @Sendable (Request, Context) async throws -> some ResponseGenerator) {
         self.router.on(RouterPath(Self.hummingbirdPath(template)), method: .get, use: handler)
     }
 

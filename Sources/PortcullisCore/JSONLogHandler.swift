@@ -51,7 +51,8 @@ public struct JSONLogHandler: LogHandler {
 
     private static func write(_ line: String) {
         outputLock.withLock { _ in
-            FileHandle.standardOutput.write(Data(line.utf8))
+            // A failed write (a closed pipe, a full disk) loses the line, never the process.
+            try? FileHandle.standardOutput.write(contentsOf: Data(line.utf8))
         }
     }
 

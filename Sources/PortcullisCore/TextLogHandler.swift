@@ -35,7 +35,8 @@ public struct TextLogHandler: LogHandler {
         let pairs = merged.keys.sorted().map { "\($0)=\(merged[$0]!)" }.joined(separator: " ")
         let line = "\(Timestamp.format(Date())) \(event.level) \(self.label):\(pairs.isEmpty ? "" : " " + pairs) [\(event.source)] \(event.message)\n"
         Self.outputLock.withLock { _ in
-            FileHandle.standardOutput.write(Data(line.utf8))
+            // A failed write (a closed pipe, a full disk) loses the line, never the process.
+            try? FileHandle.standardOutput.write(contentsOf: Data(line.utf8))
         }
     }
 

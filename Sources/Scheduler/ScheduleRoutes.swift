@@ -31,7 +31,7 @@ public struct ScheduleRoutes: Sendable {
     }
 
     public func register(on routes: RouteRegistry) {
-        routes.get("/schedules") { request, context in
+        routes.read("/schedules") { request, context in
             let principal = try context.requirePrincipal()
             let page = try Pagination(request)
             let authorizer = self.policies.current.authorizer

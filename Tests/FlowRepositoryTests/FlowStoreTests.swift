@@ -25,6 +25,39 @@ struct FlowStoreTests {
         }
     }
 
+    @Test("a locking read that waited for another transaction sees the owners that transaction left", arguments: Backend.allCases)
+    func lockingReadSeesCommittedOwners(backend: Backend) async throws {
+        try await Self.withStore(backend) { database, store in
+            let flow = Self.flow(
+                "f1", name: "Shared", owners: [FlowOwner(id: "alice", type: "user"), FlowOwner(id: "admin", type: "user")], created: 0)
+            try await database.transaction { connection in try await store.insert(flow, on: connection) }
+            let (locked, lockedSignal) = AsyncStream.makeStream(of: Void.self)
+            try await withThrowingTaskGroup(of: [FlowOwner]?.self) { group in
+                // The admin removes alice, holding the flow's row for a while before committing.
+                group.addTask {
+                    try await database.transaction { connection in
+                        var changed = try #require(try await store.find(id: "f1", on: connection, locking: true))
+                        lockedSignal.yield()
+                        changed.owners = [FlowOwner(id: "admin", type: "user")]
+                        try await store.update(changed, on: connection)
+                        try await Task.sleep(for: .milliseconds(300))
+                    }
+                    return nil
+                }
+                // Meanwhile a start waits for the row: once it has it, alice must be gone.
+                group.addTask {
+                    for await _ in locked { break }
+                    return try await database.transaction { connection in
+                        try await store.find(id: "f1", on: connection, locking: true)?.owners
+                    }
+                }
+                for try await owners in group {
+                    if let owners { #expect(owners == [FlowOwner(id: "admin", type: "user")]) }
+                }
+            }
+        }
+    }
+
     @Test("a flow round-trips whole: graph, owners, webhook settings and the sealed secret", arguments: Backend.allCases)
     func roundTrip(backend: Backend) async throws {
         try await Self.withStore(backend) { database, store in

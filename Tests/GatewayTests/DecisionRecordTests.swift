@@ -136,16 +136,22 @@ struct DecisionRecordTests {
         }
     }
 
-    @Test("a read's route record commits with its resource record in one commit; a handler that acts starts with its record durable")
+    @Test("a read's route record commits with its resource record in one commit; get, post and on handlers start with their record durable")
     func heldRouteRecords() async throws {
         try await withTestGateway { client in
-            // A handler registered as a read starts before its route record is written, which is there once it answered.
-            for (method, path, atStart) in [(HTTPRequest.Method.get, "read", 0), (.post, "act", 1), (.get, "hook", 1)] {
+            // A handler registered with `read` starts before its route record is written (it is there once the
+            // answer is); `get`, `post` and `on` handlers start with it in the chain.
+            for (method, path, atStart) in [(HTTPRequest.Method.get, "read", 0), (.get, "get", 1), (.post, "act", 1), (.get, "hook", 1)] {
                 let requestID = "held-\(path)-\(UUID().uuidString.prefix(8))"
                 let response = try await client.execute(uri: "/test/effects/\(path)", method: method, headers: [.init("x-request-id")!: requestID])
                 #expect(response.status == .ok, "\(path)")
                 #expect(response.json?["recordsAtStart"] == .int(Int64(atStart)), "\(path): \(String(buffer: response.body))")
             }
+            // The check's commit failed and took the held route record with it: the read cannot answer.
+            let swallowed = try await client.execute(uri: "/test/effects/swallow", method: .get)
+            #expect(swallowed.status == .serviceUnavailable)
+            #expect(!String(buffer: swallowed.body).contains("answered without a record"))
+            #expect(try await client.execute(uri: "/test/effects/read", method: .get).status == .ok)
         }
         try await withIdentityGateway(.sqlite) { env in
             let admin = try await env.adminToken()

@@ -63,7 +63,17 @@ struct TestRoutesModule: GatewayModule {
             throw UnexpectedFailure()
         }
         // What each kind of handler finds of its own route record when it starts.
-        routes.get("/test/effects/read") { _, context in try await self.recordsAtStart(context) }
+        routes.read("/test/effects/read") { _, context in try await self.recordsAtStart(context) }
+        routes.get("/test/effects/get") { _, context in try await self.recordsAtStart(context) }
+        // A read that swallows the failure of its check (the chain's table is away while it records).
+        routes.read("/test/effects/swallow") { _, context in
+            try await self.database.execute("ALTER TABLE audit_records RENAME TO audit_records_away")
+            _ = try? await context.decisions.record(
+                Decision(outcome: .allow, reason: "ALLOWED", policyRevision: "test"), about: nil,
+                resource: ResourceRef(type: "widget", id: "w1", tenant: nil))
+            try await self.database.execute("ALTER TABLE audit_records_away RENAME TO audit_records")
+            return Widget(name: "answered without a record", count: 1)
+        }
         routes.post("/test/effects/act") { _, context in try await self.recordsAtStart(context) }
         routes.on("/test/effects/hook", method: .get) { _, context in try await self.recordsAtStart(context) }
     }

@@ -52,13 +52,17 @@ struct KeyRingTests {
 
             clock.advance(by: 3601)
             #expect(try Self.kid(of: try await issuer.accessToken(for: Self.account()).token) == next, "signs once active")
-            // The token of the replaced key still verifies; one whose payload was changed does not.
-            let parsed = try ring.signatures.parse(before.token)
-            #expect(ring.signatures.isValid(parsed))
-            var parts = before.token.split(separator: ".").map { Array($0) }
-            parts[2][10] = parts[2][10] == "A" ? "B" : "A"
-            let forged = try ring.signatures.parse(parts.map { String($0) }.joined(separator: "."))
-            #expect(!ring.signatures.isValid(forged))
+            // The token of the replaced key still verifies; with its signature or its claims changed, it does not.
+            #expect(Self.verified(ring.signatures.verify(before.token)))
+            var parts = before.token.split(separator: ".").map { String($0) }
+            var signature = Array(parts[2])
+            signature[10] = signature[10] == "A" ? "B" : "A"
+            #expect(!Self.verified(ring.signatures.verify([parts[0], parts[1], String(signature)].joined(separator: "."))))
+            let payload = try #require(Self.base64URLDecoded(parts[1]))
+            var claims = try #require(try JSONSerialization.jsonObject(with: payload) as? [String: Any])
+            claims["sub"] = "someone-else"
+            parts[1] = Self.base64URL(try JSONSerialization.data(withJSONObject: claims))
+            #expect(!Self.verified(ring.signatures.verify(parts.joined(separator: "."))))
 
             // Once every token of the old key has expired (lifetime + leeway), the old key leaves the ring.
             clock.advance(by: 900 + 121)
@@ -66,7 +70,10 @@ struct KeyRingTests {
             #expect(await Self.kids(ring) == [next])
             #expect(await ring.knows(kid: first) == false)
             #expect(ring.signatures.knows(kid: first) == false)
-            #expect(ring.signatures.isValid(parsed) == false, "a key that left the ring verifies nothing")
+            guard case .unknownKey(first) = ring.signatures.verify(before.token) else {
+                Issue.record("a key that left the ring verifies nothing")
+                return
+            }
         }
     }
 
@@ -91,5 +98,21 @@ struct KeyRingTests {
             let sealed = try #require(try await database.first("SELECT sealed_private_key FROM iam_signing_keys"))
             #expect(try sealed.bytes("sealed_private_key").count > 32 + 12, "stored sealed (nonce + ciphertext + tag), not raw")
         }
+    }
+
+    static func verified(_ verification: AccessTokenSignatures.Verification) -> Bool {
+        if case .verified = verification { return true }
+        return false
+    }
+
+    static func base64URLDecoded(_ text: String) -> Data? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        return Data(base64Encoded: base64)
+    }
+
+    static func base64URL(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
     }
 }

@@ -39,7 +39,7 @@ public struct AuditRoutes: Sendable {
     static let reservedPrefixes = ["audit.authz.", "audit.iam.", "audit.policy.", "audit.log.", "audit.flow."]
 
     public func register(on routes: RouteRegistry) {
-        routes.get("/logs") { request, context in
+        routes.read("/logs") { request, context in
             let page = try Pagination(request)
             let principal = try context.requirePrincipal()
             let query = try self.query(request, visibility: self.visibility(of: principal))
@@ -54,7 +54,7 @@ public struct AuditRoutes: Sendable {
             let record = try await self.pushed(body, by: principal, context: context, userAgent: request.headers[.userAgent])
             return EditedResponse(status: .created, response: DataEnvelope(try await self.chain.append(record)))
         }
-        routes.get("/logs/verify") { _, _ in
+        routes.read("/logs/verify") { _, _ in
             DataEnvelope(try await self.chain.verify())
         }
     }

@@ -12,8 +12,8 @@ public import PortcullisCore
 /// Every request leaves exactly one route-level record, also when it is refused before a rule is matched
 /// (a non-canonical path, a bad token) or no rule matches (404 `NO_ROUTE`); the one exception is an
 /// allowed request to a probe rule (`record: false`, e.g. `/health/live`), which depends on nothing. When
-/// the record cannot be written the request is refused with 503 and its handler does not run (fail
-/// closed). An allowed request carries its recorder (``GatewayRequestContext/decisions``), so the resource
+/// the record cannot be written the request is refused with 503: a handler that acts does not run, and a
+/// read does not answer (fail closed). An allowed request carries its recorder (``GatewayRequestContext/decisions``), so the resource
 /// checks modules make are recorded with the same request id.
 public struct AccessMiddleware: RouterMiddleware {
     public typealias Context = GatewayRequestContext

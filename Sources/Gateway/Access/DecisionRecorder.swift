@@ -21,9 +21,27 @@ struct DecisionRecorder: ResourceDecisionRecorder {
     /// The records held back, shared by every copy of this recorder (the context is copied down the chain).
     private let held = Held()
 
-    /// Records built and not yet handed to the journal, with what their metrics will say once committed.
+    /// Records built and not yet handed to the journal, with what their metrics will say once committed;
+    /// and whether a commit of held records failed, after which nothing of this request may answer.
     private final class Held: Sendable {
-        let records = Mutex<[Built]>([])
+        struct State {
+            var records: [Built] = []
+            var lost = false
+        }
+        let state = Mutex(State())
+
+        /// Takes what is held, with `next` after it; throws when held records were lost before.
+        func take(adding next: Built? = nil) throws -> [Built] {
+            try self.state.withLock { state in
+                if state.lost { throw DecisionRecorder.unavailable }
+                defer { state.records.removeAll() }
+                return state.records + (next.map { [$0] } ?? [])
+            }
+        }
+
+        func markLost() {
+            self.state.withLock { $0.lost = true }
+        }
     }
 
     private struct Built: Sendable {
@@ -53,7 +71,7 @@ struct DecisionRecorder: ResourceDecisionRecorder {
     /// ``settle()``.
     func holdRoute(_ decision: Decision) {
         let built = self.routeRecord(decision)
-        self.held.records.withLock { $0.append(built) }
+        self.held.state.withLock { $0.records.append(built) }
     }
 
     /// Records a module's decision about one resource, with the same request id, together with anything
@@ -63,27 +81,23 @@ struct DecisionRecorder: ResourceDecisionRecorder {
             decision, stage: "resource",
             resource: AuditResource(method: self.method, path: self.path, type: resource.type, id: resource.id, tenant: resource.tenant),
             principal: principal ?? self.principal)
-        let records = self.held.records.withLock { held in
-            defer { held.removeAll() }
-            return held + [built]
-        }
-        do {
-            try await self.commit(records)
-        } catch {
-            throw Self.unavailable
-        }
+        try await self.commitHeld(self.held.take(adding: built))
     }
 
-    /// Commits what is held back; 503 `AUDIT_UNAVAILABLE` when it cannot.
+    /// Commits what is held back; 503 `AUDIT_UNAVAILABLE` when it cannot, and from then on for this request
+    /// (a handler that swallowed the failure of a check still cannot answer without its route record).
     func settle() async throws {
-        let records = self.held.records.withLock { held in
-            defer { held.removeAll() }
-            return held
-        }
+        let records = try self.held.take()
         guard !records.isEmpty else { return }
+        try await self.commitHeld(records)
+    }
+
+    private func commitHeld(_ records: [Built]) async throws {
         do {
             try await self.commit(records)
         } catch {
+            // A route record among them is gone: the request must not answer as if it had been recorded.
+            if records.contains(where: { $0.stage == "route" }) { self.held.markLost() }
             throw Self.unavailable
         }
     }

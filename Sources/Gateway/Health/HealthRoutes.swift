@@ -39,13 +39,13 @@ public struct HealthRoutes: Sendable {
     public func register(on routes: RouteRegistry) {
         // The same answer every time: encoded once (a load balancer polls it).
         let live = Self.liveBody
-        routes.get("/health/live") { _, _ in
+        routes.read("/health/live") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: live))
         }
-        routes.get("/health/ready") { _, context in
+        routes.read("/health/ready") { _, context in
             try await self.readiness(context)
         }
-        routes.get("/healthcheck") { _, context in
+        routes.read("/healthcheck") { _, context in
             try await self.readiness(context)
         }
     }

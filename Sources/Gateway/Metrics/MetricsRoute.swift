@@ -28,7 +28,7 @@ final class MetricsRoute: Sendable {
     }
 
     func register(on routes: RouteRegistry) {
-        routes.get("/metrics") { _, _ in
+        routes.read("/metrics") { _, _ in
             try await self.sample()
             var buffer: [UInt8] = []
             buffer.reserveCapacity(16 * 1024)

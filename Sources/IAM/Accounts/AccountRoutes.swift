@@ -46,7 +46,7 @@ public struct AccountRoutes: Sendable {
     }
 
     public func register(on routes: RouteRegistry) {
-        routes.get("/api/v1/users") { request, context in
+        routes.read("/api/v1/users") { request, context in
             let page = try Pagination(request)
             let (items, total) = try await self.administration.list(by: try context.requirePrincipal(), offset: page.offset, limit: page.size)
             return PageEnvelope(items, total: total, page: page)
@@ -61,7 +61,7 @@ public struct AccountRoutes: Sendable {
             let body = try await JSONBody.decode(OwnBody.self, from: request, context: context)
             return DataEnvelope(try await self.updateOwn(body, context: context))
         }
-        routes.get("/api/v1/users/{id}") { _, context in
+        routes.read("/api/v1/users/{id}") { _, context in
             DataEnvelope(try await self.administration.get(try Self.id(context), by: try context.requirePrincipal(), decisions: context.decisions))
         }
         routes.patch("/api/v1/users/{id}") { request, context in
@@ -85,7 +85,7 @@ public struct AccountRoutes: Sendable {
                 try Self.id(context), by: try context.requirePrincipal(), decisions: context.decisions, requestID: context.requestID.value)
             return HTTPResponse.Status.noContent
         }
-        routes.get("/api/v1/permissions") { request, _ in
+        routes.read("/api/v1/permissions") { request, _ in
             PageEnvelope(paging: self.policies.current.catalog.permissions, page: try Pagination(request))
         }
     }

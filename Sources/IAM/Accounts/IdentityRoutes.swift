@@ -61,7 +61,7 @@ public struct IdentityRoutes: Sendable {
             return ["loggedOut": true] as [String: Bool]
         }
 
-        routes.get("/api/v1/users/me") { _, context in
+        routes.read("/api/v1/users/me") { _, context in
             let principal = try context.requirePrincipal()
             guard let account = try await self.accounts.find(id: principal.accountID) else {
                 throw APIError.notFound("Account not found.")
@@ -69,11 +69,11 @@ public struct IdentityRoutes: Sendable {
             return DataEnvelope(account)
         }
 
-        routes.get("/.well-known/jwks.json") { _, _ in
+        routes.read("/.well-known/jwks.json") { _, _ in
             await self.keyRing.jwks()
         }
 
-        routes.get("/.well-known/openid-configuration") { _, _ in
+        routes.read("/.well-known/openid-configuration") { _, _ in
             self.discovery()
         }
     }

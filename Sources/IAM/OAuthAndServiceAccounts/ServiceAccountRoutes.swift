@@ -19,7 +19,7 @@ public struct ServiceAccountRoutes: Sendable {
     }
 
     public func register(on routes: RouteRegistry) {
-        routes.get("/api/v1/service-accounts") { request, context in
+        routes.read("/api/v1/service-accounts") { request, context in
             let page = try Pagination(request)
             let (items, total) = try await self.serviceAccounts.list(by: try context.requirePrincipal(), offset: page.offset, limit: page.size)
             return PageEnvelope(items, total: total, page: page)
@@ -32,7 +32,7 @@ public struct ServiceAccountRoutes: Sendable {
             )
             return EditedResponse(status: .created, response: DataEnvelope(credentials))
         }
-        routes.get("/api/v1/service-accounts/{id}") { _, context in
+        routes.read("/api/v1/service-accounts/{id}") { _, context in
             DataEnvelope(
                 try await self.serviceAccounts.get(try AccountRoutes.id(context), by: try context.requirePrincipal(), decisions: context.decisions))
         }

@@ -37,7 +37,7 @@ public struct TenantAndRoleRoutes: Sendable {
     }
 
     public func register(on routes: RouteRegistry) {
-        routes.get("/api/v1/tenants") { request, context in
+        routes.read("/api/v1/tenants") { request, context in
             let page = try Pagination(request)
             let (items, total) = try await self.tenants.list(by: try context.requirePrincipal(), offset: page.offset, limit: page.size)
             return PageEnvelope(items, total: total, page: page)
@@ -48,7 +48,7 @@ public struct TenantAndRoleRoutes: Sendable {
                 name: body.name, status: body.status, by: try context.requirePrincipal(), requestID: context.requestID.value)
             return EditedResponse(status: .created, response: DataEnvelope(tenant))
         }
-        routes.get("/api/v1/tenants/{id}") { _, context in
+        routes.read("/api/v1/tenants/{id}") { _, context in
             DataEnvelope(try await self.tenants.get(try AccountRoutes.id(context), by: try context.requirePrincipal(), decisions: context.decisions))
         }
         routes.patch("/api/v1/tenants/{id}") { request, context in
@@ -75,7 +75,7 @@ public struct TenantAndRoleRoutes: Sendable {
                 try AccountRoutes.id(context), by: try context.requirePrincipal(), decisions: context.decisions, requestID: context.requestID.value)
             return HTTPResponse.Status.noContent
         }
-        routes.get("/api/v1/tenants/{id}/users") { request, context in
+        routes.read("/api/v1/tenants/{id}/users") { request, context in
             let page = try Pagination(request)
             let (items, total) = try await self.accounts.members(
                 of: try AccountRoutes.id(context), by: try context.requirePrincipal(), offset: page.offset, limit: page.size,
@@ -97,7 +97,7 @@ public struct TenantAndRoleRoutes: Sendable {
             return DataEnvelope(account)
         }
 
-        routes.get("/api/v1/roles") { request, context in
+        routes.read("/api/v1/roles") { request, context in
             let page = try Pagination(request)
             return PageEnvelope(paging: try await self.roles.list(by: try context.requirePrincipal()), page: page)
         }
@@ -110,7 +110,7 @@ public struct TenantAndRoleRoutes: Sendable {
             )
             return EditedResponse(status: .created, response: DataEnvelope(role))
         }
-        routes.get("/api/v1/roles/{id}") { _, context in
+        routes.read("/api/v1/roles/{id}") { _, context in
             DataEnvelope(try await self.roles.get(try AccountRoutes.id(context), by: try context.requirePrincipal(), decisions: context.decisions))
         }
         routes.patch("/api/v1/roles/{id}") { request, context in

@@ -1,21 +1,23 @@
-public import Foundation
+import Foundation
 public import JWTKit
 import Synchronization
 
-/// The keys that verify access-token signatures, readable from any task without a hop to the key ring:
-/// every uncached bearer token is verified here.
+/// The keys that verify access tokens, usable from any task without a hop to the key ring: every
+/// uncached bearer token is verified here.
 ///
-/// jwt-kit does the work: its parser splits and decodes the token, and the key's `JWTAlgorithm` checks the
-/// ES256 signature over the token's own signing input. The ring hands over a key's verifier when it loads
-/// the key, and a new set when it reloads (rotation on any replica).
+/// jwt-kit does the work: its parser splits and decodes the token once, and the key's `JWTAlgorithm`
+/// checks the ES256 signature over the token's own signing input. The ring hands over a key's verifier
+/// when it loads the key, and a new set when it reloads (a rotation on any replica). Claims come out only
+/// once the signature checks out; their own checks (issuer, audience, times, revocation) are the caller's.
 public final class AccessTokenSignatures: Sendable {
-    /// A token split and decoded, its signature not yet checked: nothing in it may be trusted before
-    /// ``isValid(_:)`` says so.
-    public struct Parsed: Sendable {
-        public let header: JWTHeader
-        public let claims: AccessTokenClaims
-        let signature: Data
-        let signingInput: ArraySlice<UInt8>
+    /// What verifying a token found.
+    public enum Verification: Sendable {
+        /// Signed by a loaded key, as an access token: the claims may be checked now.
+        case verified(AccessTokenClaims)
+        /// Well-formed, naming a key that is not loaded (perhaps one another replica has just made).
+        case unknownKey(String)
+        /// Refused, with the reason (for logs, never for the caller).
+        case refused(String)
     }
 
     private let verifiers: Mutex<[String: any JWTAlgorithm]>
@@ -34,21 +36,28 @@ public final class AccessTokenSignatures: Sendable {
         self.verifiers.withLock { $0[kid] != nil }
     }
 
-    /// Splits and decodes `token` (header and claims, by jwt-kit's parser) without checking anything.
-    ///
-    /// - Throws: when the token is not three base64url parts of JSON in the access-token shape.
-    public func parse(_ token: String) throws -> Parsed {
+    /// Parses `token` with jwt-kit, checks its header (ES256, a key id, `typ: at+jwt`) and its signature.
+    public func verify(_ token: String) -> Verification {
         let bytes = Array(token.utf8)
-        let (header, claims, signature) = try Self.parser.parse(bytes, as: AccessTokenClaims.self)
+        let header: JWTHeader
+        let claims: AccessTokenClaims
+        let signature: Data
+        do {
+            (header, claims, signature) = try Self.parser.parse(bytes, as: AccessTokenClaims.self)
+        } catch {
+            return .refused("unreadable")
+        }
+        guard header.alg == KeyRing.algorithm else { return .refused("algorithm not allowed") }
+        guard let kid = header.kid, !kid.isEmpty else { return .refused("no key id") }
+        guard header.typ?.lowercased() == "at+jwt" || header.typ?.lowercased() == "application/at+jwt" else {
+            return .refused("not an access token")
+        }
+        guard let verifier = self.verifiers.withLock({ $0[kid] }) else { return .unknownKey(kid) }
         // The parser accepted exactly three parts: the signing input is everything before the last dot.
-        guard let dot = bytes.lastIndex(of: UInt8(ascii: ".")) else { throw JWTError.malformedToken(reason: "no signature") }
-        return Parsed(header: header, claims: claims, signature: signature, signingInput: bytes[..<dot])
-    }
-
-    /// Whether the signature of `parsed` was made by the loaded key its header's `kid` names.
-    public func isValid(_ parsed: Parsed) -> Bool {
-        guard let kid = parsed.header.kid, let verifier = self.verifiers.withLock({ $0[kid] }) else { return false }
-        return (try? verifier.verify(parsed.signature, signs: parsed.signingInput)) == true
+        guard let dot = bytes.lastIndex(of: UInt8(ascii: ".")), (try? verifier.verify(signature, signs: bytes[..<dot])) == true else {
+            return .refused("bad signature")
+        }
+        return .verified(claims)
     }
 
     private static let parser = DefaultJWTParser()

@@ -67,13 +67,13 @@ public struct TokenRoutes: Sendable {
                 status: .created, response: DataEnvelope(Created(token: issued.token, id: issued.record.id, expiresAt: issued.record.expiresAt))
             )
         }
-        routes.get("/api/v1/tokens") { request, _ in
+        routes.read("/api/v1/tokens") { request, _ in
             let page = try Pagination(request)
             let accountID = QueryParameters(request)["accountId"]
             let (items, total) = try await self.tokens.list(accountID: accountID, offset: page.offset, limit: page.size)
             return PageEnvelope(items, total: total, page: page)
         }
-        routes.get("/api/v1/tokens/{id}") { _, context in
+        routes.read("/api/v1/tokens/{id}") { _, context in
             DataEnvelope(try await self.tokens.get(try AccountRoutes.id(context)))
         }
         routes.delete("/api/v1/tokens/{id}") { _, context in
