@@ -77,5 +77,9 @@ public enum MessagingMigrations {
         // flow's round), and an enqueue names the run it was checked against, so that nothing checked against
         // one run lands in the next.
         Migration(id: "messaging.0003", ["ALTER TABLE bus_queues ADD COLUMN round BIGINT NOT NULL DEFAULT -1"]),
+        // A lease first looks for messages that have used up their deliveries (`attempts >= max`): without
+        // this index that read walked every visible message of the queue, so each lease cost as much as the
+        // queue was deep. With it, the look is a range on (queue, attempts), empty in the usual case.
+        Migration(id: "messaging.0004", ["CREATE INDEX bus_messages_attempts ON bus_messages (queue, attempts, visible_at)"]),
     ]
 }

@@ -5,19 +5,11 @@ import PortcullisCore
 enum LoggingSetup {
     static func bootstrap(_ configuration: GatewayConfiguration) -> Logger {
         let level = configuration.logLevel
-        switch configuration.logFormat {
-        case .json:
-            LoggingSystem.bootstrap { label in
-                var handler = JSONLogHandler(label: label)
-                handler.logLevel = level
-                return handler
-            }
-        case .text:
-            LoggingSystem.bootstrap { label in
-                var handler = TextLogHandler(label: label)
-                handler.logLevel = level
-                return handler
-            }
+        let format = configuration.logFormat
+        LoggingSystem.bootstrap { label in
+            var handler = LineLogHandler(label: label, format: format)
+            handler.logLevel = level
+            return handler
         }
         var logger = Logger(label: "portcullis")
         logger.logLevel = level

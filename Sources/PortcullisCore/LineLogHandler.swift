@@ -2,18 +2,26 @@ import Foundation
 public import Logging
 import Synchronization
 
-/// Writes each log entry as one JSON object per line on standard output (`PORTCULLIS_LOG_FORMAT=json`).
+/// Writes each log entry as one line on standard output, as text (`PORTCULLIS_LOG_FORMAT=text`, the default)
+/// or as one JSON object (`json`).
 ///
-/// Fields: `ts` (RFC 3339, UTC, milliseconds), `level`, `label`, `message`, `source`, then every metadata key.
+/// - Text: the layout of swift-log's `StreamLogHandler`, `<ts> <level> <label>: <key=value ...> [<source>] <message>`.
+///   Unlike `StreamLogHandler`, which formats all of its metadata again whenever one key is set, nothing
+///   is formatted until a line is written: every request sets its id on its logger, and most requests log
+///   nothing at the configured level.
+/// - JSON fields: `ts` (RFC 3339, UTC, milliseconds), `level`, `label`, `message`, `source`, then every metadata key.
+///
 /// Callers are responsible for never putting a secret into a message or metadata value.
-public struct JSONLogHandler: LogHandler {
+public struct LineLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     private let label: String
+    private let format: LogFormat
 
-    public init(label: String, metadataProvider: Logger.MetadataProvider? = nil) {
+    public init(label: String, format: LogFormat, metadataProvider: Logger.MetadataProvider? = nil) {
         self.label = label
+        self.format = format
         self.metadataProvider = metadataProvider
     }
 
@@ -23,27 +31,29 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        self.write(level: event.level, message: event.message, metadata: event.metadata, source: event.source)
-    }
-
-    private func write(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String) {
         var merged = self.metadata
         if let provided = self.metadataProvider?.get() {
             merged.merge(provided) { _, new in new }
         }
-        if let explicit {
+        if let explicit = event.metadata {
             merged.merge(explicit) { _, new in new }
         }
-        var output = "{\"ts\":\(Self.quote(Timestamp.format(Date())))"
-        output += ",\"level\":\(Self.quote(level.rawValue))"
-        output += ",\"label\":\(Self.quote(self.label))"
-        output += ",\"message\":\(Self.quote(message.description))"
-        output += ",\"source\":\(Self.quote(source))"
-        for key in merged.keys.sorted() where !["ts", "level", "label", "message", "source"].contains(key) {
-            output += ",\(Self.quote(key)):\(Self.encode(merged[key]!))"
+        let timestamp = Timestamp.format(Date())
+        switch self.format {
+        case .text:
+            let pairs = merged.keys.sorted().map { "\($0)=\(merged[$0]!)" }.joined(separator: " ")
+            Self.write("\(timestamp) \(event.level) \(self.label):\(pairs.isEmpty ? "" : " " + pairs) [\(event.source)] \(event.message)\n")
+        case .json:
+            var output = "{\"ts\":\(Self.quote(timestamp))"
+            output += ",\"level\":\(Self.quote(event.level.rawValue))"
+            output += ",\"label\":\(Self.quote(self.label))"
+            output += ",\"message\":\(Self.quote(event.message.description))"
+            output += ",\"source\":\(Self.quote(event.source))"
+            for key in merged.keys.sorted() where !["ts", "level", "label", "message", "source"].contains(key) {
+                output += ",\(Self.quote(key)):\(Self.encode(merged[key]!))"
+            }
+            Self.write(output + "}\n")
         }
-        output += "}\n"
-        Self.write(output)
     }
 
     /// Serialises writers so that lines from concurrent requests never interleave.
