@@ -135,8 +135,9 @@ public struct ScheduleRunner: Service {
             // How late each execution fired after its due time: measured once the batch is committed, the moment
             // its messages can be leased.
             let committed = Timestamp.milliseconds(self.clock.now)
+            let lag = Timer(label: "portcullis_scheduler_lag_seconds")
             for time in due {
-                Timer(label: "portcullis_scheduler_lag_seconds").recordMilliseconds(max(0, committed - time))
+                lag.recordMilliseconds(max(0, committed - time))
             }
             fired += due.count
             if claimed < Self.batch { return fired }

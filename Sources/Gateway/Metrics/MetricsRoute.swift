@@ -71,40 +71,52 @@ final class MetricsRoute: Sendable {
 enum GatewayMetrics {
     /// One answered request: counted by its route rule and status, its time in the latency histogram.
     static func request(rule: String, status: Int, since start: ContinuousClock.Instant) {
-        let key = RequestKey(rule: rule, status: status)
-        let (counter, timer) = self.requestHandlers.withLock { handlers in
-            if let found = handlers[key] { return found }
-            let made = (
-                Counter(label: "portcullis_requests_total", dimensions: [("rule", rule), ("status", String(status))]),
-                Timer(label: "portcullis_request_duration_seconds", dimensions: [("rule", rule)])
-            )
-            handlers[key] = made
-            return made
-        }
-        counter.increment()
-        timer.recordInterval(since: start)
-    }
-
-    /// The request metrics by rule and status, made once each: a lookup here is cheaper than the backend's
-    /// own (label lists built and hashed under its lock) on every request. Rules come from the policy files
-    /// and statuses from the handlers, so the table stays small. `serve` bootstraps the backend before the
-    /// first request, so no handler is made against the no-op default.
-    private static let requestHandlers = Mutex<[RequestKey: (Metrics.Counter, Metrics.Timer)]>([:])
-
-    private struct RequestKey: Hashable {
-        let rule: String
-        let status: Int
+        self.counter("portcullis_requests_total", [("rule", rule), ("status", String(status))]).increment()
+        self.timer("portcullis_request_duration_seconds", [("rule", rule)]).recordInterval(since: start)
     }
 
     /// One recorded decision, by stage, outcome and reason.
     static func decision(stage: String, outcome: String, reason: String) {
-        Counter(label: "portcullis_decisions_total", dimensions: [("stage", stage), ("outcome", outcome), ("reason", reason)]).increment()
+        self.counter("portcullis_decisions_total", [("stage", stage), ("outcome", outcome), ("reason", reason)]).increment()
     }
 
     /// One group commit of the decision journal: how many records, how long it took, whether it failed.
     static func decisionBatch(size: Int, since start: ContinuousClock.Instant, failed: Bool) {
         Recorder(label: "portcullis_decision_batch_size", aggregate: true).record(size)
-        Timer(label: "portcullis_decision_commit_seconds", dimensions: [("result", failed ? "failed" : "committed")]).recordInterval(since: start)
+        self.timer("portcullis_decision_commit_seconds", [("result", failed ? "failed" : "committed")]).recordInterval(since: start)
+    }
+
+    /// The handles of the request path's metrics, made once per label and dimension values: a lookup here is
+    /// cheaper than the backend's own (label lists built and hashed under its lock) on every request and
+    /// record. Dimension values are rule ids, statuses, stages, outcomes and reasons, all from the policy
+    /// files or the code, so the tables stay small. `serve` bootstraps the backend before the first request,
+    /// so no handle is made against the no-op default.
+    private static let counters = Mutex<[HandleKey: Metrics.Counter]>([:])
+    private static let timers = Mutex<[HandleKey: Metrics.Timer]>([:])
+
+    private struct HandleKey: Hashable {
+        let label: String
+        let values: [String]
+    }
+
+    private static func counter(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Counter {
+        self.counters.withLock { counters in
+            let key = HandleKey(label: label, values: dimensions.map(\.1))
+            if let found = counters[key] { return found }
+            let made = Counter(label: label, dimensions: dimensions)
+            counters[key] = made
+            return made
+        }
+    }
+
+    private static func timer(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Timer {
+        self.timers.withLock { timers in
+            let key = HandleKey(label: label, values: dimensions.map(\.1))
+            if let found = timers[key] { return found }
+            let made = Timer(label: label, dimensions: dimensions)
+            timers[key] = made
+            return made
+        }
     }
 }
 
