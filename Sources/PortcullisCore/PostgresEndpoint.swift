@@ -18,13 +18,22 @@ public struct PostgresEndpoint: Sendable, Equatable {
     public var password: String?
     public var database: String
     public var tls: TLSMode
+    /// How long opening one connection may take (`connect_timeout`, in seconds as libpq names it; 5 s when
+    /// the URL does not say).
+    public var connectTimeout: Duration
 
-    public init(address: Address, username: String, password: String?, database: String, tls: TLSMode) {
+    public static let defaultConnectTimeout: Duration = .seconds(5)
+
+    public init(
+        address: Address, username: String, password: String?, database: String, tls: TLSMode,
+        connectTimeout: Duration = Self.defaultConnectTimeout
+    ) {
         self.address = address
         self.username = username
         self.password = password
         self.database = database
         self.tls = tls
+        self.connectTimeout = connectTimeout
     }
 
     public var redactedDescription: String {
@@ -35,7 +44,8 @@ public struct PostgresEndpoint: Sendable, Equatable {
         }
     }
 
-    /// Parses `postgres://user:pass@host:port/db`, also with `?host=/socket/dir` and `?sslmode=`.
+    /// Parses `postgres://user:pass@host:port/db`, also with `?host=/socket/dir`, `?sslmode=` and
+    /// `?connect_timeout=` (whole seconds, 1...600).
     ///
     /// - Throws: ``PostgresURLError`` with a sentence that never repeats the password.
     public static func parse(_ url: String) throws(PostgresURLError) -> PostgresEndpoint {
@@ -62,6 +72,7 @@ public struct PostgresEndpoint: Sendable, Equatable {
 
         var socketDirectory: String?
         var tls: TLSMode?
+        var connectTimeout = Self.defaultConnectTimeout
         for item in components.queryItems ?? [] {
             switch item.name {
             case "host":
@@ -74,8 +85,13 @@ public struct PostgresEndpoint: Sendable, Equatable {
                     throw PostgresURLError("has an unsupported sslmode (use disable, prefer or require)")
                 }
                 tls = mode
+            case "connect_timeout":
+                guard let value = item.value, let seconds = Int(value), (1...600).contains(seconds) else {
+                    throw PostgresURLError("has a connect_timeout that is not a whole number of seconds in 1...600")
+                }
+                connectTimeout = .seconds(seconds)
             default:
-                throw PostgresURLError("has an unsupported parameter '\(item.name)' (supported: host, sslmode)")
+                throw PostgresURLError("has an unsupported parameter '\(item.name)' (supported: host, sslmode, connect_timeout)")
             }
         }
 
@@ -90,7 +106,9 @@ public struct PostgresEndpoint: Sendable, Equatable {
             address = .tcp(host: host, port: port)
         }
         let defaultTLS: TLSMode = socketDirectory == nil ? .prefer : .disable
-        return PostgresEndpoint(address: address, username: user, password: password, database: database, tls: tls ?? defaultTLS)
+        return PostgresEndpoint(
+            address: address, username: user, password: password, database: database, tls: tls ?? defaultTLS,
+            connectTimeout: connectTimeout)
     }
 }
 

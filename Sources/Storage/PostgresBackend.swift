@@ -41,6 +41,7 @@ public final class PostgresBackend: Database {
         var options = PostgresConnectionPool.Options()
         options.maximumConnections = maximumConnections
         options.leaseTimeout = leaseTimeout
+        options.connectTimeout = endpoint.connectTimeout
         // A configuration that cannot be built fails every lease (and the start-up probe says why).
         self.pool = PostgresConnectionPool(
             configuration: configuration ?? .init(unixSocketPath: "/nonexistent", username: "", password: nil, database: nil), options: options,
@@ -54,7 +55,8 @@ public final class PostgresBackend: Database {
             throw StorageError.unavailable(self.configurationError ?? "invalid configuration")
         }
         do {
-            let connection = try await PostgresConnectionPool.connect(configuration, id: 0, timeout: .seconds(10), logger: self.logger)
+            let connection = try await PostgresConnectionPool.connect(
+                configuration, id: 0, timeout: max(.seconds(10), self.endpoint.connectTimeout), logger: self.logger)
             try await connection.close()
         } catch let error as StorageError {
             throw error
@@ -184,7 +186,7 @@ public final class PostgresBackend: Database {
         case .unixSocket(let path):
             configuration = .init(unixSocketPath: path, username: endpoint.username, password: endpoint.password, database: endpoint.database)
         }
-        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.connectTimeout = TimeAmount.nanoseconds(Int64(endpoint.connectTimeout / .nanoseconds(1)))
         return configuration
     }
 

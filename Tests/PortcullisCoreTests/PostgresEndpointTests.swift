@@ -38,6 +38,13 @@ struct PostgresEndpointTests {
         #expect(try PostgresEndpoint.parse("postgres://app@db/x?sslmode=disable").tls == .disable)
     }
 
+    @Test("connect_timeout sets how long opening a connection may take; 5 s when absent")
+    func connectTimeout() throws {
+        #expect(try PostgresEndpoint.parse("postgres://app@db/x").connectTimeout == .seconds(5))
+        #expect(try PostgresEndpoint.parse("postgres://app@db/x?connect_timeout=30").connectTimeout == .seconds(30))
+        #expect(try PostgresEndpoint.parse("postgres://app@/x?host=/run/pg&connect_timeout=1").connectTimeout == .seconds(1))
+    }
+
     @Test(
         "malformed URLs are refused",
         arguments: [
@@ -49,6 +56,10 @@ struct PostgresEndpointTests {
             "postgres://app@db/x?sslmode=verify-full",
             "postgres://app@db/x?application_name=y",
             "postgres://app@db/a/b",
+            "postgres://app@db/x?connect_timeout=0",
+            "postgres://app@db/x?connect_timeout=601",
+            "postgres://app@db/x?connect_timeout=2.5",
+            "postgres://app@db/x?connect_timeout=",
         ]
     )
     func malformed(url: String) {

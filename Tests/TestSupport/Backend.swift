@@ -106,7 +106,7 @@ public enum TestDatabases {
 
     private static func admin(_ body: @Sendable (any Database) async throws -> Void) async throws {
         let endpoint = try PostgresEndpoint.parse(try postgresAdminURL())
-        let database = PostgresBackend(endpoint: endpoint, maximumConnections: 1, logger: self.logger)
+        let database = PostgresBackend(endpoint: endpoint, maximumConnections: 1, leaseTimeout: .seconds(60), logger: self.logger)
         try await database.whileRunning { try await body(database) }
     }
 }
