@@ -153,6 +153,24 @@ struct DatabaseFaultEndToEndTests {
             }
         }
         #expect(delivered, "the other process's group got iam.user.created: \(worker.outputText.suffix(2000))")
+        // The gateway's own groups carry on too: a flow started now goes through the flow repository's and
+        // the orchestrator's groups to `active`, and the audit events they publish reach the chain through
+        // the audit log's group (the records above were written by the decision journal, not by the bus).
+        let flow = try await HTTP.request(
+            .POST, "\(server.baseURL)/flows", headers: bearer + [("content-type", "application/json")], body: FlowEndToEndTests.flow)
+        #expect(flow.status == 201, "\(flow.body)")
+        let flowID = try #require((flow.json?["data"] as? [String: Any])?["id"] as? String)
+        let start = try await HTTP.request(.POST, "\(server.baseURL)/flows/\(flowID)/start", headers: bearer + [("x-request-id", "\(prefix)-start")])
+        #expect(start.status == 200, "\(start.body)")
+        #expect(
+            try await eventually(timeout: .seconds(15)) { try await FlowEndToEndTests.status(server, flowID, token: token) == "active" },
+            "the flow became active after the restart: \(server.outputText.suffix(2000))")
+        #expect(
+            try await eventually(timeout: .seconds(15)) {
+                Set(try await FlowEndToEndTests.chain(server, "\(prefix)-start", token: token)).isSuperset(of: [
+                    "audit.flow.start_requested", "audit.flow.token_created", "audit.flow.started",
+                ])
+            }, "the audit log's group wrote the flow's bus events into the chain after the restart")
 
         // (e) Readiness went 503 during the outage, and is 200 again.
         let readyAgain = await eventually(timeout: .seconds(15)) {

@@ -1,6 +1,7 @@
 import Foundation
 import NIOHTTP1
 import PortcullisCore
+import Storage
 import TestSupport
 import Testing
 
@@ -57,6 +58,41 @@ struct ServeEndToEndTests {
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
         let server = try await PortcullisProcess.start(environment: ["PORTCULLIS_DATA_DIR": dataDirectory])
         #expect(try await server.stop(signal: SIGINT) == 0)
+    }
+
+    @Test("a shutdown that cannot finish within its bound names what it waited for and exits 1")
+    func shutdownBound() async throws {
+        let dataDirectory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        let server = try await PortcullisProcess.start(environment: [
+            "PORTCULLIS_DATA_DIR": dataDirectory, "PORTCULLIS_SHUTDOWN_TIMEOUT": "1s", "PORTCULLIS_AUDIT_WRITE_TIMEOUT": "20s",
+        ])
+        // Another process takes SQLite's write lock and keeps it: the gateway's next decision record waits
+        // for it (busy timeout), so a request is still in flight when SIGTERM arrives.
+        let location = DatabaseLocation.sqlite(path: "\(dataDirectory)/portcullis.sqlite")
+        let holder = try await DatabaseFactory.open(location, maximumConnections: 1, leaseTimeout: .seconds(30), logger: TestDatabases.logger)
+        let gate = AsyncStream.makeStream(of: Void.self)
+        let holding = AsyncStream.makeStream(of: Void.self)
+        async let held: Void = holder.whileRunning {
+            try await holder.transaction { connection in
+                try await connection.execute("CREATE TABLE IF NOT EXISTS lock_holder (x INTEGER)")
+                holding.continuation.yield()
+                for await _ in gate.stream { break }
+            }
+        }
+        for await _ in holding.stream { break }
+        async let request = try? HTTP.request(.GET, "\(server.baseURL)/health/live")
+        try await Task.sleep(for: .milliseconds(500))
+        let stopping = ContinuousClock.now
+        let status = try await server.stop(timeout: .seconds(30))
+        let took = stopping.duration(to: .now)
+        gate.continuation.yield()
+        _ = await request
+        try await held
+        #expect(status == 1, "\(server.outputText.suffix(2000))")
+        #expect(took < .seconds(10), "the bound is 1 s; the process took \(took)")
+        #expect(server.outputText.contains("shutdown did not finish within its bound"), "\(server.outputText.suffix(2000))")
+        #expect(server.outputText.contains("in-flight requests"), "it says what it was waiting for")
     }
 
     @Test("PostgreSQL over TCP with a password in the URL")

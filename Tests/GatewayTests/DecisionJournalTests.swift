@@ -6,6 +6,7 @@ import GatewayTestSupport
 import Messaging
 import PortcullisCore
 import Storage
+import Synchronization
 import TestSupport
 import Testing
 
@@ -62,6 +63,66 @@ struct DecisionJournalTests {
             #expect(stored == 20)
             #expect(try await chain.verify().ok)
         }
+    }
+
+    /// A decision log whose first append never returns until released, and ignores cancellation meanwhile
+    /// (a statement on a connection whose server died); later appends are kept.
+    final class StuckOnceLog: DecisionLog, Sendable {
+        private struct State {
+            var calls = 0
+            var stuck: CheckedContinuation<Void, Never>?
+            var released = false
+            var appended: [String] = []
+        }
+        private let state = Mutex(State())
+
+        var appended: [String] { self.state.withLock { $0.appended } }
+        var isStuck: Bool { self.state.withLock { $0.stuck != nil } }
+
+        func append(decisions records: [PreparedRecord]) async throws {
+            let first = self.state.withLock { state in
+                state.calls += 1
+                return state.calls == 1
+            }
+            if first {
+                await withCheckedContinuation { continuation in
+                    let released = self.state.withLock { state in
+                        if !state.released { state.stuck = continuation }
+                        return state.released
+                    }
+                    if released { continuation.resume() }
+                }
+                return
+            }
+            self.state.withLock { $0.appended += records.map { "\($0)" } }
+        }
+
+        func release() {
+            let stuck = self.state.withLock { state in
+                state.released = true
+                defer { state.stuck = nil }
+                return state.stuck
+            }
+            stuck?.resume()
+        }
+    }
+
+    @Test("a commit stuck past its deadline is abandoned: its records are refused, and the next batches commit meanwhile")
+    func stuckCommit() async throws {
+        let log = StuckOnceLog()
+        let journal = DecisionJournal(log: log, timeout: .milliseconds(300), logger: TestDatabases.logger)
+        try await withServices([journal]) {
+            #expect(try await eventually { journal.isAccepting })
+            await #expect(throws: DecisionJournal.Unavailable.self) { try await journal.record(Self.decision(0)) }
+            #expect(log.isStuck, "the first commit still hangs")
+            for index in 1...3 {
+                try await journal.record(Self.decision(index))
+            }
+            #expect(log.appended.count == 3, "the later records were committed while the first commit hangs")
+            #expect(log.isStuck)
+            #expect(journal.statistics.failures == 1)
+        }
+        log.release()
     }
 
     @Test("a journal that is not running, or cannot write, refuses records")

@@ -4,6 +4,7 @@ import GatewayKit
 import GatewayTestSupport
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Messaging
 import NIOCore
 import Policy
@@ -129,5 +130,58 @@ struct BusHealthTests {
                 }
             }
         }
+    }
+}
+
+/// Collects what is logged, for tests that check a log line.
+final class CapturedLog: LogHandler, @unchecked Sendable {
+    struct Line: Sendable {
+        let level: Logger.Level
+        let message: String
+        let metadata: [String: String]
+    }
+
+    private let lock = NSLock()
+    private var captured: [Line] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    var lines: [Line] { self.lock.withLock { self.captured } }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { self.metadata[key] }
+        set { self.metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let line = Line(
+            level: event.level, message: "\(event.message)", metadata: (event.metadata ?? [:]).mapValues { "\($0)" })
+        self.lock.withLock { self.captured.append(line) }
+    }
+}
+
+@Suite("Readiness changes are logged")
+struct ReadinessLogTests {
+    @Test("a check that starts failing is logged once with its problem, and the recovery once")
+    func transitions() {
+        let capture = CapturedLog()
+        let log = ReadinessLog(logger: Logger(label: "tests") { _ in capture })
+        let pass = ReadinessResult(ready: true)
+        let down = ReadinessResult(ready: false, info: ["problem": "the database cannot be reached"])
+        log.observe(["database": pass, "audit": pass])
+        #expect(capture.lines.isEmpty, "nothing to say while everything passes")
+        log.observe(["database": down, "audit": pass])
+        log.observe(["database": down, "audit": pass])
+        #expect(capture.lines.count == 1, "a failure that goes on is logged once: \(capture.lines.map(\.message))")
+        #expect(capture.lines.last?.level == .warning)
+        #expect(capture.lines.last?.metadata["readiness.failed"] == "database")
+        #expect(capture.lines.last?.metadata["readiness.problems"] == "database: the database cannot be reached")
+        log.observe(["database": down, "audit": ReadinessResult(ready: false)])
+        #expect(capture.lines.count == 2)
+        #expect(capture.lines.last?.metadata["readiness.failed"] == "audit,database")
+        log.observe(["database": pass, "audit": pass])
+        #expect(capture.lines.count == 3)
+        #expect(capture.lines.last?.message == "readiness passes again")
+        #expect(capture.lines.last?.metadata["readiness.recovered"] == "audit,database")
     }
 }

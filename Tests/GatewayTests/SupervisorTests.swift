@@ -122,6 +122,48 @@ struct SupervisorTests {
         }
     }
 
+    /// Fails its first `failures` runs at once, noting when each run started; then runs until shutdown.
+    final class Timed: Service, Sendable {
+        let failures: Int
+        let starts = Mutex<[ContinuousClock.Instant]>([])
+
+        init(failures: Int) { self.failures = failures }
+
+        func run() async throws {
+            let run = self.starts.withLock { starts in
+                starts.append(.now)
+                return starts.count
+            }
+            if run <= self.failures { throw Flaky.Broke() }
+            try? await gracefulShutdown()
+        }
+    }
+
+    @Test("each restart waits out its backoff (doubling) and is logged as an error naming the service and the failure")
+    func waitsAndLogs() async throws {
+        let capture = CapturedLog()
+        let supervisor = Supervisor(
+            backoff: Backoff(initial: .milliseconds(200), maximum: .seconds(1)), logger: Logger(label: "tests") { _ in capture })
+        let service = Timed(failures: 2)
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: supervisor.supervise(service, name: "timed"))], logger: TestDatabases.logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            #expect(await eventually { service.starts.withLock { $0.count } == 3 })
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        let starts = service.starts.withLock { $0 }
+        try #require(starts.count == 3)
+        // Lower bounds only: a loaded machine may restart later, never sooner.
+        #expect(starts[0].duration(to: starts[1]) >= .milliseconds(200))
+        #expect(starts[1].duration(to: starts[2]) >= .milliseconds(400))
+        let restarts = capture.lines.filter { $0.message == "background service stopped; restarting it" }
+        #expect(restarts.count == 2)
+        #expect(restarts.allSatisfy { $0.level == .error && $0.metadata["service"] == "timed" && $0.metadata["error"] == "lost the connection" })
+        #expect(restarts.map { $0.metadata["restart.in"] } == ["0.2 seconds", "0.4 seconds"])
+    }
+
     @Test("backoff doubles from the initial delay up to the maximum")
     func backoff() {
         let backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(30))
