@@ -152,7 +152,7 @@ public struct FlowCommands: Sendable {
     static func validated(_ body: JSONValue) throws -> FlowDraft {
         switch FlowValidator.validate(body) {
         case .success(let draft): return draft
-        case .failure(let failure): throw APIError.validation(failure.problems.map { ($0.reason, $0.message) })
+        case .failure(let failure): throw APIError(status: 400, entries: failure.problems.map(\.entry))
         }
     }
 

@@ -1,3 +1,5 @@
+public import PortcullisCore
+
 /// One reason a flow is refused (400), with OIH's message where OIH has one, so that OIH clients that
 /// match on messages keep working.
 public enum FlowProblem: Sendable, Hashable {
@@ -51,6 +53,17 @@ public enum FlowProblem: Sendable, Hashable {
         }
     }
 
+    /// What exactly was wrong, where the message is OIH's fixed sentence: the cron field and why.
+    public var detail: String? {
+        if case .invalidCron(let why) = self { return why }
+        return nil
+    }
+
+    /// The error entry of a 400 answer.
+    public var entry: ErrorEntry {
+        ErrorEntry(code: 400, message: self.message, reason: self.reason, detail: self.detail)
+    }
+
     /// The sentence for the client.
     public var message: String {
         switch self {
@@ -69,7 +82,7 @@ public enum FlowProblem: Sendable, Hashable {
         case .edgeWithoutTarget: "Flow edges require a target."
         case .unknownEdgeSource(let id): "Edge source with id \"\(id.prefix(40))\" could not be found among nodes."
         case .unknownEdgeTarget(let id): "Edge target with id \"\(id.prefix(40))\" could not be found among nodes."
-        case .invalidCron(let why): "Invalid cron expression: \(why)"
+        case .invalidCron: "Invalid cron expression."
         case .invalidCronTimezone: "Invalid cron timezone: it must be an IANA time zone name such as Europe/Berlin."
         case .statusSetManually: "Flow status cannot be set manually. Use the flow start/stop end points instead."
         case .ownerWithoutID: "Flow owners require an id."

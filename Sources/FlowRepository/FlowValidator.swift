@@ -8,7 +8,7 @@ public import PortcullisCore
 /// ```swift
 /// switch FlowValidator.validate(body) {
 /// case .success(let draft): ...
-/// case .failure(let problems): throw APIError.validation(problems.map { ($0.reason, $0.message) })
+/// case .failure(let failure): throw APIError(status: 400, entries: failure.problems.map(\.entry))
 /// }
 /// ```
 public enum FlowValidator {

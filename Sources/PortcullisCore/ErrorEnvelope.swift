@@ -6,11 +6,15 @@ public struct ErrorEntry: Codable, Sendable, Equatable {
     public var message: String
     /// A stable UPPER_SNAKE code that clients can switch on.
     public var reason: String
+    /// What exactly was wrong, when the message is a fixed sentence that OIH clients match on (for a cron
+    /// expression: which field, and why). Absent from the JSON when nil.
+    public var detail: String?
 
-    public init(code: Int, message: String, reason: String) {
+    public init(code: Int, message: String, reason: String, detail: String? = nil) {
         self.code = code
         self.message = message
         self.reason = reason
+        self.detail = detail
     }
 }
 

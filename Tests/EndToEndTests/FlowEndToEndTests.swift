@@ -75,6 +75,19 @@ struct FlowEndToEndTests {
             let headers = [("authorization", "Bearer \(token)"), ("content-type", "application/json")]
             let replicas = [first, second]
 
+            let answers: @Sendable () async throws -> [(name: String, flow: String)] = {
+                try await database.query("SELECT body FROM bus_messages WHERE queue = 'bus:probe' ORDER BY seq").map {
+                    let event = try JSONCoding.decode(Event.self, from: try $0.string("body"))
+                    return (event.name, event.payload["id"]?.stringValue ?? "?")
+                }
+            }
+            /// How often the flow repository recorded `audit.flow.<action>` for `id`: once per event it handled.
+            let recorded: @Sendable (String, String) async throws -> Int64 = { action, id in
+                try await database.first(
+                    "SELECT COUNT(*) AS n FROM audit_records WHERE name = \("audit.flow.\(action)") AND body LIKE \("%\"flowId\":\"\(id)\"%")"
+                )?.int("n") ?? 0
+            }
+
             var ids: [String] = []
             for index in 0..<4 {
                 let created = try await HTTP.request(.POST, "\(replicas[index % 2].baseURL)/flows", headers: headers, body: Self.flow)
@@ -99,6 +112,19 @@ struct FlowEndToEndTests {
                     #expect(try await eventually(timeout: .seconds(20)) { try await Self.status(other, id, token: token) == "inactive" })
                 }
             }
+            // Each start and each stop of the two rounds was answered exactly once by the orchestrators, and
+            // each answer handled exactly once by the flow repositories (one audit record per handling).
+            let expectedAnswers = ids.count * 4
+            #expect(try await eventually(timeout: .seconds(20)) { try await answers().count == expectedAnswers })
+            for id in ids {
+                #expect(try await eventually(timeout: .seconds(20)) { try await recorded("stopped", id) >= 2 })
+                let handled = try await answers()
+                #expect(handled.filter { $0.name == "flow.started" && $0.flow == id }.count == 2, "\(id)")
+                #expect(handled.filter { $0.name == "flow.stopped" && $0.flow == id }.count == 2, "\(id)")
+                #expect(try await recorded("started", id) == 2, "\(id): audit.flow.started")
+                #expect(try await recorded("stopped", id) == 2, "\(id): audit.flow.stopped")
+            }
+
             // A third round where each stop follows its start at once, on the other replica: the start and
             // the stop race through both processes' consumers.
             for (index, id) in ids.enumerated() {
@@ -109,12 +135,6 @@ struct FlowEndToEndTests {
                 #expect(try await eventually(timeout: .seconds(20)) { try await Self.status(first, id, token: token) == "inactive" })
             }
 
-            let answers: @Sendable () async throws -> [(name: String, flow: String)] = {
-                try await database.query("SELECT body FROM bus_messages WHERE queue = 'bus:probe' ORDER BY seq").map {
-                    let event = try JSONCoding.decode(Event.self, from: try $0.string("body"))
-                    return (event.name, event.payload["id"]?.stringValue ?? "?")
-                }
-            }
             let expectedStops = ids.count * 3
             #expect(try await eventually(timeout: .seconds(20)) { try await answers().filter { $0.name == "flow.stopped" }.count == expectedStops })
             let handled = try await answers()
@@ -124,6 +144,10 @@ struct FlowEndToEndTests {
                 // Once per start and stop: the third round's start may be answered or may find its stop first.
                 #expect((2...3).contains(started), "\(id): \(started) flow.started")
                 #expect(stopped == 3, "\(id): \(stopped) flow.stopped")
+                #expect(try await eventually(timeout: .seconds(20)) { try await recorded("stopped", id) == 3 }, "\(id): audit.flow.stopped")
+                // The third round's answer is recorded only if it came before its stop; a late one is stale.
+                let startedRecords = try await recorded("started", id)
+                #expect(startedRecords >= 2 && startedRecords <= Int64(started), "\(id): \(startedRecords) audit.flow.started for \(started) answers")
             }
             // Nothing of a running flow is left: no token account, no step queue.
             #expect(try await database.query("SELECT flow_id FROM iam_flow_accounts").isEmpty)

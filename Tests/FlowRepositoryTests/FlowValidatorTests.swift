@@ -103,7 +103,12 @@ struct FlowValidatorTests {
     @Test("cron through the shared parser, an IANA time zone, and no status set by hand")
     func cronAndStatus() throws {
         let node = #""graph":{"nodes":[{"id":"a","componentId":"c","function":"f"}]}"#
-        #expect(try Self.problems(#"{\#(node),"cron":"61 * * * *"}"#) == ["Invalid cron expression: the minute field has '61', not a value in 0-59"])
+        #expect(try Self.problems(#"{\#(node),"cron":"61 * * * *"}"#) == ["Invalid cron expression."])
+        if case .failure(let failure) = FlowValidator.validate(try Self.json(#"{"name":"n",\#(node),"cron":"61 * * * *"}"#)) {
+            #expect(failure.problems.map(\.entry.detail) == ["the minute field has '61', not a value in 0-59"])
+        } else {
+            Issue.record("a bad cron expression was accepted")
+        }
         #expect(try Self.problems(#"{\#(node),"cron":"0 0 * * * *"}"#).isEmpty, "six fields with seconds are fine")
         #expect(try Self.problems(#"{\#(node),"cronTimezone":"Mars/Olympus"}"#).first?.hasPrefix("Invalid cron timezone") == true)
         #expect(

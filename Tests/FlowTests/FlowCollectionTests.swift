@@ -36,8 +36,12 @@ struct FlowCollectionTests {
             #expect(try await names("sort=name") == ["alpha export", "Bravo import", "Charlie sync", "Delta carol"])
             #expect(try await names("sort=-name") == ["Delta carol", "Charlie sync", "Bravo import", "alpha export"])
             #expect(try await names("sort=-createdAt") == ["Delta carol", "Charlie sync", "alpha export", "Bravo import"])
+            #expect(try await names("sort=createdAt") == ["Bravo import", "alpha export", "Charlie sync", "Delta carol"])
             #expect(try await names("sort=-updatedAt").first == "Charlie sync")
+            #expect(try await names("sort=updatedAt").last == "Charlie sync")
             #expect(try await names("filter%5Bstatus%5D=starting") == ["Charlie sync"])
+            #expect(try await names("filter%5Bstatus%5D=inactive") == ["Bravo import", "alpha export", "Delta carol"])
+            #expect(try await names("filter%5Bstatus%5D=active").isEmpty)
             #expect(try await names("filter%5Bstatus%5D=0") == ["Bravo import", "alpha export", "Delta carol"])
             #expect(try await names("filter%5Bstatus%5D=1").isEmpty)
             #expect(try await names("filter%5Btype%5D=long_running") == ["alpha export"])
@@ -50,6 +54,13 @@ struct FlowCollectionTests {
             #expect(page.json?["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == [carols])
             let filtered = try await env.call(.get, "/flows?filter%5Btype%5D=ordinary&page%5Bsize%5D=1", token: alice.token)
             #expect(filtered.json?["meta"]?["total"] == 3)
+
+            // The listing is a recorded resource decision: owned flows only for a user, everything for an admin.
+            let admin = try await env.adminToken()
+            #expect(try await env.call(.get, "/flows", token: alice.token, requestID: "list-user-\(backend)").status == .ok)
+            _ = try await env.resourceDecisions(of: "list-user-\(backend)", outcome: "allow", reason: "OWNED_ONLY", admin: admin)
+            #expect(try await env.call(.get, "/flows", token: admin, requestID: "list-admin-\(backend)").json?["meta"]?["total"] == 4)
+            _ = try await env.resourceDecisions(of: "list-admin-\(backend)", outcome: "allow", reason: "ALLOWED", admin: admin)
         }
     }
 
@@ -93,6 +104,15 @@ struct FlowCollectionTests {
             #expect(answers[3]["errors"]?.arrayValue?.first?["message"] == "Flows require at least one node.")
             #expect(try await env.call(.get, "/flows/\(ids[1])", token: bulker.token).json?["data"]?["name"] == "good two")
             #expect(try await env.call(.patch, "/flows/bulk", token: alice.token, json: patch).status == .forbidden)
+
+            // Each item is status-checked on its own: a running flow is 409, the other item still changes.
+            #expect(try await env.call(.post, "/flows/\(ids[0])/start", token: bulker.token).status == .ok)
+            let mixed = try await env.call(
+                .patch, "/flows/bulk", token: bulker.token, json: [["id": .string(ids[0]), "name": "x"], ["id": .string(ids[1]), "name": "y"]])
+            let results = try #require(mixed.json?["data"]?.arrayValue)
+            #expect(results[0]["errors"]?.arrayValue?.first?["code"] == 409)
+            #expect(results[1]["name"] == "y")
+            #expect(try await env.call(.get, "/flows/\(ids[0])", token: bulker.token).json?["data"]?["name"] == "renamed")
         }
     }
 

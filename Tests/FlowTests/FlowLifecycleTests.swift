@@ -182,8 +182,13 @@ struct FlowLifecycleTests {
 
             let again = try await env.call(.post, "/flows/multiple/start", token: alice.token, json: [.string(first)])
             #expect(again.json?.arrayValue?.first?["errors"]?.arrayValue?.first?["code"] == 409)
-            let stop = try await env.call(.post, "/flows/multiple/stop", token: alice.token, json: [.string(first), .string(second)])
-            #expect(stop.json?.arrayValue?.compactMap { $0["data"]?["status"]?.stringValue } == ["stopping", "stopping"])
+            let stop = try await env.call(
+                .post, "/flows/multiple/stop", token: alice.token, json: [.string(first), .string(unknown), .string(bobs), .string(second)])
+            let stops = try #require(stop.json?.arrayValue)
+            #expect(stops.compactMap { $0["data"]?["status"]?.stringValue } == ["stopping", "stopping"])
+            #expect(stops[1]["errors"]?.arrayValue?.first?["flowId"]?.stringValue == unknown)
+            #expect(stops[1]["errors"]?.arrayValue?.first?["code"] == 404)
+            #expect(stops[2]["errors"]?.arrayValue?.first?["code"] == 404, "another tenant's flow is unknown to the caller")
         }
     }
 

@@ -127,6 +127,13 @@ struct FlowQueueTests {
             #expect(letters.json?["data"]?.arrayValue?.first?["messageId"] == "poison")
             let log = try await env.call(.get, "/flows/\(id)/steps/step_1/logs", token: token)
             #expect(log.status == .forbidden, "the flow token reads no flows")
+            // The owner reads the step's log: two leases, two nacks, the last one dead-lettered.
+            let ownersLog = try await env.call(.get, "/flows/\(id)/steps/step_1/logs", token: owner)
+            let events = (ownersLog.json?["data"]?.arrayValue ?? []).compactMap { $0["message"]?["event"]?.stringValue }
+            #expect(events == ["enqueued", "leased", "nacked", "leased", "dead-lettered"], "\(ownersLog.bodyText)")
+            let dead = ownersLog.json?["data"]?.arrayValue?.last?["message"]
+            #expect(dead?["messageId"] == "poison")
+            #expect(dead?["attempts"] == 2)
             // The dead letter outlives its flow's run, but goes back only to a queue that exists.
             let letter = try #require(letters.json?["data"]?.arrayValue?.first?["id"]?.stringValue)
             #expect(try await env.call(.post, "/flows/\(id)/stop", token: owner).status == .ok)

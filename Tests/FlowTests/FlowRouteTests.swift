@@ -106,7 +106,16 @@ struct FlowRouteTests {
                     ],
                     ["Edge source with id \"X\" could not be found among nodes."]
                 ),
-                (FlowFixtures.flow(extra: ["cron": "61 * * * *"]), ["Invalid cron expression: the minute field has '61', not a value in 0-59"]),
+                (
+                    [
+                        "graph": [
+                            "nodes": [["id": "a", "componentId": "c", "function": "f"], ["id": "b", "componentId": "c", "function": "f"]],
+                            "edges": [["source": "a", "target": "Y"]],
+                        ]
+                    ],
+                    ["Edge target with id \"Y\" could not be found among nodes."]
+                ),
+                (FlowFixtures.flow(extra: ["cron": "61 * * * *"]), ["Invalid cron expression."]),
                 (FlowFixtures.flow(extra: ["status": "active"]), ["Flow status cannot be set manually. Use the flow start/stop end points instead."]),
             ]
             for (body, expected) in cases.map({ (Self.named($0.0), $0.1) }) {
@@ -118,9 +127,18 @@ struct FlowRouteTests {
             let both = try await env.call(.post, "/flows", token: alice.token, json: FlowFixtures.flow(extra: ["cron": "x", "status": "active"]))
             #expect(
                 Set(both.messages) == [
-                    "Invalid cron expression: expected 5 fields (minute hour day month weekday) or 6 with leading seconds, found 1",
+                    "Invalid cron expression.",
                     "Flow status cannot be set manually. Use the flow start/stop end points instead.",
                 ])
+            // OIH's fixed sentence, and beside it which field was wrong and why.
+            let cron = try await env.call(.post, "/flows", token: alice.token, json: Self.named(FlowFixtures.flow(extra: ["cron": "61 * * * *"])))
+            let entry = cron.json?["errors"]?.arrayValue?.first
+            #expect(entry?["reason"] == "INVALID_CRON")
+            #expect(entry?["detail"] == "the minute field has '61', not a value in 0-59")
+            let details = (both.json?["errors"]?.arrayValue ?? []).compactMap { $0["detail"]?.stringValue }
+            #expect(
+                details == ["expected 5 fields (minute hour day month weekday) or 6 with leading seconds, found 1"],
+                "only the cron entry has a detail")
 
             let id = try #require(try await env.createFlow(token: alice.token)["id"]?.stringValue)
             for (body, expected) in cases.dropFirst() {
