@@ -203,7 +203,7 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Why a cron expression was refused, in words naming the field (the API answers `Invalid cron expression: <this>`).
+/// Why a cron expression was refused, in words naming the field (the API answers OIH's `Invalid cron expression.` with this as the entry's `detail`).
 public struct CronError: Error, Sendable, Equatable, CustomStringConvertible {
     public let description: String
 

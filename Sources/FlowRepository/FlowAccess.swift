@@ -80,7 +80,9 @@ public struct FlowAccess: Sendable {
         let allowed = try await self.authorizer.check(
             caller.principal, ResourceAction(platform: permission), on: ResourceRef(type: "flows", id: "*", tenant: caller.principal.tenant),
             recordingTo: caller.decisions)
-        guard allowed else { throw APIError.forbidden("MISSING_PERMISSION", "Missing permission \(permission)") }
+        guard allowed else {
+            throw APIError.forbidden("MISSING_PERMISSION", PermissionRequirement.allOf([permission]).refusal(missing: [permission]))
+        }
     }
 
     static func resource(_ flow: Flow) -> ResourceRef {

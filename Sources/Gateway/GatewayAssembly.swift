@@ -144,8 +144,8 @@ public struct GatewayAssembly: Sendable {
     /// The gateway's router with every route registered: health, then each module's, in list order.
     public func makeGateway() -> GatewayBuilder {
         let gateway = GatewayBuilder(configuration: self.configuration, access: self.access, logger: self.environment.logger)
-        HealthRoutes(checks: self.readinessChecks, policies: self.policies, log: ReadinessLog(logger: self.environment.logger)).register(
-            on: gateway.routes)
+        let transitions = ReadinessTransitions(logger: self.environment.logger)
+        HealthRoutes(checks: self.readinessChecks, policies: self.policies, transitions: transitions).register(on: gateway.routes)
         MetricsRoute(
             registry: self.metrics, store: self.environment.messaging.store, clock: self.environment.clock,
             timeout: self.configuration.databaseTimeout

@@ -77,3 +77,15 @@ extension APIError {
 
     public static let internalError = APIError(status: 500, reason: "INTERNAL_ERROR", message: "Internal server error")
 }
+
+extension APIError {
+    /// This refusal with where its decision record is: every entry names the record and the request.
+    public func recorded(decisionID: String, requestID: String) -> APIError {
+        var error = self
+        for index in error.entries.indices {
+            error.entries[index].decisionId = decisionID
+            error.entries[index].requestId = requestID
+        }
+        return error
+    }
+}

@@ -9,12 +9,29 @@ public struct ErrorEntry: Codable, Sendable, Equatable {
     /// What exactly was wrong, when the message is a fixed sentence that OIH clients match on (for a cron
     /// expression: which field, and why). Absent from the JSON when nil.
     public var detail: String?
+    /// The id of the route rule that refused the request (a refusal by policy).
+    public var rule: String?
+    /// What that rule asks for.
+    public var required: PermissionRequirement?
+    /// What of it the caller's token lacks.
+    public var missing: [String]?
+    /// The id of the decision record of the refusal, and the request's id: `GET /logs?filter[requestId]=`.
+    public var decisionId: String?
+    public var requestId: String?
 
-    public init(code: Int, message: String, reason: String, detail: String? = nil) {
+    public init(
+        code: Int, message: String, reason: String, detail: String? = nil, rule: String? = nil, required: PermissionRequirement? = nil,
+        missing: [String]? = nil, decisionId: String? = nil, requestId: String? = nil
+    ) {
         self.code = code
         self.message = message
         self.reason = reason
         self.detail = detail
+        self.rule = rule
+        self.required = required
+        self.missing = missing
+        self.decisionId = decisionId
+        self.requestId = requestId
     }
 }
 

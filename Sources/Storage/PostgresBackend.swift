@@ -186,7 +186,7 @@ public final class PostgresBackend: Database {
         case .unixSocket(let path):
             configuration = .init(unixSocketPath: path, username: endpoint.username, password: endpoint.password, database: endpoint.database)
         }
-        configuration.options.connectTimeout = TimeAmount.nanoseconds(Int64(endpoint.connectTimeout / .nanoseconds(1)))
+        configuration.options.connectTimeout = .seconds(endpoint.connectTimeout.components.seconds)
         return configuration
     }
 

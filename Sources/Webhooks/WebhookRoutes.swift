@@ -116,7 +116,8 @@ public struct WebhookRoutes: Sendable {
             let permitted = authorizer.decide(principal, RouteAccess.allOf(["webhooks.execute"]))
             guard permitted.allowed else {
                 try await self.record(.deny, "MISSING_PERMISSION", flowID: flowID, tenant: flow.tenant, context: context)
-                throw APIError.forbidden("MISSING_PERMISSION", "Missing permission webhooks.execute")
+                throw APIError.forbidden(
+                    "MISSING_PERMISSION", PermissionRequirement.allOf(["webhooks.execute"]).refusal(missing: ["webhooks.execute"]))
             }
             try await self.record(.allow, ownership.reason, flowID: flowID, tenant: flow.tenant, context: context)
         }

@@ -81,7 +81,7 @@ struct FlowEndToEndTests {
                     return (event.name, event.payload["id"]?.stringValue ?? "?")
                 }
             }
-            /// How often the flow repository recorded `audit.flow.<action>` for `id`: once per event it handled.
+            // How often the flow repository recorded `audit.flow.<action>` for `id`: once per event it handled.
             let recorded: @Sendable (String, String) async throws -> Int64 = { action, id in
                 try await database.first(
                     "SELECT COUNT(*) AS n FROM audit_records WHERE name = \("audit.flow.\(action)") AND body LIKE \("%\"flowId\":\"\(id)\"%")"
@@ -121,7 +121,7 @@ struct FlowEndToEndTests {
                 let handled = try await answers()
                 #expect(handled.filter { $0.name == "flow.started" && $0.flow == id }.count == 2, "\(id)")
                 #expect(handled.filter { $0.name == "flow.stopped" && $0.flow == id }.count == 2, "\(id)")
-                #expect(try await recorded("started", id) == 2, "\(id): audit.flow.started")
+                #expect(try await eventually(timeout: .seconds(20)) { try await recorded("started", id) == 2 }, "\(id): audit.flow.started")
                 #expect(try await recorded("stopped", id) == 2, "\(id): audit.flow.stopped")
             }
 

@@ -13,7 +13,7 @@ import Testing
 /// What the lifecycle publishes and records, as the other modules and the audit log see it.
 @Suite("Flow events and records")
 struct FlowContractTests {
-    /// The events a probe group bound to `patterns` received, in order.
+    /// The events the probe group `group` received, in order.
     static func received(_ env: IdentityEnvironment, group: String) async throws -> [Event] {
         try await env.database.query("SELECT body FROM bus_messages WHERE queue = \(DatabaseEventBus.queueName(group: group)) ORDER BY seq")
             .map { try JSONCoding.decode(Event.self, from: try $0.string("body")) }
@@ -112,6 +112,8 @@ struct FlowContractTests {
                 bus: env.messaging.bus, group: Orchestrator.group, patterns: Orchestrator.patterns, options: ConsumerOptions(retry: retry)
             ) { event, delivery in try await orchestrator.handle(event, delivery) }
             try await env.messaging.bus.bind(group: "probe", patterns: ["flow.failed"])
+            // Bound now, so that the start's event waits for the consumer even if it starts late.
+            try await env.messaging.bus.bind(group: Orchestrator.group, patterns: Orchestrator.patterns)
             let alice = try await env.user("alice", tenant: "t1")
             let id = try #require(try await env.createFlow(token: alice.token)["id"]?.stringValue)
             // A table the orchestrator's start writes to is away: every try fails (a fault, not a refusal).

@@ -65,26 +65,26 @@ struct DecisionJournalTests {
         }
     }
 
-    /// A decision log whose first append never returns until released, and ignores cancellation meanwhile
-    /// (a statement on a connection whose server died); later appends are kept.
+    /// A decision log whose append of `stuckRequest`'s record never returns until released, and ignores
+    /// cancellation meanwhile (a statement on a connection whose server died); other appends are kept.
     final class StuckOnceLog: DecisionLog, Sendable {
         private struct State {
-            var calls = 0
             var stuck: CheckedContinuation<Void, Never>?
             var released = false
             var appended: [String] = []
         }
         private let state = Mutex(State())
+        let stuckRequest: String
+
+        init(stuckRequest: String) {
+            self.stuckRequest = stuckRequest
+        }
 
         var appended: [String] { self.state.withLock { $0.appended } }
         var isStuck: Bool { self.state.withLock { $0.stuck != nil } }
 
         func append(decisions records: [PreparedRecord]) async throws {
-            let first = self.state.withLock { state in
-                state.calls += 1
-                return state.calls == 1
-            }
-            if first {
+            if records.contains(where: { $0.requestID == self.stuckRequest }) {
                 await withCheckedContinuation { continuation in
                     let released = self.state.withLock { state in
                         if !state.released { state.stuck = continuation }
@@ -109,12 +109,13 @@ struct DecisionJournalTests {
 
     @Test("a commit stuck past its deadline is abandoned: its records are refused, and the next batches commit meanwhile")
     func stuckCommit() async throws {
-        let log = StuckOnceLog()
-        let journal = DecisionJournal(log: log, timeout: .milliseconds(300), logger: TestDatabases.logger)
+        let log = StuckOnceLog(stuckRequest: "request-0")
+        defer { log.release() }
+        let journal = DecisionJournal(log: log, timeout: .seconds(2), logger: TestDatabases.logger)
         try await withServices([journal]) {
             #expect(try await eventually { journal.isAccepting })
             await #expect(throws: DecisionJournal.Unavailable.self) { try await journal.record(Self.decision(0)) }
-            #expect(log.isStuck, "the first commit still hangs")
+            #expect(try await eventually { log.isStuck }, "the first commit still hangs")
             for index in 1...3 {
                 try await journal.record(Self.decision(index))
             }
@@ -122,7 +123,6 @@ struct DecisionJournalTests {
             #expect(log.isStuck)
             #expect(journal.statistics.failures == 1)
         }
-        log.release()
     }
 
     @Test("a journal that is not running, or cannot write, refuses records")

@@ -143,7 +143,7 @@ struct SupervisorTests {
     func waitsAndLogs() async throws {
         let capture = CapturedLog()
         let supervisor = Supervisor(
-            backoff: Backoff(initial: .milliseconds(200), maximum: .seconds(1)), logger: Logger(label: "tests") { _ in capture })
+            backoff: Backoff(initial: .milliseconds(200), maximum: .seconds(1)), logger: capture.logger)
         let service = Timed(failures: 2)
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: supervisor.supervise(service, name: "timed"))], logger: TestDatabases.logger))

@@ -54,8 +54,8 @@ public struct AccessMiddleware: RouterMiddleware {
         switch outcome {
         case .refuse(let decision, let refusal, let principal):
             context.principal = principal
-            _ = try await self.record(decision, request: request, context: context)
-            throw refusal.apiError
+            let recordID = try await self.record(decision, request: request, context: context)
+            throw refusal.explained(rule: decision.rule, decisionID: recordID, requestID: context.requestID.value)
         case .allow(let decision, let principal, let recorded):
             context.principal = principal
             let recorder = self.recorder(request, context)
@@ -92,15 +92,13 @@ public struct AccessMiddleware: RouterMiddleware {
         DecisionRecorder(journal: self.journal, clock: self.clock, request: request, context: context)
     }
 
-    /// Records the route decision or refuses the request with 503 `AUDIT_UNAVAILABLE`.
-    private func record(_ decision: Decision, request: Request, context: Context) async throws -> DecisionRecorder {
-        let recorder = self.recorder(request, context)
+    /// Records the route decision and returns its record's id, or refuses the request with 503 `AUDIT_UNAVAILABLE`.
+    private func record(_ decision: Decision, request: Request, context: Context) async throws -> String {
         do {
-            try await recorder.recordRoute(decision)
+            return try await self.recorder(request, context).recordRoute(decision)
         } catch {
             context.logger.error("decision not recorded; refusing the request", metadata: ["error": "\(error)"])
             throw DecisionRecorder.unavailable
         }
-        return recorder
     }
 }

@@ -14,10 +14,11 @@ public enum AccessRefusal: Error, Sendable, Equatable {
     case accountDisabled
     /// Tokens cannot be checked now: key ring or database down (503, fail closed).
     case authenticationUnavailable
-    /// The rule wants a token and there is none (401 `UNAUTHENTICATED`).
-    case unauthenticated
-    /// The caller lacks these permissions (403 `MISSING_PERMISSION`).
-    case missingPermission([String])
+    /// The rule wants a token and there is none (401 `UNAUTHENTICATED`); the requirement is what the
+    /// token would have to hold (nil when any token does).
+    case unauthenticated(PermissionRequirement?)
+    /// The caller lacks `missing` of what the rule requires (403 `MISSING_PERMISSION`).
+    case missingPermission(PermissionRequirement, missing: [String])
     /// No rule matches (404 `NO_ROUTE`).
     case noRoute(method: String, path: String)
 
@@ -29,20 +30,43 @@ public enum AccessRefusal: Error, Sendable, Equatable {
         case .invalidToken: .unauthorized("INVALID_TOKEN", "The token is invalid, expired or revoked.")
         case .accountDisabled: .unauthorized("ACCOUNT_DISABLED", "The account is disabled.")
         case .authenticationUnavailable: .serviceUnavailable("AUTHENTICATION_UNAVAILABLE", "Tokens cannot be checked right now; try again later.")
-        case .unauthenticated: .unauthorized("UNAUTHENTICATED", "Authentication is required.")
-        case .missingPermission(let missing): .forbidden("MISSING_PERMISSION", "Missing permission \(missing.joined(separator: ", "))")
+        case .unauthenticated(let requirement): .unauthorized("UNAUTHENTICATED", PermissionRequirement.tokenNeeded(requirement))
+        case .missingPermission(let requirement, let missing): .forbidden("MISSING_PERMISSION", requirement.refusal(missing: missing))
         case .noRoute(let method, let path): .notFound("No route matches \(method) \(path).", reason: "NO_ROUTE")
         }
+    }
+
+    /// What the client gets, explained: the rule that decided, what it requires and what the caller lacks,
+    /// and where the decision record is. Only policy is shown (rule ids and permission names), never
+    /// anything about other accounts; a path the canonicaliser refused names no rule.
+    public func explained(rule: String?, decisionID: String, requestID: String) -> APIError {
+        var error = self.apiError.recorded(decisionID: decisionID, requestID: requestID)
+        if case .nonCanonicalPath = self { return error }
+        error.entries[0].rule = rule
+        switch self {
+        case .unauthenticated(let requirement): error.entries[0].required = requirement
+        case .missingPermission(let requirement, let missing):
+            error.entries[0].required = requirement
+            error.entries[0].missing = missing
+        default: break
+        }
+        return error
     }
 
     /// The reason of the recorded deny: the same code the client gets.
     public var reason: String { self.apiError.reason }
 
-    init(_ denial: RouteDenial, method: String, path: String) {
+    init(_ denial: RouteDenial, rule: RouteRule?, method: String, path: String) {
+        let requirement: PermissionRequirement? =
+            switch rule?.access {
+            case .allOf(let permissions): .allOf(permissions)
+            case .anyOf(let permissions): .anyOf(permissions)
+            case .public, .authenticated, nil: nil
+            }
         switch denial {
         case .noRoute: self = .noRoute(method: method, path: path)
-        case .unauthenticated: self = .unauthenticated
-        case .missingPermission(let missing): self = .missingPermission(missing)
+        case .unauthenticated: self = .unauthenticated(requirement)
+        case .missingPermission(let missing): self = .missingPermission(requirement ?? .allOf(missing), missing: missing)
         }
     }
 }

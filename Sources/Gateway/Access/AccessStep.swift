@@ -56,7 +56,7 @@ public struct AccessStep: Sendable {
             let refusal = AccessRefusal.notABearerToken
             return .refuse(Decision(outcome: .deny, reason: refusal.reason, rule: rule?.id, policyRevision: revision), refusal, principal: nil)
         }
-        return .refuse(verdict.decision, AccessRefusal(denial, method: method, path: path), principal: principal)
+        return .refuse(verdict.decision, AccessRefusal(denial, rule: rule, method: method, path: path), principal: principal)
     }
 
     enum Credentials {

@@ -63,8 +63,11 @@ struct DecisionRecorder: ResourceDecisionRecorder {
     }
 
     /// Records the request's route-level decision now.
-    func recordRoute(_ decision: Decision) async throws {
-        try await self.commit([self.routeRecord(decision)])
+    /// Records the route-level decision now; returns the record's id.
+    func recordRoute(_ decision: Decision) async throws -> String {
+        let built = self.routeRecord(decision)
+        try await self.commit([built])
+        return built.record.id
     }
 
     /// Holds the route-level decision of an allowed request back until the first resource decision or

@@ -24,7 +24,7 @@ public struct HealthReport: ResponseEncodable, Sendable, Equatable {
 public struct HealthRoutes: Sendable {
     let checks: [any ReadinessCheck]
     let policies: PolicyStore
-    let log: ReadinessLog?
+    let transitions: ReadinessTransitions?
 
     /// A passing report without details, as the response encoder writes it (a test compares the two).
     static let liveBody = ByteBuffer(string: #"{"details":{},"status":"pass"}"#)
@@ -32,11 +32,11 @@ public struct HealthRoutes: Sendable {
     /// The permission that shows the details of a readiness answer.
     public static let detailsPermission = "metrics.read"
 
-    /// - Parameter log: Where changes of readiness are logged (which check failed, and when all pass again).
-    public init(checks: [any ReadinessCheck], policies: PolicyStore, log: ReadinessLog? = nil) {
+    /// - Parameter transitions: Where changes of readiness are logged (which check failed, and when all pass again).
+    public init(checks: [any ReadinessCheck], policies: PolicyStore, transitions: ReadinessTransitions? = nil) {
         self.checks = checks
         self.policies = policies
-        self.log = log
+        self.transitions = transitions
     }
 
     public func register(on routes: RouteRegistry) {
@@ -80,7 +80,7 @@ public struct HealthRoutes: Sendable {
             }
             return results
         }
-        self.log?.observe(results)
+        self.transitions?.observe(results)
         var details: [String: JSONValue] = [:]
         for (name, result) in results {
             let status: JSONValue = result.ready ? "pass" : "fail"

@@ -94,7 +94,9 @@ public struct AccountAdministration: Sendable {
     }
 
     public func list(by caller: Principal, offset: Int, limit: Int) async throws -> (items: [Account], total: Int) {
-        guard let listing = self.scope(of: caller, action: "read").listing else { throw IAMError.forbidden("Missing permission iam.account.read") }
+        guard let listing = self.scope(of: caller, action: "read").listing else {
+            throw IAMError.forbidden(PermissionRequirement.allOf(["iam.account.read"]).refusal(missing: ["iam.account.read"]))
+        }
         return try await self.accounts.list(tenant: listing.tenant, offset: offset, limit: limit)
     }
 

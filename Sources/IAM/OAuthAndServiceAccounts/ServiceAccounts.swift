@@ -74,7 +74,7 @@ public struct ServiceAccounts: Sendable {
 
     public func list(by caller: Principal, offset: Int, limit: Int) async throws -> (items: [Account], total: Int) {
         guard let listing = self.administration.scope(of: caller, action: "read").listing else {
-            throw IAMError.forbidden("Missing permission iam.account.read")
+            throw IAMError.forbidden(PermissionRequirement.allOf(["iam.account.read"]).refusal(missing: ["iam.account.read"]))
         }
         return try await self.accounts.list(tenant: listing.tenant, type: .service, offset: offset, limit: limit)
     }

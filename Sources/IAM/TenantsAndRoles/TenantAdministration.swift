@@ -44,7 +44,7 @@ public struct TenantAdministration: Sendable {
 
     public func list(by caller: Principal, offset: Int, limit: Int) async throws -> (items: [Tenant], total: Int) {
         guard let listing = self.scope(of: caller, platform: "iam.tenant.read", own: "tenant.profile.read").listing else {
-            throw IAMError.forbidden("Missing permission iam.tenant.read")
+            throw IAMError.forbidden(PermissionRequirement.allOf(["iam.tenant.read"]).refusal(missing: ["iam.tenant.read"]))
         }
         return try await self.store.list(only: listing.tenant, offset: offset, limit: limit)
     }
@@ -56,7 +56,9 @@ public struct TenantAdministration: Sendable {
     }
 
     public func create(name: String?, status: String?, by caller: Principal, requestID: String?) async throws -> Tenant {
-        guard self.authorizer.holds(caller, "iam.tenant.create") else { throw IAMError.forbidden("Missing permission iam.tenant.create") }
+        guard self.authorizer.holds(caller, "iam.tenant.create") else {
+            throw IAMError.forbidden(PermissionRequirement.allOf(["iam.tenant.create"]).refusal(missing: ["iam.tenant.create"]))
+        }
         let tenantStatus = try Self.validate(name: name, status: status, requireName: true)
         let now = self.clock.now
         let tenant = Tenant(id: Identifiers.objectID(), name: name ?? "", status: tenantStatus ?? .active, createdAt: now, updatedAt: now)

@@ -10,7 +10,7 @@ import Synchronization
 /// decision, which cannot be written while the database is away; the log is where an operator reads which
 /// check failed during an outage. Only changes are logged, so a probe polling a failing replica every
 /// second does not flood the log.
-public final class ReadinessLog: Sendable {
+public final class ReadinessTransitions: Sendable {
     private let logger: Logger
     private let failing = Mutex<Set<String>>([])
 
