@@ -27,6 +27,7 @@ public struct GatewayBuilder {
         let routeList = RouteList()
         router.addMiddleware {
             RequestIDMiddleware()
+            ClientAddressMiddleware(proxies: configuration.trustedProxies)
             RequestLogMiddleware()
             ErrorMiddleware()
             access

@@ -22,16 +22,17 @@ public struct GatewayRequestContext: RequestContext {
     /// the gateway's access step; until then every check fails (closed).
     public var decisions: any ResourceDecisionRecorder = NoDecisionRecorder()
 
-    /// The client's IP address as text, `unknown` when the connection has none (tests).
-    public var clientIP: String {
-        self.remoteAddress?.ipAddress ?? "unknown"
-    }
+    /// The client's IP address as text, for decision records, login throttling and logs: the connection's
+    /// peer (`unknown` when it has none, as in router tests), or the address a trusted proxy forwarded
+    /// (``ClientAddressMiddleware``).
+    public var clientIP: String
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.requestID = PortcullisCore.RequestID.generate()
         self.maxUploadSize = GatewayConfiguration.defaultMaxBodyBytes
         self.remoteAddress = source.channel.remoteAddress
+        self.clientIP = self.remoteAddress?.ipAddress ?? "unknown"
     }
 
     public var requestDecoder: JSONDecoder {

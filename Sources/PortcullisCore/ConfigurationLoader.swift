@@ -43,6 +43,7 @@ public struct ConfigurationLoader: Sendable {
         public static let passwordHashQueue = Setting(variable: "PORTCULLIS_PASSWORD_HASH_QUEUE", flag: "")
         public static let queueMaxAttempts = Setting(variable: "PORTCULLIS_QUEUE_MAX_ATTEMPTS", flag: "")
         public static let tokenCacheTTL = Setting(variable: "PORTCULLIS_TOKEN_CACHE_TTL", flag: "")
+        public static let trustedProxies = Setting(variable: "PORTCULLIS_TRUSTED_PROXIES", flag: "")
 
         public static let all: [Setting] = [.host, .port, .dataDirectory, .databaseURL, .policies, .logLevel, .logFormat, .maxBodyBytes]
     }
@@ -104,6 +105,15 @@ public struct ConfigurationLoader: Sendable {
                 throw ConfigurationError(setting: name, problem: "\"\(value)\" is not a byte count from 1 to 1073741824")
             }
             configuration.maxBodyBytes = bytes
+        }
+        if let (value, name) = self.value(.trustedProxies) {
+            switch TrustedProxies.parse(value) {
+            case .success(let proxies): configuration.trustedProxies = proxies
+            case .failure(let invalid):
+                throw ConfigurationError(
+                    setting: name,
+                    problem: "\"\(invalid.entry)\" is not an IP address or CIDR range (a comma-separated list, such as 10.0.0.0/8, ::1)")
+            }
         }
         try self.loadIdentitySettings(into: &configuration)
         return configuration

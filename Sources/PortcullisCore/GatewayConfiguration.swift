@@ -17,6 +17,9 @@ public struct GatewayConfiguration: Sendable {
     public var tokenAudience: String
     /// Lifetime of access tokens (`PORTCULLIS_ACCESS_TOKEN_TTL`).
     public var accessTokenTTL: Duration
+    /// The proxies whose `Forwarded`/`X-Forwarded-For` headers name the client (`PORTCULLIS_TRUSTED_PROXIES`);
+    /// empty: every client is its connection's peer.
+    public var trustedProxies = TrustedProxies()
     /// How long graceful shutdown may take before the process exits with status 1 (`PORTCULLIS_SHUTDOWN_TIMEOUT`).
     public var shutdownTimeout: Duration = .seconds(30)
     /// Audit lag past which `/health/ready` fails (`PORTCULLIS_AUDIT_MAX_LAG`).

@@ -57,6 +57,20 @@ struct ConfigurationLoaderTests {
         #expect(throws: ConfigurationError.self) { try ConfigurationLoader(environment: ["PORTCULLIS_TOKEN_CACHE_TTL": "-1s"]).load() }
     }
 
+    @Test("trusted proxies are none by default, a CIDR list when set, and a bad entry is named")
+    func trustedProxies() throws {
+        #expect(try ConfigurationLoader(environment: [:]).load().trustedProxies.isEmpty)
+        let set = try ConfigurationLoader(environment: ["PORTCULLIS_TRUSTED_PROXIES": "10.0.0.0/8, 2001:db8::/32,127.0.0.1"]).load()
+        #expect(set.trustedProxies.blocks.map(\.description) == ["10.0.0.0/8", "2001:db8::/32", "127.0.0.1/32"])
+        do {
+            _ = try ConfigurationLoader(environment: ["PORTCULLIS_TRUSTED_PROXIES": "10.0.0.0/8, 10.0.0.0/40"]).load()
+            Issue.record("a bad range was accepted")
+        } catch {
+            #expect(error.setting == "PORTCULLIS_TRUSTED_PROXIES")
+            #expect(error.problem.contains("\"10.0.0.0/40\""))
+        }
+    }
+
     @Test("session, hashing, database, audit-lag and shutdown settings: documented defaults, and each can be set")
     func resilienceSettings() throws {
         let defaults = try ConfigurationLoader(environment: [:]).load()
