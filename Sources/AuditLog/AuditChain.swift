@@ -12,6 +12,8 @@ public import Storage
 public struct AuditChain: DecisionLog {
     public let database: any Database
     let key: SymmetricKey
+    /// Digests of permission sets known to be stored: each set is written once, not with every record.
+    let storedSets = StoredPermissionSets()
 
     /// The `prevHash` of the first record ever appended.
     public static let genesis = String(repeating: "0", count: 64)
@@ -54,8 +56,10 @@ public struct AuditChain: DecisionLog {
     /// ids, never redelivered), so no id is looked up first.
     public func append(decisions records: [PreparedRecord]) async throws {
         guard !records.isEmpty else { return }
+        let newSets = self.storedSets.unknown(in: records.compactMap(\.permissionSet))
         try await self.database.transaction { connection in
             try await Self.lock(connection)
+            try await Self.store(newSets, at: records[0].createdMilliseconds, on: connection)
             var head = try await Self.head(on: connection)
             var start = records.startIndex
             while start < records.endIndex {
@@ -77,6 +81,19 @@ public struct AuditChain: DecisionLog {
                 start = end
             }
         }
+        self.storedSets.remember(newSets)
+    }
+
+    /// Writes the permission sets a batch names that may not be stored yet (one statement; a set another
+    /// writer stored meanwhile is left as it is).
+    static func store(_ sets: [PermissionSet], at milliseconds: Int64, on connection: any DatabaseConnection) async throws {
+        guard !sets.isEmpty else { return }
+        var query: SQLQuery = "INSERT INTO audit_permission_sets (digest, permissions, created_ms) VALUES "
+        for (index, set) in sets.enumerated() {
+            query.append("\(unsafe: index == 0 ? "" : ", ")(\(set.digest), \(set.canonicalText), \(milliseconds))")
+        }
+        query.append(" ON CONFLICT (digest) DO NOTHING")
+        try await connection.execute(query)
     }
 
     /// Rows per INSERT statement: 13 parameters each, well within both backends' limits.

@@ -26,5 +26,11 @@ public enum AuditMigrations {
         ),
         // Pushed records (`POST /logs`) are marked, and filters tell them apart.
         Migration(id: "audit.0002", ["ALTER TABLE audit_records ADD COLUMN origin TEXT"]),
+        // The permission sets decisions were made with, once each, under the digest their records name
+        // (`actor.permissions`): what `policy diff` replays them with. The digest covers the text, so a row
+        // that was changed no longer matches its records.
+        Migration(
+            id: "audit.0003",
+            ["CREATE TABLE audit_permission_sets (digest TEXT PRIMARY KEY, permissions TEXT NOT NULL, created_ms BIGINT NOT NULL)"]),
     ]
 }

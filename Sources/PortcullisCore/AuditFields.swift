@@ -7,6 +7,8 @@ public struct AuditActor: Codable, Sendable, Hashable {
     public var tenant: String?
     public var tokenID: String?
     public var act: Principal.Actor?
+    /// In a decision record: the digest of the permissions the decision was made with (``PermissionSet``).
+    public var permissions: String?
 
     /// Wire names as in the contract (`...Id`); Swift spells the acronym `ID`.
     enum CodingKeys: String, CodingKey {
@@ -15,6 +17,7 @@ public struct AuditActor: Codable, Sendable, Hashable {
         case tenant
         case tokenID = "tokenId"
         case act
+        case permissions
     }
     public init(sub: String?, type: String, tenant: String?, tokenID: String?, act: Principal.Actor?) {
         self.sub = sub

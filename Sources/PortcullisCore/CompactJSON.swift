@@ -45,6 +45,21 @@ public struct CompactJSON: Sendable {
         self.bytes.append(contentsOf: String(value).utf8)
     }
 
+    /// An array of strings as the field `key`; `null` when `values` is nil.
+    public mutating func field(_ key: String, strings values: [String]?) {
+        self.key(key)
+        guard let values else {
+            self.bytes.append(contentsOf: "null".utf8)
+            return
+        }
+        self.bytes.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { self.bytes.append(UInt8(ascii: ",")) }
+            self.string(value)
+        }
+        self.bytes.append(UInt8(ascii: "]"))
+    }
+
     /// Text that is already JSON (a value encoded elsewhere), as the field `key`.
     public mutating func field(_ key: String, json: some Sequence<UInt8>) {
         self.key(key)

@@ -15,6 +15,9 @@ public struct PreparedRecord: Sendable {
     public let outcome: String?
     public let actorSub: String?
     public let tenant: String?
+    /// The permissions the decision was made with, kept once per distinct set beside the chain; the record
+    /// itself names its digest (`actor.permissions`).
+    public let permissionSet: PermissionSet?
     /// The canonical text before the seq number (ending in `"seq":`) and after it.
     let beforeSeq: [UInt8]
     let afterSeq: [UInt8]
@@ -31,7 +34,8 @@ public struct PreparedRecord: Sendable {
     /// gateway. Its tenant is the actor's, else the resource's.
     public static func decision(
         id: String = UUID().uuidString.lowercased(), at date: Date, requestID: String?, stage: String, outcome: String, reason: String,
-        permission: String?, rule: String?, policyRevision: String?, actor: AuditActor, resource: AuditResource, client: AuditClient
+        permission: String?, rule: String?, policyRevision: String?, actor: AuditActor, resource: AuditResource, client: AuditClient,
+        permissions: PermissionSet? = nil
     ) -> PreparedRecord {
         let tenant = actor.tenant ?? resource.tenant
         let createdAt = Timestamp.format(date)
@@ -39,6 +43,7 @@ public struct PreparedRecord: Sendable {
         json.open()
         json.open("actor")
         if let act = actor.act, let encoded = try? JSONCoding.string(act) { json.field("act", json: encoded.utf8) }
+        json.field("permissions", permissions?.digest)
         json.field("sub", actor.sub)
         json.field("tenant", actor.tenant)
         json.field("tokenId", actor.tokenID)
@@ -75,7 +80,7 @@ public struct PreparedRecord: Sendable {
         // `rest` began as a new object, so its fields follow the seq number after a comma.
         return PreparedRecord(
             id: id, createdMilliseconds: Timestamp.milliseconds(date), name: DecisionPayload.eventName, serviceName: "gateway",
-            requestID: requestID, outcome: outcome, actorSub: actor.sub, tenant: tenant, beforeSeq: beforeSeq,
+            requestID: requestID, outcome: outcome, actorSub: actor.sub, tenant: tenant, permissionSet: permissions, beforeSeq: beforeSeq,
             afterSeq: [UInt8(ascii: ",")] + rest.bytes)
     }
 }

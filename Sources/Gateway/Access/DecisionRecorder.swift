@@ -116,7 +116,8 @@ struct DecisionRecorder: ResourceDecisionRecorder {
         let record = PreparedRecord.decision(
             at: self.clock.now, requestID: self.requestID, stage: stage, outcome: decision.outcome.rawValue, reason: decision.reason,
             permission: decision.required.isEmpty ? nil : decision.required.joined(separator: ","), rule: decision.rule,
-            policyRevision: decision.policyRevision, actor: AuditActor(principal), resource: resource, client: self.client)
+            policyRevision: decision.policyRevision, actor: AuditActor(principal), resource: resource, client: self.client,
+            permissions: principal.map(PermissionSet.init))
         return Built(record: record, stage: stage, outcome: decision.outcome.rawValue, reason: decision.reason)
     }
 
