@@ -227,14 +227,20 @@ public struct FlowCommands: Sendable {
                 throw APIError.badRequest("OWNERS_EXCLUDE_CALLER", "owners must include you or your tenant.")
             }
         }
-        return (owners, draft.tenant ?? principal.tenant)
+        // A new flow belongs to its creator's tenant unless a platform admin says otherwise; a change keeps
+        // the tenant the flow has (a flow of no tenant stays of none: it is not the first editor's to take).
+        return (owners, current == nil ? (draft.tenant ?? principal.tenant) : draft.tenant)
     }
 
     /// What a change of owners may not do, short of a platform admin: hand a flow of another tenant
     /// around (an account moved to another tenant keeps no say over its old tenant's flows), or drop the
     /// flow's own tenant from its owners (which would hide it from the tenant's members and admins).
     func checkOwnerChange(from current: Flow, to owners: [FlowOwner], by caller: FlowCaller, admin: Bool) async throws {
-        guard !admin, Set(owners) != Set(current.owners), let tenant = current.draft.tenant else { return }
+        guard !admin, Set(owners) != Set(current.owners) else { return }
+        guard let tenant = current.draft.tenant else {
+            try await self.checkRemovals(from: current, to: owners, by: caller)
+            return
+        }
         guard tenant == caller.principal.tenant else {
             try await self.access.refuse("flow-owner", id: current.id, to: caller, reason: "FOREIGN_TENANT")
             throw APIError.badRequest("FOREIGN_TENANT", "Only members of the flow's tenant change its owners.")
@@ -243,6 +249,33 @@ public struct FlowCommands: Sendable {
         if current.owners.contains(tenantOwner) && !owners.contains(tenantOwner) {
             try await self.access.refuse("flow-owner", id: tenant, to: caller, reason: "TENANT_OWNER_REQUIRED")
             throw APIError.badRequest("TENANT_OWNER_REQUIRED", "owners must keep the flow's tenant.")
+        }
+    }
+
+    /// A flow of no tenant (a platform admin's, shared by several tenants): a non-admin owner adds owners
+    /// of its own tenant like anywhere, but removes only itself, its tenant and users of its tenant, never
+    /// what another tenant or the admin put there (that would take the flow from them).
+    func checkRemovals(from current: Flow, to owners: [FlowOwner], by caller: FlowCaller) async throws {
+        let principal = caller.principal
+        let directory = try self.directory()
+        for removed in current.owners where !owners.contains(removed) {
+            let own: Bool
+            switch removed.type {
+            case FlowOwnership.tenantType: own = removed.id == principal.tenant && principal.tenant != nil
+            default:
+                if removed.id == principal.accountID {
+                    own = true
+                } else if let account = try await directory.account(removed.id), account.type == FlowOwnership.userType, let tenant = principal.tenant
+                {
+                    own = account.tenant == tenant
+                } else {
+                    own = false
+                }
+            }
+            guard own else {
+                try await self.access.refuse("flow-owner", id: removed.id, to: caller, reason: "FOREIGN_OWNER")
+                throw APIError.badRequest("FOREIGN_OWNER", "Only a platform admin removes owners outside your tenant from a flow of no tenant.")
+            }
         }
     }
 }

@@ -129,7 +129,10 @@ public struct FlowRoutes: Sendable {
         case .changed(let change):
             return ["data": ["id": .string(change.id), "status": .string(change.status.rawValue)]]
         case .refused(let id, let error):
-            return ["errors": .array(error.entries.map { ["message": .string($0.message), "flowId": .string(id), "code": .int(Int64($0.code))] })]
+            return [
+                "errors": .array(
+                    error.entries.map { ["message": .string($0.message), "flowId": .string(String(id.prefix(64))), "code": .int(Int64($0.code))] })
+            ]
         }
     }
 }

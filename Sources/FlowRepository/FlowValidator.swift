@@ -25,6 +25,10 @@ public enum FlowValidator {
     /// Bounds that keep one flow a reasonable document.
     public static let maximumNodes = 200
     public static let maximumEdges = 1_000
+    /// The most JSON one flow may take (its nodes' `fields` included): every status change writes and
+    /// publishes the whole flow, and a listing page holds up to 100 of them, so one tenant's giant flows
+    /// would slow everyone's writes and swell every page.
+    public static let maximumFlowBytes = 256 * 1024
     static let maximumText = (name: 60, description: 100, type: 30, function: 60, nodeName: 60, nodeDescription: 100, owners: 50)
     static let hmacAlgorithms: Set<String> = ["sha256", "sha384", "sha512"]
     /// The flow types of API.md §10 (`filter[type]`).
@@ -38,6 +42,9 @@ public enum FlowValidator {
 
     public static func validate(_ body: JSONValue) -> Result<FlowDraft, Problems> {
         guard case .object(let object) = body else { return .failure(Problems(problems: [.notAnObject])) }
+        if let size = try? JSONCoding.string(body).utf8.count, size > Self.maximumFlowBytes {
+            return .failure(Problems(problems: [.invalidField(path: "flow", expected: "at most \(Self.maximumFlowBytes / 1024) KiB of JSON")]))
+        }
         var reader = Reader()
         if object["status"] != nil && object["status"] != .null { reader.problems.append(.statusSetManually) }
         let name = reader.text(object, "name", path: "name", limit: Self.maximumText.name)

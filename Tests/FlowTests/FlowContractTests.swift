@@ -78,6 +78,37 @@ struct FlowContractTests {
         }
     }
 
+    @Test("a flow of no tenant, shared by two tenants, stays of no tenant: one tenant's user cannot take it", arguments: Backend.allCases)
+    func sharedFlow(backend: Backend) async throws {
+        try await withIdentityGateway(backend, modules: FlowLifecycleTests.withoutOrchestrator) { env in
+            let admin = try await env.adminToken()
+            let alice = try await env.user("alice", tenant: "t1")
+            let bob = try await env.user("bob", tenant: "t2")
+            let shared = try await env.createFlow(
+                FlowFixtures.flow(extra: ["owners": [["id": "t1", "type": "tenant"], ["id": "t2", "type": "tenant"]]]), token: admin)
+            let id = try #require(shared["id"]?.stringValue)
+            #expect(shared["tenant"] == nil || shared["tenant"] == .null)
+            let renamed = try await env.call(.patch, "/flows/\(id)", token: alice.token, json: ["name": "mine now"])
+            #expect(renamed.status == .ok)
+            #expect(renamed.json?["data"]?["tenant"] == nil || renamed.json?["data"]?["tenant"] == .null, "\(renamed.bodyText)")
+            #expect(try await env.call(.get, "/flows/\(id)", token: bob.token).status == .ok, "the other tenant still sees it")
+            // Dropping the other tenant (or the admin's entries) is the admin's to do.
+            let taken = try await env.call(
+                .patch, "/flows/\(id)", token: alice.token, json: ["owners": [["id": "t1", "type": "tenant"]]], requestID: "take-\(backend)")
+            #expect(taken.status == .badRequest)
+            #expect(taken.errorReason == "FOREIGN_OWNER")
+            _ = try await env.resourceDecisions(of: "take-\(backend)", outcome: "deny", reason: "FOREIGN_OWNER", admin: admin)
+            // Adding oneself (of one's own tenant) next to everyone already there, and leaving again, is fine.
+            let owners = try #require(shared["owners"]?.arrayValue)
+            let added = try await env.call(
+                .patch, "/flows/\(id)", token: alice.token, json: ["owners": .array(owners + [["id": .string(alice.id), "type": "user"]])])
+            #expect(added.status == .ok, "\(added.bodyText)")
+            let left = try await env.call(.patch, "/flows/\(id)", token: alice.token, json: ["owners": .array(owners)])
+            #expect(left.status == .ok, "\(left.bodyText)")
+            #expect(try await env.call(.get, "/flows/\(id)", token: bob.token).status == .ok)
+        }
+    }
+
     @Test("the flow token's client id is shown only to callers who may control the flow", arguments: Backend.allCases)
     func flowTokenVisibility(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in

@@ -91,6 +91,10 @@ struct FlowLifecycleTests {
             let flowToken = try #require(issued.json?["access_token"]?.stringValue)
             #expect(try await env.call(.get, "/flows", token: flowToken).status == .forbidden)
             #expect(try await env.call(.get, "/api/v1/users/me", token: flowToken).json?["data"]?["permissions"] == ["queues.consume"])
+            // Nobody renames a flow's account, the flow's own token included.
+            let renamed = try await env.call(.patch, "/api/v1/users/me", token: flowToken, json: ["firstname": "Tenant Admin"])
+            #expect(renamed.status == .conflict)
+            #expect(renamed.errorReason == "FLOW_ACCOUNT")
             // The secret never reaches the audit log.
             let records = try await env.call(.get, "/logs?page%5Bsize%5D=100", token: admin)
             #expect(!records.bodyText.contains(secret))

@@ -325,6 +325,27 @@ struct FlowRouteTests {
                 #expect(response.status != .internalServerError)
             }
             #expect(try await env.call(.get, "/flows/not-a-flow-id", token: alice.token).status == .notFound)
+            // Giant flows are refused (every status change writes and publishes the whole flow).
+            let giant = try await env.call(
+                .post, "/flows", token: alice.token,
+                json: FlowFixtures.flow(extra: [
+                    "description": "d",
+                    "graph": [
+                        "nodes": [
+                            ["id": "a", "componentId": "c", "function": "f", "fields": ["blob": .string(String(repeating: "x", count: 300_000))]]
+                        ],
+                        "edges": [],
+                    ],
+                ]))
+            #expect(giant.status == .badRequest)
+            #expect(giant.messages == ["flow must be at most 256 KiB of JSON."])
+            // Ids the caller sends are echoed short: a 10,000-character id comes back as 64.
+            let long = String(repeating: "b", count: 10_000)
+            let echoed = try await env.call(.post, "/flows/multiple/start", token: alice.token, json: [.string(long)])
+            #expect(echoed.json?.arrayValue?.first?["errors"]?.arrayValue?.first?["flowId"]?.stringValue?.count == 64)
+            let longPath = try await env.call(.get, "/nothing/" + String(repeating: "p", count: 5_000), token: alice.token)
+            #expect(longPath.errorReason == "NO_ROUTE")
+            #expect((longPath.messages.first?.count ?? .max) < 300, "the path is not echoed whole")
             // The literal segments of /flows/multiple/start and /flows/bulk shadow /flows/{id} as in the router.
             let multiple = try await env.call(.get, "/flows/multiple", token: alice.token)
             #expect(multiple.status == .notFound)

@@ -32,7 +32,9 @@ public enum AccessRefusal: Error, Sendable, Equatable {
         case .authenticationUnavailable: .serviceUnavailable("AUTHENTICATION_UNAVAILABLE", "Tokens cannot be checked right now; try again later.")
         case .unauthenticated(let requirement): .unauthorized("UNAUTHENTICATED", PermissionRequirement.tokenNeeded(requirement))
         case .missingPermission(let requirement, let missing): .forbidden("MISSING_PERMISSION", requirement.refusal(missing: missing))
-        case .noRoute(let method, let path): .notFound("No route matches \(method) \(path).", reason: "NO_ROUTE")
+        case .noRoute(let method, let path):
+            // The path is the caller's; a long one is shortened rather than echoed whole.
+            .notFound("No route matches \(method) \(path.count > 200 ? path.prefix(200) + "..." : path).", reason: "NO_ROUTE")
         }
     }
 

@@ -95,6 +95,8 @@ public struct AccountRoutes: Sendable {
     /// login, and is a recorded decision.
     private func updateOwn(_ body: OwnBody, context: GatewayRequestContext) async throws -> Account {
         let principal = try context.requirePrincipal()
+        // A flow's token account is its flow's (nobody renames it, the platform admin included).
+        try await self.administration.refuseFlowAccount(principal.accountID)
         if let password = body.password {
             try await self.checkCurrentPassword(body.currentPassword, of: principal, context: context)
             if let problem = self.administration.passwordPolicy.problem(with: password) {
