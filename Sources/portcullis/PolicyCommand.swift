@@ -1,10 +1,14 @@
 import ArgumentParser
+import AuditLog
+import Foundation
+import Gateway
 import Policy
 import PortcullisCore
+import Storage
 
 struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "policy", abstract: "Work with the policy files.", subcommands: [PolicyTest.self])
+        commandName: "policy", abstract: "Work with the policy files.", subcommands: [PolicyTest.self, PolicyDiffCommand.self])
 }
 
 /// `portcullis policy test`: decides every case of `<policies>/tests/*.yaml` and prints pass or fail.
@@ -51,5 +55,56 @@ struct PolicyTest: AsyncParsableCommand {
         if !report.passed {
             throw ExitCode(1)
         }
+    }
+}
+
+/// `portcullis policy diff`: which recorded requests a candidate set of policy files would decide
+/// differently; exit 1 when any allowed request would be refused (a CI gate for policy changes).
+struct PolicyDiffCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Replay the route decisions of a period against candidate policy files; exit 1 when any allow would become a deny.",
+        discussion: "Reads the audit log of the gateway's database (DATABASE_URL or the data directory), like `audit verify`."
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Option(name: .customLong("candidate"), help: "Directory with the candidate permissions.yaml, roles.yaml and routes.yaml.")
+    var candidate: String
+
+    @Option(name: .customLong("since"), help: "How far back to replay, e.g. 30m, 24h, 7d (default 24h).")
+    var since = "24h"
+
+    @Option(name: .customLong("format"), help: "text or json.")
+    var format = Format.text
+
+    func run() async throws {
+        let configuration = try self.options.load()
+        guard let period = DurationText.parse(self.since) else {
+            Console.error("portcullis: --since \"\(self.since)\" is not a duration such as 30m, 24h or 7d")
+            throw ExitCode(2)
+        }
+        let candidate: PolicySet
+        do {
+            candidate = try PolicySet.load(directory: self.candidate)
+        } catch {
+            Console.error("portcullis: invalid candidate policies: \(error)")
+            throw ExitCode(2)
+        }
+        let logger = LoggingSetup.bootstrap(configuration)
+        let database = try await Startup.openDatabase(configuration, logger: logger)
+        let report = try await Startup.withRunning(database) {
+            try await MigrationRunner(database: database, migrations: GatewayAssembly.migrations(), logger: logger).migrate()
+            return try await PolicyDiffRun.run(database: database, candidate: candidate, period: period)
+        }
+        switch self.format {
+        case .json: Console.write(try JSONCoding.string(report))
+        case .text: Console.write(PolicyDiffRun.text(report, since: self.since))
+        }
+        if report.breaksRequests { throw ExitCode(1) }
     }
 }

@@ -141,6 +141,63 @@ struct AuditEndToEndTests {
         try await TestDatabases.drop(location)
     }
 
+    @Test(
+        "portcullis policy diff: 0 for an identical candidate, 1 naming the rule and requests a candidate would refuse", arguments: Backend.allCases)
+    func policyDiff(backend: Backend) async throws {
+        let dataDirectory = ServeEndToEndTests.temporaryDirectory()
+        let (environment, created) = try await ServeEndToEndTests.environment(for: backend, dataDirectory: dataDirectory)
+        let candidate = FileManager.default.temporaryDirectory.appendingPathComponent("candidate-\(UUID().uuidString)").path
+        defer {
+            try? FileManager.default.removeItem(atPath: dataDirectory)
+            try? FileManager.default.removeItem(atPath: candidate)
+        }
+        let server = try await PortcullisProcess.start(environment: environment)
+        let admin = try await Self.login(server)
+        // A plain user (the admin holds every permission, so no rule change refuses it but a missing route).
+        let user = try await HTTP.request(
+            .POST, "\(server.baseURL)/api/v1/users", headers: [("authorization", "Bearer \(admin)"), ("content-type", "application/json")],
+            body: #"{"username":"diff-user","password":"diff-user-password-1"}"#)
+        #expect(user.status == 201, "\(user.body)")
+        let login = try await HTTP.request(
+            .POST, "\(server.baseURL)/login", headers: [("content-type", "application/json")],
+            body: #"{"username":"diff-user","password":"diff-user-password-1"}"#)
+        let token = try #require(login.json?["token"] as? String)
+        for index in 0..<3 {
+            _ = try await HTTP.request(
+                .GET, "\(server.baseURL)/api/v1/users/me", headers: [("authorization", "Bearer \(token)"), ("x-request-id", "diff-me-\(index)")])
+        }
+        #expect(try await server.stop() == 0)
+
+        try FileManager.default.createDirectory(atPath: candidate, withIntermediateDirectories: true)
+        for name in ["permissions.yaml", "roles.yaml", "routes.yaml"] {
+            try FileManager.default.copyItem(atPath: "\(PortcullisProcess.policiesDirectory)/\(name)", toPath: "\(candidate)/\(name)")
+        }
+        let same = try await PortcullisProcess.run(arguments: ["policy", "diff", "--candidate", candidate], environment: environment)
+        #expect(same.status == 0, "\(same.output)")
+        #expect(same.output.contains("no recorded request would change outcome or rule"), "\(same.output)")
+
+        // The candidate drops the own-account rule: /users/me now falls to /users/{id}, which a plain user may not read.
+        let routes = try String(contentsOfFile: "\(candidate)/routes.yaml", encoding: .utf8)
+        try routes.replacingOccurrences(of: "  - {id: own-account, methods: [GET, PATCH], path: /api/v1/users/me, auth: authenticated}\n", with: "")
+            .write(toFile: "\(candidate)/routes.yaml", atomically: true, encoding: .utf8)
+        let breaking = try await PortcullisProcess.run(
+            arguments: ["policy", "diff", "--candidate", candidate, "--since", "1h", "--format", "json"], environment: environment)
+        #expect(breaking.status == 1, "\(breaking.output)")
+        let line = try #require(breaking.output.split(separator: "\n").last { $0.hasPrefix("{") })
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let groups = try #require(report["groups"] as? [[String: Any]])
+        let group = try #require(groups.first { $0["fromRule"] as? String == "own-account" })
+        #expect(group["change"] as? String == "allow-to-deny")
+        #expect(group["toRule"] as? String == "account-read")
+        #expect(group["reason"] as? String == "MISSING_PERMISSION")
+        #expect(group["count"] as? Int == 3)
+        #expect(Set(group["requestIds"] as? [String] ?? []) == ["diff-me-0", "diff-me-1", "diff-me-2"])
+        let text = try await PortcullisProcess.run(arguments: ["policy", "diff", "--candidate", candidate], environment: environment)
+        #expect(text.status == 1)
+        #expect(text.output.contains("allow-to-deny: 3 requests, rule own-account -> account-read (MISSING_PERMISSION)"), "\(text.output)")
+        if backend == .postgres { try await TestDatabases.drop(created) }
+    }
+
     @Test("portcullis policy test passes on the shipped policies and fails on a wrong expectation")
     func policyTest() async throws {
         let shipped = try await PortcullisProcess.run(arguments: ["policy", "test"], environment: [:])
