@@ -81,7 +81,7 @@ public struct FlowAccess: Sendable {
             caller.principal, ResourceAction(platform: permission), on: ResourceRef(type: "flows", id: "*", tenant: caller.principal.tenant),
             recordingTo: caller.decisions)
         guard allowed else {
-            throw APIError.forbidden("MISSING_PERMISSION", PermissionRequirement.allOf([permission]).refusal(missing: [permission]))
+            throw APIError.missingPermission(permission)
         }
     }
 

@@ -48,3 +48,14 @@ public struct PermissionRequirement: Codable, Sendable, Hashable {
         permissions.joined(separator: ", ")
     }
 }
+
+extension APIError {
+    /// 403 `MISSING_PERMISSION` for a check that needs `permission` alone, explained like a route refusal.
+    public static func missingPermission(_ permission: String) -> APIError {
+        let requirement = PermissionRequirement.allOf([permission])
+        var error = APIError.forbidden("MISSING_PERMISSION", requirement.refusal(missing: [permission]))
+        error.entries[0].required = requirement
+        error.entries[0].missing = [permission]
+        return error
+    }
+}

@@ -116,8 +116,7 @@ public struct WebhookRoutes: Sendable {
             let permitted = authorizer.decide(principal, RouteAccess.allOf(["webhooks.execute"]))
             guard permitted.allowed else {
                 try await self.record(.deny, "MISSING_PERMISSION", flowID: flowID, tenant: flow.tenant, context: context)
-                throw APIError.forbidden(
-                    "MISSING_PERMISSION", PermissionRequirement.allOf(["webhooks.execute"]).refusal(missing: ["webhooks.execute"]))
+                throw APIError.missingPermission("webhooks.execute")
             }
             try await self.record(.allow, ownership.reason, flowID: flowID, tenant: flow.tenant, context: context)
         }

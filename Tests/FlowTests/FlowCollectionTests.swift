@@ -72,7 +72,14 @@ struct FlowCollectionTests {
             let bulk: JSONValue = [FlowFixtures.flow(name: "good one"), ["name": "no graph"], FlowFixtures.flow(name: "good two")]
             let refused = try await env.call(.post, "/flows", token: alice.token, json: bulk, requestID: "bulk-refused-\(backend)")
             #expect(refused.status == .forbidden)
-            _ = try await env.resourceDecisions(of: "bulk-refused-\(backend)", outcome: "deny", reason: "MISSING_PERMISSION", admin: admin)
+            let denies = try await env.resourceDecisions(of: "bulk-refused-\(backend)", outcome: "deny", reason: "MISSING_PERMISSION", admin: admin)
+            // A module's refusal explains itself too: what it needed, what the token lacks, and its record.
+            let entry = refused.json?["errors"]?.arrayValue?.first
+            #expect(entry?["message"] == "This request needs the permission flows.bulk; your token does not have it.")
+            #expect(entry?["required"] == ["allOf": ["flows.bulk"]])
+            #expect(entry?["missing"] == ["flows.bulk"])
+            #expect(entry?["requestId"] == .string("bulk-refused-\(backend)"))
+            #expect(entry?["decisionId"] != nil && entry?["decisionId"] == denies.last?["id"], "\(refused.bodyText)")
             #expect(try await env.call(.get, "/flows", token: alice.token).json?["meta"]?["total"] == 0)
 
             let bulker = try await env.user("bulker", tenant: "t1", permissions: ["flows.bulk"])

@@ -70,11 +70,21 @@ public struct AccessMiddleware: RouterMiddleware {
                 response = try await next(request, context)
             } catch {
                 try await self.settle(recorder, context: context)
-                throw error
+                throw Self.explained(error, by: recorder, context: context)
             }
             try await self.settle(recorder, context: context)
             return response
         }
+    }
+
+    /// A 403 that a module answered after a recorded resource-level deny names that record and the request
+    /// (`decisionId`, `requestId`), as a route refusal does. A 404 stays as it is: an invisible resource
+    /// must look like a missing one.
+    static func explained(_ error: any Error, by recorder: DecisionRecorder, context: Context) -> any Error {
+        guard let decisionID = recorder.lastDenyID else { return error }
+        let apiError = ErrorResponse.apiError(for: error, logger: Self.quiet)
+        guard apiError.status == 403 else { return error }
+        return apiError.recorded(decisionID: decisionID, requestID: context.requestID.value)
     }
 
     /// Settles what the recorder held back, or refuses the request with 503 `AUDIT_UNAVAILABLE`: an answer

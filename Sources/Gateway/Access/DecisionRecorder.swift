@@ -27,6 +27,8 @@ struct DecisionRecorder: ResourceDecisionRecorder {
         struct State {
             var records: [Built] = []
             var lost = false
+            /// The id of this request's last resource-level deny that was committed, for its refusal to name.
+            var lastDeny: String?
         }
         let state = Mutex(State())
 
@@ -85,7 +87,11 @@ struct DecisionRecorder: ResourceDecisionRecorder {
             resource: AuditResource(method: self.method, path: self.path, type: resource.type, id: resource.id, tenant: resource.tenant),
             principal: principal ?? self.principal)
         try await self.commitHeld(self.held.take(adding: built))
+        if decision.outcome == .deny { self.held.state.withLock { $0.lastDeny = built.record.id } }
     }
+
+    /// The record id of this request's last committed resource-level deny.
+    var lastDenyID: String? { self.held.state.withLock { $0.lastDeny } }
 
     /// Commits what is held back; 503 `AUDIT_UNAVAILABLE` when it cannot, and from then on for this request
     /// (a handler that swallowed the failure of a check still cannot answer without its route record).
