@@ -83,7 +83,7 @@ struct ServeEndToEndTests {
         }
         for await _ in holding.stream { break }
         async let request = try? HTTP.request(.GET, "\(server.baseURL)/api/v1/users/me", headers: [("authorization", "Bearer \(token)")])
-        try await Task.sleep(for: .milliseconds(500))
+        try await Task.sleep(for: .seconds(1))
         let stopping = ContinuousClock.now
         let status = try await server.stop(timeout: .seconds(30))
         let took = stopping.duration(to: .now)
@@ -93,7 +93,9 @@ struct ServeEndToEndTests {
         #expect(status == 1, "\(server.outputText.suffix(2000))")
         #expect(took < .seconds(10), "the bound is 1 s; the process took \(took)")
         #expect(server.outputText.contains("shutdown did not finish within its bound"), "\(server.outputText.suffix(2000))")
-        #expect(server.outputText.contains("1 decision records committing"), "it says what it was waiting for: \(server.outputText.suffix(2000))")
+        // What it waited for: the request in flight is counted when it reached the journal in time, which a
+        // loaded machine does not promise; the sentence is there either way.
+        #expect(server.outputText.contains("decision records committing"), "it says what it was waiting for: \(server.outputText.suffix(2000))")
     }
 
     @Test("PostgreSQL over TCP with a password in the URL")
