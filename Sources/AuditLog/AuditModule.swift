@@ -29,7 +29,7 @@ public struct AuditModule: GatewayModule {
 
     public func registerRoutes(on routes: RouteRegistry) {
         AuditRoutes(chain: self.audit.chain, policies: self.environment.policies, clock: self.environment.clock).register(on: routes)
-        PolicyDiffRoutes(database: self.environment.database).register(on: routes)
+        PolicyDiffRoutes(database: self.environment.database, clock: self.environment.clock).register(on: routes)
     }
 
     /// The gateway's decision records go straight into the chain, in the journal's group commit.

@@ -265,6 +265,9 @@ public struct FlowCommands: Sendable {
             default:
                 if removed.id == principal.accountID {
                     own = true
+                } else if try await directory.account(removed.id) == nil {
+                    // A deleted account gives nobody anything: anyone may tidy it away.
+                    own = true
                 } else if let account = try await directory.account(removed.id), account.type == FlowOwnership.userType, let tenant = principal.tenant
                 {
                     own = account.tenant == tenant

@@ -44,6 +44,7 @@ public struct ConfigurationLoader: Sendable {
         public static let queueMaxAttempts = Setting(variable: "PORTCULLIS_QUEUE_MAX_ATTEMPTS", flag: "")
         public static let tokenCacheTTL = Setting(variable: "PORTCULLIS_TOKEN_CACHE_TTL", flag: "")
         public static let trustedProxies = Setting(variable: "PORTCULLIS_TRUSTED_PROXIES", flag: "")
+        public static let forwardedHeader = Setting(variable: "PORTCULLIS_FORWARDED_HEADER", flag: "")
 
         public static let all: [Setting] = [.host, .port, .dataDirectory, .databaseURL, .policies, .logLevel, .logFormat, .maxBodyBytes]
     }
@@ -109,11 +110,19 @@ public struct ConfigurationLoader: Sendable {
         if let (value, name) = self.value(.trustedProxies) {
             switch TrustedProxies.parse(value) {
             case .success(let proxies): configuration.trustedProxies = proxies
+            case .failure(let invalid) where invalid.tooMany:
+                throw ConfigurationError(setting: name, problem: "lists more than \(TrustedProxies.maximumBlocks) addresses or ranges")
             case .failure(let invalid):
                 throw ConfigurationError(
                     setting: name,
                     problem: "\"\(invalid.entry)\" is not an IP address or CIDR range (a comma-separated list, such as 10.0.0.0/8, ::1)")
             }
+        }
+        if let (value, name) = self.value(.forwardedHeader) {
+            guard let header = TrustedProxies.Header(rawValue: value.lowercased()) else {
+                throw ConfigurationError(setting: name, problem: "\"\(value.prefix(64))\" is not x-forwarded-for or forwarded")
+            }
+            configuration.trustedProxies.header = header
         }
         try self.loadIdentitySettings(into: &configuration)
         return configuration

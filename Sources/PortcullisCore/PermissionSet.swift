@@ -22,10 +22,6 @@ public struct PermissionSet: Sendable, Hashable {
         self.digest = Self.digest(of: self.canonicalText)
     }
 
-    public init(_ principal: Principal) {
-        self.init(granted: principal.granted, scope: principal.scope)
-    }
-
     static func text(granted: [String], scope: [String]?) -> String {
         var json = CompactJSON(capacity: 64 + granted.count * 24)
         json.open()

@@ -26,6 +26,9 @@ public struct Principal: Sendable, Hashable {
     public let issuedAt: Date?
     /// The delegation chain of an exchanged token: `act.sub` is the actor's account id.
     public let actor: Actor?
+    /// ``granted`` and ``scope`` as decision records name them (by digest), computed once per principal:
+    /// a verified token's principal is cached, so the request path does not sort and hash them again.
+    public let permissionSet: PermissionSet
 
     /// RFC 8693 `act`: who acts on the subject's behalf, possibly itself acting for another.
     public indirect enum Actor: Sendable, Hashable, Codable {
@@ -58,6 +61,7 @@ public struct Principal: Sendable, Hashable {
         self.type = type
         self.roles = roles
         self.granted = granted
+        self.permissionSet = PermissionSet(granted: granted, scope: scope)
         self.scope = scope
         self.tokenID = tokenID
         self.tokenType = tokenType

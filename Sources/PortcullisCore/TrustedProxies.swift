@@ -3,12 +3,21 @@ import Foundation
 /// The proxies whose forwarding headers are believed (`PORTCULLIS_TRUSTED_PROXIES`), and the client address
 /// they reveal.
 ///
-/// Only when the connection's peer is one of them is `Forwarded` (RFC 7239, its `for=` parameters) or, when
-/// absent, `X-Forwarded-For` read, right to left: each proxy appends the address it saw, so the right-most
-/// address that is not a trusted proxy is the client. Everything left of it was written by the client and
-/// is ignored. A request from any other peer is that peer, whatever its headers say.
+/// Only when the connection's peer is one of them is the one forwarding header the proxies write read
+/// (`X-Forwarded-For`, or `Forwarded` of RFC 7239 with its `for=` parameters), right to left: each proxy
+/// appends the address it saw, so the right-most address that is not a trusted proxy is the client.
+/// Everything left of it was written by the client and is ignored, and so is the other header, which a
+/// proxy passes through as the client sent it. A request from any other peer is that peer, whatever its
+/// headers say.
 public struct TrustedProxies: Sendable, Equatable {
+    /// The header the proxies write (`PORTCULLIS_FORWARDED_HEADER`).
+    public enum Header: String, Sendable, Equatable {
+        case xForwardedFor = "x-forwarded-for"
+        case forwarded
+    }
+
     public let blocks: [CIDRBlock]
+    public var header: Header = .xForwardedFor
 
     /// The most entries a setting may list, and the most hops of a header that are read.
     public static let maximumBlocks = 64
@@ -18,19 +27,21 @@ public struct TrustedProxies: Sendable, Equatable {
         self.blocks = blocks
     }
 
-    /// Parses a comma-separated CIDR list; nil names the first entry that is not one.
+    /// Parses a comma-separated CIDR list; a failure names the first entry that is not one.
     public static func parse(_ text: String) -> Result<TrustedProxies, InvalidEntry> {
         var blocks: [CIDRBlock] = []
         for entry in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
             guard let block = CIDRBlock(entry) else { return .failure(InvalidEntry(entry: String(entry.prefix(64)))) }
             blocks.append(block)
         }
-        guard blocks.count <= Self.maximumBlocks else { return .failure(InvalidEntry(entry: "more than \(Self.maximumBlocks) entries")) }
+        guard blocks.count <= Self.maximumBlocks else { return .failure(InvalidEntry(entry: "", tooMany: true)) }
         return .success(TrustedProxies(blocks))
     }
 
     public struct InvalidEntry: Error, Sendable, Equatable {
         public let entry: String
+        /// More entries than ``TrustedProxies/maximumBlocks``.
+        public var tooMany = false
     }
 
     public var isEmpty: Bool { self.blocks.isEmpty }
@@ -39,11 +50,13 @@ public struct TrustedProxies: Sendable, Equatable {
         self.blocks.contains { $0.contains(address) }
     }
 
-    /// The client's address: the peer's, unless the peer is a trusted proxy and its forwarding headers name
-    /// an earlier hop. `forwarded` and `forwardedFor` are every value of those headers, in order.
+    /// The client's address: the peer's (in one spelling), unless the peer is a trusted proxy and its
+    /// forwarding header names an earlier hop. `forwarded` and `forwardedFor` are every value of those
+    /// headers, in order; only ``header``'s is read.
     public func clientAddress(peer: String, forwarded: [String], forwardedFor: [String]) -> String {
-        guard !self.blocks.isEmpty, let peerAddress = IPAddress(peer), self.trusts(peerAddress) else { return peer }
-        let hops = forwarded.isEmpty ? Self.forwardedForHops(forwardedFor) : Self.forwardedHops(forwarded)
+        guard let peerAddress = IPAddress(peer) else { return peer }
+        guard !self.blocks.isEmpty, self.trusts(peerAddress) else { return peerAddress.description }
+        let hops = self.header == .forwarded ? Self.forwardedHops(forwarded) : Self.forwardedForHops(forwardedFor)
         var client = peerAddress
         for hop in hops.reversed().prefix(Self.maximumHops) {
             // A hop that is not an address (`unknown`, an obfuscated name, garbage) ends the walk: what is left

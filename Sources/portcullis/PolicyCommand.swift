@@ -99,12 +99,19 @@ struct PolicyDiffCommand: AsyncParsableCommand {
         let database = try await Startup.openDatabase(configuration, logger: logger)
         let report = try await Startup.withRunning(database) {
             try await MigrationRunner(database: database, migrations: GatewayAssembly.migrations(), logger: logger).migrate()
-            return try await PolicyDiffRun.run(database: database, candidate: candidate, period: period)
+            return try await PolicyDiffRun.run(database: database, candidate: candidate, period: period, now: Date())
         }
         switch self.format {
         case .json: Console.write(try JSONCoding.string(report))
         case .text: Console.write(PolicyDiffRun.text(report, since: self.since))
         }
         if report.breaksRequests { throw ExitCode(1) }
+        // Records there were, and none could be decided again (made before permission sets were recorded):
+        // a gate that checked nothing must not pass.
+        if report.compared == 0 && report.withoutPermissions > 0 {
+            Console.error(
+                "portcullis: no recorded decision of the period could be replayed (\(report.withoutPermissions) without recorded permissions)")
+            throw ExitCode(2)
+        }
     }
 }

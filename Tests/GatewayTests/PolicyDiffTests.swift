@@ -52,6 +52,12 @@ struct PolicyDiffTests {
             #expect(try await Self.call(env, "/api/v1/tenants", token: user, requestID: "tenants-user").status == .forbidden)
             #expect(try await Self.call(env, "/api/v1/tenants", token: admin, requestID: "tenants-admin").status == .ok)
             #expect(try await Self.call(env, "/nothing/here", token: nil, requestID: "nothing").status == .notFound)
+            _ = try await env.makeAccount("tenantadmin", password: "tenant-admin-password-1", roles: ["TENANT_ADMIN"], tenant: "t1")
+            let tenantAdmin = try await env.login("tenantadmin", "tenant-admin-password-1")
+            #expect(try await Self.call(env, "/api/v1/tenants", token: tenantAdmin, requestID: "tenants-tenant-admin").status == .ok)
+            var basic: HTTPFields = [HTTPField.Name("x-request-id")!: "me-basic", .authorization: "Basic dXNlcjpwdw=="]
+            #expect(try await env.client.execute(uri: "/api/v1/users/me", method: .get, headers: basic).status == .unauthorized)
+            basic[.authorization] = nil
 
             let same = try await Self.diff(env, try Self.candidate(), token: admin)
             #expect(same.status == .ok, "\(same.bodyText)")
@@ -74,6 +80,34 @@ struct PolicyDiffTests {
             #expect(own["reason"] == "MISSING_PERMISSION")
             #expect(own["count"] == 2, "the two /users/me requests of the user; the admin holds every permission")
             #expect(Set(own["requestIds"]?.arrayValue?.compactMap(\.stringValue) ?? []) == ["me-1", "me-2"])
+            #expect(breaking.count == 1, "\(breaking)")
+
+            // A permission removed from a rule: tenant admins read tenants through tenant.profile.read.
+            let narrowed = try await Self.diff(
+                env,
+                try Self.candidate {
+                    $0.replacingOccurrences(
+                        of: "path: /api/v1/tenants, require: {anyOf: [iam.tenant.read, tenant.profile.read]}",
+                        with: "path: /api/v1/tenants, require: {anyOf: [iam.tenant.read]}")
+                }, token: admin)
+            let narrowedGroups = try #require(narrowed.json?["data"]?["groups"]?.arrayValue)
+            #expect(narrowedGroups.count == 1, "\(narrowedGroups)")
+            #expect(narrowedGroups.first?["change"] == "allow-to-deny")
+            #expect(narrowedGroups.first?["fromRule"] == "tenants-read")
+            #expect(narrowedGroups.first?["requestIds"] == ["tenants-tenant-admin"], "the platform admin still may; the plain user never could")
+
+            // Credentials of another scheme are replayed as anonymous: a rule made public would let them in.
+            let opened = try await Self.diff(
+                env,
+                try Self.candidate {
+                    $0.replacingOccurrences(
+                        of: "{id: own-account, methods: [GET, PATCH], path: /api/v1/users/me, auth: authenticated}",
+                        with: "{id: own-account, methods: [GET, PATCH], path: /api/v1/users/me, auth: public}")
+                }, token: admin)
+            let openedGroups = try #require(opened.json?["data"]?["groups"]?.arrayValue)
+            #expect(openedGroups.count == 1, "\(openedGroups)")
+            #expect(openedGroups.first?["change"] == "deny-to-allow")
+            #expect(openedGroups.first?["requestIds"] == ["me-basic"])
 
             // A new public rule for a path no rule matched: a recorded 404 would now be allowed.
             let added = try await Self.diff(
@@ -97,7 +131,7 @@ struct PolicyDiffTests {
                 "UPDATE audit_permission_sets SET permissions = REPLACE(permissions, '\"granted\":[', '\"granted\":[\"all\",')")
             let tampered = try #require(try await Self.diff(env, try Self.candidate(), token: admin).json?["data"])
             #expect(tampered["groups"] == [])
-            #expect((tampered["withoutPermissions"].flatMap { if case .int(let n) = $0 { n } else { nil } } ?? 0) >= 4)
+            #expect((tampered["withoutPermissions"].flatMap { if case .int(let n) = $0 { n } else { nil } } ?? 0) >= 5)
         }
     }
 

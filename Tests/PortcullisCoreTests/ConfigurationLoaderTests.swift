@@ -62,6 +62,13 @@ struct ConfigurationLoaderTests {
         #expect(try ConfigurationLoader(environment: [:]).load().trustedProxies.isEmpty)
         let set = try ConfigurationLoader(environment: ["PORTCULLIS_TRUSTED_PROXIES": "10.0.0.0/8, 2001:db8::/32,127.0.0.1"]).load()
         #expect(set.trustedProxies.blocks.map(\.description) == ["10.0.0.0/8", "2001:db8::/32", "127.0.0.1/32"])
+        #expect(set.trustedProxies.header == .xForwardedFor)
+        #expect(try ConfigurationLoader(environment: ["PORTCULLIS_FORWARDED_HEADER": "Forwarded"]).load().trustedProxies.header == .forwarded)
+        #expect(throws: ConfigurationError.self) { try ConfigurationLoader(environment: ["PORTCULLIS_FORWARDED_HEADER": "x-real-ip"]).load() }
+        let many = (0..<65).map { "10.0.0.\($0)" }.joined(separator: ",")
+        #expect(throws: ConfigurationError(setting: "PORTCULLIS_TRUSTED_PROXIES", problem: "lists more than 64 addresses or ranges")) {
+            try ConfigurationLoader(environment: ["PORTCULLIS_TRUSTED_PROXIES": many]).load()
+        }
         do {
             _ = try ConfigurationLoader(environment: ["PORTCULLIS_TRUSTED_PROXIES": "10.0.0.0/8, 10.0.0.0/40"]).load()
             Issue.record("a bad range was accepted")

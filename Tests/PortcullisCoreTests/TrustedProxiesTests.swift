@@ -53,9 +53,22 @@ struct TrustedProxiesTests {
         #expect(proxies.clientAddress(peer: "10.0.0.1", forwarded: [], forwardedFor: ["2001:DB8::7"]) == "2001:db8::7")
     }
 
-    @Test("Forwarded (RFC 7239) wins over X-Forwarded-For; quotes, brackets and ports are read")
+    @Test("only the header the proxies write is read: a Forwarded the client sent through is ignored, and the other way round")
+    func oneHeader() throws {
+        var proxies = try Self.proxies("10.0.0.0/8")
+        #expect(proxies.header == .xForwardedFor, "the default")
+        #expect(proxies.clientAddress(peer: "10.0.0.1", forwarded: ["for=1.2.3.4"], forwardedFor: ["203.0.113.9"]) == "203.0.113.9")
+        proxies.header = .forwarded
+        #expect(proxies.clientAddress(peer: "10.0.0.1", forwarded: ["for=203.0.113.9"], forwardedFor: ["1.2.3.4"]) == "203.0.113.9")
+        #expect(proxies.clientAddress(peer: "10.0.0.1", forwarded: [], forwardedFor: ["1.2.3.4"]) == "10.0.0.1")
+        // One address, one spelling, so that login throttling counts it once.
+        #expect(proxies.clientAddress(peer: "::ffff:192.0.2.7", forwarded: [], forwardedFor: []) == "192.0.2.7")
+    }
+
+    @Test("Forwarded (RFC 7239): quotes, brackets and ports are read")
     func forwarded() throws {
-        let proxies = try Self.proxies("10.0.0.0/8")
+        var proxies = try Self.proxies("10.0.0.0/8")
+        proxies.header = .forwarded
         let value = #"for=6.6.6.6, for="[2001:db8:cafe::17]:4711";proto=https, For=10.0.0.2"#
         #expect(proxies.clientAddress(peer: "10.0.0.1", forwarded: [value], forwardedFor: ["1.1.1.1"]) == "2001:db8:cafe::17")
         #expect(proxies.clientAddress(peer: "10.0.0.1", forwarded: ["proto=https;for=192.0.2.60:80"], forwardedFor: []) == "192.0.2.60")

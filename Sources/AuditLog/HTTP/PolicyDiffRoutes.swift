@@ -2,16 +2,18 @@ import Foundation
 public import GatewayKit
 import Hummingbird
 import Policy
-import PortcullisCore
+public import PortcullisCore
 public import Storage
 
 /// `GET /api/v1/policy/diff` (platform admins): the report of `portcullis policy diff`, for candidate
 /// policy files sent in the body: `{"files":{"permissions.yaml":"...","roles.yaml":"...","routes.yaml":"..."},"since":"24h"}`.
 public struct PolicyDiffRoutes: Sendable {
     let database: any Database
+    let clock: WallClock
 
-    public init(database: any Database) {
+    public init(database: any Database, clock: WallClock) {
         self.database = database
+        self.clock = clock
     }
 
     struct Body: Decodable {
@@ -32,7 +34,7 @@ public struct PolicyDiffRoutes: Sendable {
                 throw APIError.badRequest("INVALID_PERIOD", "since must be a duration of at most 31d, such as 30m, 24h or 7d.")
             }
             let candidate = try Self.candidate(body.files)
-            let report = try await PolicyDiffRun.run(database: self.database, candidate: candidate, period: period)
+            let report = try await PolicyDiffRun.run(database: self.database, candidate: candidate, period: period, now: self.clock.now)
             return try JSONValue(encoding: ["data": report])
         }
     }

@@ -61,7 +61,8 @@ public struct PolicyDiff: Sendable {
         public var unchanged = 0
         /// Refused before any rule (a hostile path, a bad token): no policy change alters them.
         public var decidedBeforeRules = 0
-        /// Records of a caller whose permissions were not recorded (older records): not decided again.
+        /// Records of a caller whose permissions were not recorded (older records), or whose path was too
+        /// long to be recorded whole: not decided again.
         public var withoutPermissions = 0
         public var groups: [Group] = []
 
@@ -69,8 +70,11 @@ public struct PolicyDiff: Sendable {
         public var breaksRequests: Bool { self.groups.contains { $0.change == .allowToDeny } }
     }
 
-    /// Reasons decided before any rule is looked at.
+    /// Reasons decided before any rule is looked at. (`NOT_BEARER`, credentials of another scheme, depends on
+    /// the rule: such a request passes as anonymous where a rule is public, and is replayed as anonymous.)
     static let beforeRules: Set<String> = ["INVALID_PATH", "INVALID_TOKEN", "ACCOUNT_DISABLED", "AUTHENTICATION_UNAVAILABLE"]
+    /// The longest path a record keeps whole; a longer one was cut and cannot be matched faithfully.
+    public static let recordedPathLimit = 512
     static let examplesPerGroup = 5
 
     let candidate: PolicySet
@@ -88,8 +92,12 @@ public struct PolicyDiff: Sendable {
             self.report.decidedBeforeRules += 1
             return
         }
+        guard record.path.utf8.count < Self.recordedPathLimit else {
+            self.report.withoutPermissions += 1
+            return
+        }
         let principal: Principal?
-        if let actor = record.actor, let sub = actor.sub {
+        if record.reason != "NOT_BEARER", let actor = record.actor, let sub = actor.sub {
             guard let permissions = record.permissions else {
                 self.report.withoutPermissions += 1
                 return
@@ -133,7 +141,11 @@ public struct PolicyDiff: Sendable {
     public var finished: Report {
         var report = self.report
         let order = Dictionary(uniqueKeysWithValues: Change.allCases.enumerated().map { ($1, $0) })
-        report.groups.sort { ($0.change == $1.change) ? $0.count > $1.count : order[$0.change]! < order[$1.change]! }
+        report.groups.sort { a, b in
+            if a.change != b.change { return order[a.change]! < order[b.change]! }
+            if a.count != b.count { return a.count > b.count }
+            return (a.fromRule ?? "", a.toRule ?? "", a.reason) < (b.fromRule ?? "", b.toRule ?? "", b.reason)
+        }
         return report
     }
 }

@@ -6,7 +6,7 @@ public import Storage
 /// One policy impact analysis, as `portcullis policy diff` and `GET /api/v1/policy/diff` run it.
 public enum PolicyDiffRun {
     /// The report of replaying the last `period` of route decisions against `candidate`.
-    public static func run(database: any Database, candidate: PolicySet, period: Duration, now: Date = Date()) async throws -> PolicyDiff.Report {
+    public static func run(database: any Database, candidate: PolicySet, period: Duration, now: Date) async throws -> PolicyDiff.Report {
         var diff = PolicyDiff(candidate: candidate)
         let since = Timestamp.milliseconds(now) - Int64(period.components.seconds) * 1000
         try await RecordedDecisions(database: database).replay(since: since, into: &diff)

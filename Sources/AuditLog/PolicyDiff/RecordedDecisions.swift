@@ -27,12 +27,16 @@ public struct RecordedDecisions: Sendable {
     /// Replays every route-stage decision recorded at or after `since` (milliseconds since 1970) into `diff`.
     public func replay(since: Int64, into diff: inout PolicyDiff) async throws {
         var sets: [String: PermissionSet?] = [:]
-        var last: Int64 = 0
+        // The period's first record, found by the creation-time index; from there the pages follow the
+        // primary key (records are appended in time order).
+        guard let first = try await self.database.first("SELECT MIN(seq) AS seq FROM audit_records WHERE created_ms >= \(since)"),
+            let start = try? first.int("seq")
+        else { return }
+        var last = start - 1
         while true {
             let rows = try await self.database.query(
                 """
-                SELECT seq, body FROM audit_records
-                WHERE name = \(DecisionPayload.eventName) AND created_ms >= \(since) AND seq > \(last)
+                SELECT seq, body FROM audit_records WHERE seq > \(last) AND name = \(DecisionPayload.eventName)
                 ORDER BY seq LIMIT \(Self.pageSize)
                 """)
             guard !rows.isEmpty else { return }

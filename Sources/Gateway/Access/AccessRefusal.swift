@@ -55,8 +55,13 @@ public enum AccessRefusal: Error, Sendable, Equatable {
         return error
     }
 
-    /// The reason of the recorded deny: the same code the client gets.
-    public var reason: String { self.apiError.reason }
+    /// The reason of the recorded deny: the code the client gets, except for credentials of another
+    /// scheme (`NOT_BEARER`): the client gets `INVALID_TOKEN`, but the record says that the request came
+    /// without a bearer token, so that a replay under other rules treats it as anonymous (`policy diff`).
+    public var reason: String {
+        if case .notABearerToken = self { return "NOT_BEARER" }
+        return self.apiError.reason
+    }
 
     init(_ denial: RouteDenial, rule: RouteRule?, method: String, path: String) {
         let requirement: PermissionRequirement? =

@@ -123,7 +123,7 @@ struct DecisionRecorder: ResourceDecisionRecorder {
             at: self.clock.now, requestID: self.requestID, stage: stage, outcome: decision.outcome.rawValue, reason: decision.reason,
             permission: decision.required.isEmpty ? nil : decision.required.joined(separator: ","), rule: decision.rule,
             policyRevision: decision.policyRevision, actor: AuditActor(principal), resource: resource, client: self.client,
-            permissions: principal.map(PermissionSet.init))
+            permissions: principal?.permissionSet)
         return Built(record: record, stage: stage, outcome: decision.outcome.rawValue, reason: decision.reason)
     }
 
