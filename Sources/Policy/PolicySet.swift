@@ -105,12 +105,7 @@ public struct PolicySet: Sendable {
     }
 
     private static func decode<Value: Decodable>(_ type: Value.Type, file: String) throws(PolicyError) -> Value {
-        let text: String
-        do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
-        } catch {
-            throw PolicyError(file: file, reason: "cannot be read (does the policy directory exist?)")
-        }
+        let text = try PolicyFileText.read(file)
         do {
             return try YAMLDecoder().decode(Value.self, from: text)
         } catch let error as DecodingError {

@@ -5,12 +5,7 @@ import Yams
 /// with the line it starts on, so that errors can point at it.
 enum YAMLList {
     static func decode<Entry: Decodable>(_ type: Entry.Type, key: String, file: String) throws(PolicyError) -> [(entry: Entry, line: Int)] {
-        let text: String
-        do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
-        } catch {
-            throw PolicyError(file: file, reason: "cannot be read (does the policy directory exist?)")
-        }
+        let text = try PolicyFileText.read(file)
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)

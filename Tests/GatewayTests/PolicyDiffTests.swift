@@ -148,6 +148,11 @@ struct PolicyDiffTests {
             #expect(broken.status == .badRequest)
             #expect(broken.errorReason == "INVALID_POLICY")
             #expect(!broken.bodyText.contains("portcullis-diff-"), "the temporary directory is not shown")
+            // Anchors and aliases could expand a small file into millions of entries: refused before decoding.
+            let expanding = try await Self.diff(
+                env, try Self.candidate { "expand: &many [a, b, c]\nagain: *many\n" + $0 }, token: admin)
+            #expect(expanding.errorReason == "INVALID_POLICY")
+            #expect(expanding.bodyText.contains("anchor or alias"), "\(expanding.bodyText)")
             let missing = try await Self.diff(env, ["files": ["routes.yaml": "rules: []"]], token: admin)
             #expect(missing.errorReason == "INVALID_FILES")
             let hostile = try await Self.diff(

@@ -107,3 +107,28 @@ struct PolicySetTests {
         #expect(throws: PolicyError.self) { try PolicySet.load(directory: "/nonexistent/policies") }
     }
 }
+
+@Suite("Policy file text")
+struct PolicyFileTextTests {
+    @Test("anchors and aliases are refused with their line; quoted and commented ampersands and asterisks are not")
+    func anchors() throws {
+        let shipped = PolicySetTests.shipped
+        let roles = try String(contentsOfFile: "\(shipped)/roles.yaml", encoding: .utf8)
+        let permissions = try String(contentsOfFile: "\(shipped)/permissions.yaml", encoding: .utf8)
+        let fine = try PolicySetTests.directory(
+            permissions: permissions, roles: roles + "\n# a comment with &anchor and *alias\n",
+            routes: PolicySetTests.minimalRoutes + "\n  - {id: quoted, methods: [GET], path: \"/x/&y\", auth: public}   # *not an alias\n")
+        defer { try? FileManager.default.removeItem(atPath: fine) }
+        #expect(throws: Never.self) { try PolicySet.load(directory: fine) }
+        let expanding = try PolicySetTests.directory(
+            permissions: permissions, roles: "many: &many [a, b]\nroles:\n  - *many\n")
+        defer { try? FileManager.default.removeItem(atPath: expanding) }
+        do {
+            _ = try PolicySet.load(directory: expanding)
+            Issue.record("a file with an anchor was loaded")
+        } catch {
+            #expect(error.reason.contains("anchor or alias"))
+            #expect(error.line == 1)
+        }
+    }
+}

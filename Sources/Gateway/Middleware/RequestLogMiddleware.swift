@@ -18,7 +18,8 @@ public struct RequestLogMiddleware: RouterMiddleware {
             "request",
             metadata: [
                 "http.method": .string(request.method.rawValue),
-                "http.path": .string(request.uri.path),
+                // The caller's path, bounded like the decision record's.
+                "http.path": .string(String(request.uri.path.prefix(512))),
                 "http.status": .stringConvertible(response.status.code),
                 "duration_ms": .stringConvertible((milliseconds * 100).rounded() / 100),
             ]
