@@ -51,10 +51,11 @@ public struct IdentityEnvironment: Sendable {
         return try await self.client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: try JSONEncoder().encode(json)))
     }
 
-    public func get(_ uri: String, token: String? = nil, authorization: String? = nil) async throws -> TestResponse {
+    public func get(_ uri: String, token: String? = nil, authorization: String? = nil, requestID: String? = nil) async throws -> TestResponse {
         var headers: HTTPFields = [:]
         if let token { headers[.authorization] = "Bearer \(token)" }
         if let authorization { headers[.authorization] = authorization }
+        if let requestID { headers[HTTPField.Name("x-request-id")!] = requestID }
         return try await self.client.execute(uri: uri, method: .get, headers: headers)
     }
 

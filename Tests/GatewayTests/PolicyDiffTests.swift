@@ -33,12 +33,6 @@ struct PolicyDiffTests {
             uri: "/api/v1/policy/diff", method: .get, headers: headers, body: ByteBuffer(bytes: try JSONEncoder().encode(body)))
     }
 
-    static func call(_ env: IdentityEnvironment, _ uri: String, token: String?, requestID: String) async throws -> TestResponse {
-        var headers: HTTPFields = [HTTPField.Name("x-request-id")!: requestID]
-        if let token { headers[.authorization] = "Bearer \(token)" }
-        return try await env.client.execute(uri: uri, method: .get, headers: headers)
-    }
-
     @Test(
         "an identical candidate changes nothing; a removed permission and an added rule are reported by rule, with request ids",
         arguments: Backend.allCases)
@@ -47,14 +41,14 @@ struct PolicyDiffTests {
             let admin = try await env.adminToken()
             _ = try await env.makeAccount("user", password: "user-password-1", tenant: "t1")
             let user = try await env.login("user", "user-password-1")
-            #expect(try await Self.call(env, "/api/v1/users/me", token: user, requestID: "me-1").status == .ok)
-            #expect(try await Self.call(env, "/api/v1/users/me", token: user, requestID: "me-2").status == .ok)
-            #expect(try await Self.call(env, "/api/v1/tenants", token: user, requestID: "tenants-user").status == .forbidden)
-            #expect(try await Self.call(env, "/api/v1/tenants", token: admin, requestID: "tenants-admin").status == .ok)
-            #expect(try await Self.call(env, "/nothing/here", token: nil, requestID: "nothing").status == .notFound)
+            #expect(try await env.get("/api/v1/users/me", token: user, requestID: "me-1").status == .ok)
+            #expect(try await env.get("/api/v1/users/me", token: user, requestID: "me-2").status == .ok)
+            #expect(try await env.get("/api/v1/tenants", token: user, requestID: "tenants-user").status == .forbidden)
+            #expect(try await env.get("/api/v1/tenants", token: admin, requestID: "tenants-admin").status == .ok)
+            #expect(try await env.get("/nothing/here", token: nil, requestID: "nothing").status == .notFound)
             _ = try await env.makeAccount("tenantadmin", password: "tenant-admin-password-1", roles: ["TENANT_ADMIN"], tenant: "t1")
             let tenantAdmin = try await env.login("tenantadmin", "tenant-admin-password-1")
-            #expect(try await Self.call(env, "/api/v1/tenants", token: tenantAdmin, requestID: "tenants-tenant-admin").status == .ok)
+            #expect(try await env.get("/api/v1/tenants", token: tenantAdmin, requestID: "tenants-tenant-admin").status == .ok)
             var basic: HTTPFields = [HTTPField.Name("x-request-id")!: "me-basic", .authorization: "Basic dXNlcjpwdw=="]
             #expect(try await env.client.execute(uri: "/api/v1/users/me", method: .get, headers: basic).status == .unauthorized)
             basic[.authorization] = nil

@@ -10,13 +10,6 @@ import Testing
 
 @Suite("Refusals explain themselves")
 struct RefusalExplanationTests {
-    static func call(_ env: IdentityEnvironment, _ method: HTTPRequest.Method, _ uri: String, token: String?, requestID: String) async throws
-        -> TestResponse
-    {
-        var headers: HTTPFields = [HTTPField.Name("x-request-id")!: requestID]
-        if let token { headers[.authorization] = "Bearer \(token)" }
-        return try await env.client.execute(uri: uri, method: method, headers: headers)
-    }
 
     /// The one error entry of a refusal.
     static func entry(_ response: TestResponse) throws -> [String: JSONValue] {
@@ -37,7 +30,7 @@ struct RefusalExplanationTests {
             let admin = try await env.adminToken()
             _ = try await env.makeAccount("plain", password: "plain-password-1", roles: [], tenant: nil)
             let plain = try await env.login("plain", "plain-password-1")
-            let response = try await Self.call(env, .get, "/api/v1/tenants", token: plain, requestID: "explain-403-\(backend)")
+            let response = try await env.get("/api/v1/tenants", token: plain, requestID: "explain-403-\(backend)")
             #expect(response.status == .forbidden)
             let entry = try Self.entry(response)
             // OIH's fields as before, and the explanation beside them.
@@ -59,7 +52,7 @@ struct RefusalExplanationTests {
     func unauthenticated(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in
             let admin = try await env.adminToken()
-            let anonymous = try await Self.call(env, .get, "/api/v1/tenants", token: nil, requestID: "explain-401-\(backend)")
+            let anonymous = try await env.get("/api/v1/tenants", token: nil, requestID: "explain-401-\(backend)")
             #expect(anonymous.status == .unauthorized)
             let entry = try Self.entry(anonymous)
             #expect(entry["reason"] == "UNAUTHENTICATED")
@@ -70,18 +63,18 @@ struct RefusalExplanationTests {
             let record = try #require(try await Self.record(env, "explain-401-\(backend)", admin: admin))
             #expect(entry["decisionId"] == record["id"])
 
-            let anyToken = try Self.entry(try await Self.call(env, .get, "/api/v1/users/me", token: nil, requestID: "explain-401b-\(backend)"))
+            let anyToken = try Self.entry(try await env.get("/api/v1/users/me", token: nil, requestID: "explain-401b-\(backend)"))
             #expect(anyToken["message"] == "This request needs a token; none was sent.")
             #expect(anyToken["rule"] == "own-account")
             #expect(anyToken["required"] == nil)
 
             let forged = try Self.entry(
-                try await Self.call(env, .get, "/api/v1/tenants", token: "not.a.token", requestID: "explain-forged-\(backend)"))
+                try await env.get("/api/v1/tenants", token: "not.a.token", requestID: "explain-forged-\(backend)"))
             #expect(forged["reason"] == "INVALID_TOKEN")
             #expect(forged["rule"] == "tenants-read")
             #expect(forged["decisionId"] == (try await Self.record(env, "explain-forged-\(backend)", admin: admin))?["id"])
 
-            let nowhere = try Self.entry(try await Self.call(env, .get, "/no/such/route", token: nil, requestID: "explain-404-\(backend)"))
+            let nowhere = try Self.entry(try await env.get("/no/such/route", token: nil, requestID: "explain-404-\(backend)"))
             #expect(nowhere["reason"] == "NO_ROUTE")
             #expect(nowhere["rule"] == nil)
             #expect(nowhere["requestId"] == .string("explain-404-\(backend)"))
@@ -99,7 +92,7 @@ struct RefusalExplanationTests {
             let flow: JSONValue = ["name": "x", "graph": ["nodes": [["id": "a", "componentId": "c", "function": "f"]], "edges": []]]
             let created = try await env.post("/flows", json: flow, token: alice)
             let id = try #require(created.json?["data"]?["id"]?.stringValue)
-            let response = try await Self.call(env, .get, "/flows/\(id)", token: bob, requestID: "explain-invisible-\(backend)")
+            let response = try await env.get("/flows/\(id)", token: bob, requestID: "explain-invisible-\(backend)")
             #expect(response.status == .notFound)
             let entry = try Self.entry(response)
             #expect(Set(entry.keys) == ["code", "message", "reason"], "\(entry)")

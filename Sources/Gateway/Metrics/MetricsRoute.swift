@@ -100,21 +100,22 @@ enum GatewayMetrics {
     }
 
     private static func counter(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Counter {
-        self.counters.withLock { counters in
-            let key = HandleKey(label: label, values: dimensions.map(\.1))
-            if let found = counters[key] { return found }
-            let made = Counter(label: label, dimensions: dimensions)
-            counters[key] = made
-            return made
-        }
+        self.handle(in: self.counters, label, dimensions) { Counter(label: label, dimensions: dimensions) }
     }
 
     private static func timer(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Timer {
-        self.timers.withLock { timers in
+        self.handle(in: self.timers, label, dimensions) { Timer(label: label, dimensions: dimensions) }
+    }
+
+    /// The handle of `label` with these dimension values from `cache`, made once.
+    private static func handle<Handle: Sendable>(
+        in cache: borrowing Mutex<[HandleKey: Handle]>, _ label: String, _ dimensions: [(String, String)], make: () -> Handle
+    ) -> Handle {
+        cache.withLock { handles in
             let key = HandleKey(label: label, values: dimensions.map(\.1))
-            if let found = timers[key] { return found }
-            let made = Timer(label: label, dimensions: dimensions)
-            timers[key] = made
+            if let found = handles[key] { return found }
+            let made = make()
+            handles[key] = made
             return made
         }
     }
