@@ -158,6 +158,15 @@ struct PolicyDiffTests {
                 longAgo = .object(object)
             }
             #expect(try await Self.diff(env, longAgo, token: admin).errorReason == "INVALID_PERIOD")
+            // Malformed JSON and wrong types are 400s naming the problem.
+            let malformed = try await env.client.execute(
+                uri: "/api/v1/policy/diff", method: .get, headers: [.authorization: "Bearer \(admin)", .contentType: "application/json"],
+                body: ByteBuffer(string: #"{"files": "#))
+            #expect(malformed.status == .badRequest)
+            #expect(malformed.errorReason == "MALFORMED_JSON")
+            let wrongType = try await Self.diff(env, ["files": ["routes.yaml": 5], "since": 3], token: admin)
+            #expect(wrongType.status == .badRequest)
+            #expect(wrongType.errorReason == "INVALID_TYPE")
             // No body at all: refused as not JSON, never a 500.
             let empty = try await env.client.execute(uri: "/api/v1/policy/diff", method: .get, headers: [.authorization: "Bearer \(admin)"])
             #expect([.badRequest, .unsupportedMediaType].contains(empty.status), "\(empty.status)")
