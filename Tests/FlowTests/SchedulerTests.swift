@@ -12,21 +12,32 @@ import Testing
 
 @Suite("Scheduler")
 struct SchedulerTests {
-    /// The `scheduledFor` of every message on step_1 so far, leased and acked with the flow token as a
-    /// component would (acked, a second copy of a due time would be a new message, and seen).
+    /// The `scheduledFor` of every firing on step_1 so far, leased and acked with the flow token as a
+    /// component would. Counted by firing, not by delivery: each firing's message has its own `id`, and a
+    /// message delivered again (an ack refused on a loaded machine, so its lease ran out) is the same
+    /// firing, while a due time fired twice would be two ids with one `scheduledFor`.
     static func fired(_ env: IdentityEnvironment, _ id: String, token: String) async throws -> [String] {
-        var all: [String] = []
+        var firings: [String: String] = [:]
+        try await Self.fired(env, id, token: token, into: &firings)
+        return firings.values.sorted()
+    }
+
+    /// ``fired(_:_:token:)`` into `firings` (message id to `scheduledFor`), across several calls.
+    static func fired(_ env: IdentityEnvironment, _ id: String, token: String, into firings: inout [String: String]) async throws {
         while true {
             let leased =
                 try await env.call(.post, FlowQueueTests.path(id, "step_1", "/lease"), token: token, json: ["max": 100]).json?["data"]?
                 .arrayValue ?? []
             for item in leased {
-                all += [item["message"]?["metadata"]?["scheduledFor"]?.stringValue].compactMap { $0 }
+                let message = item["message"]
+                if let firing = message?["id"]?.stringValue, let scheduledFor = message?["metadata"]?["scheduledFor"]?.stringValue {
+                    firings[firing] = scheduledFor
+                }
                 let messageID = item["messageId"]?.stringValue ?? ""
                 _ = try await env.call(
                     .post, FlowQueueTests.path(id, "step_1", "/\(messageID)/ack"), token: token, json: ["leaseId": item["leaseId"] ?? .null])
             }
-            if leased.isEmpty { return all.sorted() }
+            if leased.isEmpty { return }
         }
     }
 
@@ -37,13 +48,13 @@ struct SchedulerTests {
             let queue = FlowQueueNames.messages(flowID: id, nodeID: "step_1")
             #expect(try await eventually(timeout: .seconds(20)) { try await env.messaging.queues.depth(queue) >= 1 })
             // Drained and acked as they come for 4 s: a second firing of a due time would be a new message.
-            var seen: [String] = []
+            var firings: [String: String] = [:]
             let end = ContinuousClock.now + .seconds(4)
             while ContinuousClock.now < end {
-                seen += try await Self.fired(env, id, token: token)
+                try await Self.fired(env, id, token: token, into: &firings)
                 try await Task.sleep(for: .milliseconds(300))
             }
-            seen.sort()
+            let seen = firings.values.sorted()
             #expect(seen.count >= 3)
             let seconds = seen.compactMap(Timestamp.parse).map { Int64($0.timeIntervalSince1970.rounded()) }
             #expect(Set(seconds).count == seconds.count, "no second twice: \(seen)")

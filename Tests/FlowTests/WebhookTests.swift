@@ -61,6 +61,7 @@ struct WebhookTests {
         try await withIdentityGateway(backend) { env in
             let (id, alice, oldToken) = try await Self.hookFlow(env)
             // A component's lease waits while the flow is stopped and started again.
+            let leaseStarted = ContinuousClock.now
             async let waiting = env.call(.post, FlowQueueTests.path(id, "step_1", "/lease"), token: oldToken, json: ["waitSeconds": 20])
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await env.call(.post, "/flows/\(id)/stop", token: alice).status == .ok)
@@ -70,9 +71,16 @@ struct WebhookTests {
             #expect(try await eventually { try await Self.raw(env, .head, "/hook/\(id)").status == .ok })
             let posted = try await Self.raw(env, .post, "/hook/\(id)", headers: [.contentType: "application/json"], body: #"{"run":"next"}"#)
             #expect(posted.status == .ok)
+            // Still within the lease's 20 s wait, unless the machine is so loaded that the restart took longer.
+            let postedInTime = leaseStarted.duration(to: .now) < .seconds(19)
             // The old run's lease does not get the next run's message; the next run's token does.
             let old = try await waiting
-            #expect(old.status == .notFound, "\(old.bodyText)")
+            if postedInTime {
+                #expect(old.status == .notFound, "\(old.bodyText)")
+            } else {
+                // The wait may have ended before the next run began: refused or empty, never the next run's message.
+                #expect(old.status == .notFound || (old.status == .ok && old.json?["data"]?.arrayValue?.isEmpty == true), "\(old.bodyText)")
+            }
             let credentials = try await env.call(.post, "/flows/\(id)/credentials", token: alice).json?["data"]
             let issued = try await FlowLifecycleTests.token(
                 env, clientID: try #require(credentials?["clientId"]?.stringValue), secret: try #require(credentials?["clientSecret"]?.stringValue))

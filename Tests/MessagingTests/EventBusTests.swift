@@ -147,26 +147,32 @@ struct EventBusTests {
             let batches = Recorder<Int>()
             let refused = Recorder<Int>()
             let singles = Recorder<String>()
-            let consumer = try await messaging.bus.subscribe(
-                group: "g", patterns: ["#"], options: Self.fast,
-                batchHandler: { events in
-                    if events.contains(where: { $0.name == "job.poison" }) {
-                        await refused.record(events.count)
-                        throw Poison()
+            let subscribe: @Sendable () async throws -> BusConsumer = {
+                try await messaging.bus.subscribe(
+                    group: "g", patterns: ["#"], options: Self.fast,
+                    batchHandler: { events in
+                        if events.contains(where: { $0.name == "job.poison" }) {
+                            await refused.record(events.count)
+                            throw Poison()
+                        }
+                        await batches.record(events.count)
                     }
-                    await batches.record(events.count)
+                ) { event, _ in
+                    if event.name == "job.poison" { throw Poison() }
+                    await singles.record(event.name)
                 }
-            ) { event, _ in
-                if event.name == "job.poison" { throw Poison() }
-                await singles.record(event.name)
             }
-            // Published before the consumer runs, so its first claim holds all five.
+            // Published while no consumer runs (each subscribed first), so its first claim holds them all (a claim running while they are
+            // written may see only the older ones: each row becomes visible at its own insert time).
+            let first = try await subscribe()
             for index in 0..<5 { try await messaging.bus.publish(try testEvent("job.run\(index)")) }
-            try await withServices([consumer]) {
+            try await withServices([first]) { () async throws -> Void in
                 #expect(await batches.waitFor(count: 1) == [5])
                 #expect(try await eventually { try await messaging.store.depth(queue: "bus:g") == 0 })
-                // One transaction: the three become visible together and are claimed as one batch.
-                try await messaging.bus.publish(contentsOf: try ["job.a", "job.poison", "job.b"].map { try testEvent($0) })
+            }
+            let second = try await subscribe()
+            try await messaging.bus.publish(contentsOf: try ["job.a", "job.poison", "job.b"].map { try testEvent($0) })
+            try await withServices([second]) { () async throws -> Void in
                 let handled = await singles.waitFor(count: 2)
                 #expect(Set(handled) == ["job.a", "job.b"])
                 #expect(try await eventually { try await messaging.store.deadLetters(offset: 0, limit: 10).total == 1 })
