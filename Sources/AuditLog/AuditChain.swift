@@ -8,12 +8,15 @@ public import Storage
 /// canonical text followed by the previous record's hash, and `seq` counts up without gaps.
 ///
 /// Appends take a chain-wide lock (a PostgreSQL transaction-scoped advisory lock; SQLite's single writer),
-/// so replicas appending at once still produce one gap-free chain.
+/// so replicas appending at once still produce one gap-free chain. On SQLite a batch of decisions may
+/// instead be one statement that checks the head it links to (``append(decisions:)``).
 public struct AuditChain: DecisionLog {
     public let database: any Database
     let key: SymmetricKey
     /// Digests of permission sets known to be stored: each set is written once, not with every record.
     let storedSets = StoredPermissionSets()
+    /// The last link this process appended decisions after, for the one-statement append.
+    let lastLink = ChainHead()
 
     /// The `prevHash` of the first record ever appended.
     public static let genesis = String(repeating: "0", count: 64)
@@ -50,14 +53,23 @@ public struct AuditChain: DecisionLog {
         }
     }
 
-    /// Appends records built ahead (the gateway's decisions) in order, in one transaction, with one
-    /// multi-row INSERT per ``insertChunk`` records: the lock is taken and the head read once per batch,
-    /// and each record's text only gets its `seq` put in before it is hashed. They are new records (fresh
-    /// ids, never redelivered), so no id is looked up first.
+    /// Appends records built ahead (the gateway's decisions) in order, all or none. They are new records
+    /// (fresh ids, never redelivered), so no id is looked up first, and each record's text only gets its
+    /// `seq` put in before it is hashed.
+    ///
+    /// On SQLite usually one statement: after the last batch this process appended, the next is linked to the
+    /// head it remembers, and the statement inserts only while that head is still the chain's last record
+    /// (see ``appendAfterKnownHead(_:)``). Otherwise (the first batch, another writer appended, a permission
+    /// set to store first, a batch too large for one statement), and always on PostgreSQL, it is one
+    /// transaction under the chain lock that reads the head. (On PostgreSQL a statement outside that lock
+    /// would race the appenders holding it: their inserts would fail on the key and be retried.)
     public func append(decisions records: [PreparedRecord]) async throws {
         guard !records.isEmpty else { return }
         let newSets = self.storedSets.unknown(in: records.compactMap(\.permissionSet))
-        try await self.database.transaction { connection in
+        if self.database.dialect == .sqlite, newSets.isEmpty, records.count <= Self.insertChunk, try await self.appendAfterKnownHead(records) {
+            return
+        }
+        let last = try await self.database.transaction { connection in
             try await Self.lock(connection)
             try await Self.store(newSets, at: records[0].createdMilliseconds, on: connection)
             var head = try await Self.head(on: connection)
@@ -65,23 +77,70 @@ public struct AuditChain: DecisionLog {
             while start < records.endIndex {
                 let end = min(start + Self.insertChunk, records.endIndex)
                 var query: SQLQuery = "INSERT INTO audit_records (\(unsafe: Self.columns)) VALUES "
-                for (index, record) in records[start..<end].enumerated() {
-                    let seq = head.seq + 1
-                    let body = record.body(seq: seq)
-                    let hash = self.mac(body + head.hash)
-                    query.append(
-                        """
-                        \(unsafe: index == 0 ? "" : ", ")(\(seq), \(record.id), \(record.createdMilliseconds), \(record.name), \(record.serviceName),
-                        \(record.requestID), \(record.outcome), \(record.actorSub), \(record.tenant), NULL, \(body), \(head.hash), \(hash))
-                        """
-                    )
-                    head = (seq, hash)
-                }
+                head = self.appendRows(records[start..<end], after: head, to: &query)
                 try await connection.execute(query)
                 start = end
             }
+            return head
         }
         self.storedSets.remember(newSets)
+        self.lastLink.remember(last)
+    }
+
+    /// Appends `records` in one statement after the head this process last appended, if that is still the
+    /// chain's last record: false (nothing written) when there is no such head or it is not the last any more.
+    ///
+    /// SQLite only: the statement is a write, so it runs between other writers' transactions, never inside
+    /// one (one writing connection per process, lent to one caller at a time; one write lock per file). Its condition reads the head it links to
+    /// and finds nothing after it, so a writer that appended meanwhile (the bus consumer's records, another
+    /// process) or pruning makes it insert nothing; `seq` is the primary key besides. Either way it falls
+    /// back to the locked path, which reads the head.
+    func appendAfterKnownHead(_ records: [PreparedRecord]) async throws -> Bool {
+        guard let known = self.lastLink.known else { return false }
+        var query: SQLQuery = "INSERT INTO audit_records (\(unsafe: Self.columns)) SELECT * FROM (VALUES "
+        let last = self.appendRows(records[...], after: known, to: &query)
+        query.append(") AS batch WHERE \(Self.stillLast(known)) RETURNING seq")
+        do {
+            let inserted = try await self.database.query(query)
+            guard inserted.count == records.count else {
+                self.lastLink.forget()
+                return false
+            }
+        } catch StorageError.uniqueViolation {
+            self.lastLink.forget()
+            return false
+        }
+        self.lastLink.remember(last)
+        return true
+    }
+
+    /// True while `link` is the chain's last record: two searches in the primary key.
+    public static func stillLast(_ link: (seq: Int64, hash: String)) -> SQLQuery {
+        """
+        EXISTS (SELECT 1 FROM audit_records WHERE seq = \(link.seq) AND hash = \(link.hash))
+        AND NOT EXISTS (SELECT 1 FROM audit_records WHERE seq > \(link.seq))
+        """
+    }
+
+    /// Appends the `VALUES` rows of `records`, linked one after the other from `head`, to `query`; returns the
+    /// last link.
+    private func appendRows(
+        _ records: ArraySlice<PreparedRecord>, after head: (seq: Int64, hash: String), to query: inout SQLQuery
+    ) -> (seq: Int64, hash: String) {
+        var head = head
+        for (index, record) in records.enumerated() {
+            let seq = head.seq + 1
+            let body = record.body(seq: seq)
+            let hash = self.mac(body + head.hash)
+            query.append(
+                """
+                \(unsafe: index == 0 ? "" : ", ")(\(seq), \(record.id), \(record.createdMilliseconds), \(record.name), \(record.serviceName),
+                \(record.requestID), \(record.outcome), \(record.actorSub), \(record.tenant), NULL, \(body), \(head.hash), \(hash))
+                """
+            )
+            head = (seq, hash)
+        }
+        return head
     }
 
     /// Writes the permission sets a batch names that may not be stored yet (one statement; a set another

@@ -19,15 +19,18 @@ public final class SQLiteBackend: Database {
 
     /// Milliseconds a statement waits for another process's write lock before failing.
     public static let busyTimeoutMilliseconds = 5000
+    /// How often the write-ahead log is copied into the database file in the background.
+    let checkpointInterval: Duration
 
-    private init(path: String, connection: SQLiteConnection, logger: Logger) {
+    private init(path: String, connection: SQLiteConnection, checkpointInterval: Duration, logger: Logger) {
         self.path = path
+        self.checkpointInterval = checkpointInterval
         self.connection = connection
         self.logger = logger
     }
 
     /// Opens (creating when absent) the database file at `path`, and its directory with mode 0700.
-    public static func open(path: String, logger: Logger) async throws -> SQLiteBackend {
+    public static func open(path: String, checkpointInterval: Duration = .seconds(1), logger: Logger) async throws -> SQLiteBackend {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do {
             try FileManager.default.createDirectory(
@@ -44,15 +47,22 @@ public final class SQLiteBackend: Database {
         } catch {
             throw StorageError.unavailable("cannot open the SQLite file \(path): \(Self.describe(error))")
         }
-        let backend = SQLiteBackend(path: path, connection: connection, logger: logger)
+        let backend = SQLiteBackend(path: path, connection: connection, checkpointInterval: checkpointInterval, logger: logger)
         let session = SQLiteSession(connection: connection)
-        for pragma in [
-            "PRAGMA busy_timeout = \(busyTimeoutMilliseconds)",
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA synchronous = NORMAL",
-            "PRAGMA foreign_keys = ON",
-        ] {
-            try await session.query(SQLQuery(unsafeSQL: pragma))
+        do {
+            for pragma in [
+                "PRAGMA busy_timeout = \(busyTimeoutMilliseconds)",
+                "PRAGMA journal_mode = WAL",
+                "PRAGMA synchronous = NORMAL",
+                "PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerThreshold)",
+                "PRAGMA journal_size_limit = \(WALCheckpointer.journalSizeLimit)",
+                "PRAGMA foreign_keys = ON",
+            ] {
+                try await session.query(SQLQuery(unsafeSQL: pragma))
+            }
+        } catch {
+            try? await connection.close().get()
+            throw error
         }
         return backend
     }
@@ -64,6 +74,10 @@ public final class SQLiteBackend: Database {
     }
 
     public func transaction<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result {
+        try await self.locked(body)
+    }
+
+    private func locked<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result {
         try await self.lock.withLock {
             let session = SQLiteSession(connection: self.connection)
             // IMMEDIATE takes the write lock up front, so two writers never deadlock on a lock upgrade.
@@ -73,16 +87,16 @@ public final class SQLiteBackend: Database {
                 result = try await body(session)
             } catch {
                 do {
-                    try await session.execute("ROLLBACK")
+                    try await session.finish("ROLLBACK")
                 } catch {
                     self.logger.error("rollback failed", metadata: ["error": "\(error)"])
                 }
                 throw error
             }
             do {
-                try await session.execute("COMMIT")
+                try await session.finish("COMMIT")
             } catch {
-                try? await session.execute("ROLLBACK")
+                try? await session.finish("ROLLBACK")
                 throw error
             }
             return result
@@ -103,9 +117,11 @@ public final class SQLiteBackend: Database {
         await self.hub.listen(channel: channel, handler)
     }
 
-    /// Waits for graceful shutdown (or cancellation), then closes the file once in-flight work is done.
+    /// Checkpoints in the background (``WALCheckpointer``) until graceful shutdown (or cancellation), then
+    /// closes the file once in-flight work is done.
     public func run() async throws {
-        try? await gracefulShutdown()
+        let checkpointer = WALCheckpointer(path: self.path, interval: self.checkpointInterval, logger: self.logger)
+        try? await cancelWhenGracefulShutdown { await checkpointer.run() }
         try await self.lock.withLock {
             // The future-based close is not cancellation-aware: it closes even when run() was cancelled,
             // where the async variant would refuse and leave the file open.
@@ -141,6 +157,20 @@ struct SQLiteSession: DatabaseConnection {
             return SQLRow(columns: columns.map(\.name), values: columns.map { Self.value($0.data) })
         }
     }
+
+    /// `COMMIT` or `ROLLBACK`, run even when the calling task is cancelled (a journal commit abandoned at its
+    /// deadline): SQLiteNIO skips a cancelled task's statement, and a transaction left open on the one
+    /// connection would take in every later statement, autocommit writes included, which would then be
+    /// reported durable without being committed.
+    func finish(_ sql: String) async throws {
+        do {
+            try await self.connection.query(sql, [], logger: Self.logger) { _ in }.get()
+        } catch let error as SQLiteError {
+            throw Self.map(error)
+        }
+    }
+
+    private static let logger = Logger(label: "portcullis.sqlite")
 
     static func bind(_ value: SQLValue) -> SQLiteData {
         switch value {

@@ -1,9 +1,10 @@
-import AuditLog
 import Foundation
 import PortcullisCore
 import Storage
 import TestSupport
 import Testing
+
+@testable import AuditLog
 
 /// Decision records built as text on the request path: the text must be the record, hostile strings
 /// included, and must chain like any other record.
@@ -93,6 +94,35 @@ struct PreparedRecordTests {
             #expect(page.first?.record.reason == "last")
             #expect(page.dropFirst().first?.record.name == "audit.test.event")
             #expect(page.last?.record.reason == "R249")
+        }
+    }
+
+    @Test("after its own batch a process appends the next in one statement; another writer's record or pruning sends it back to the locked path")
+    func knownHead() async throws {
+        try await withChain(.sqlite) { chain, database in
+            let count: @Sendable () async throws -> Int64 = { try await database.first("SELECT COUNT(*) AS n FROM audit_records")?.int("n") ?? -1 }
+            // No head known yet: nothing is written, the locked path reads it.
+            #expect(try await chain.appendAfterKnownHead([Self.decision(reason: "unlinked")]) == false)
+            #expect(try await count() == 0)
+            try await chain.append(decisions: [Self.decision(reason: "first")])
+            #expect(try await chain.appendAfterKnownHead([Self.decision(reason: "second"), Self.decision(reason: "third")]))
+            #expect(try await count() == 3)
+            // Another writer appends (the bus consumer's records): the remembered head is not the last any more.
+            try await chain.append(record(1))
+            #expect(try await chain.appendAfterKnownHead([Self.decision(reason: "stale")]) == false)
+            #expect(try await count() == 4)
+            try await chain.append(decisions: [Self.decision(reason: "after the record")])
+            #expect(try await chain.appendAfterKnownHead([Self.decision(reason: "fast again")]))
+            // Everything pruned (the pruning leaves its own record): the head the process remembers is gone.
+            #expect(try await chain.prune(before: Date().addingTimeInterval(86_400), now: Date()) == 6)
+            #expect(try await chain.appendAfterKnownHead([Self.decision(reason: "after pruning")]) == false)
+            #expect(try await count() == 1)
+            try await chain.append(decisions: [Self.decision(reason: "from the checkpoint")])
+            let verification = try await chain.verify()
+            #expect(verification.ok, "\(verification.problem ?? "")")
+            let (page, total) = try await chain.list(AuditQuery(visibility: .all), offset: 0, limit: 10)
+            #expect(total == 2)
+            #expect(page.first?.record.reason == "from the checkpoint")
         }
     }
 }
