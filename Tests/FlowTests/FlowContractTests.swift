@@ -151,7 +151,8 @@ struct FlowContractTests {
             try await env.database.execute("ALTER TABLE orchestrator_edges RENAME TO orchestrator_edges_away")
             try await withServices([consumer]) {
                 #expect(try await env.call(.post, "/flows/\(id)/start", token: alice.token).status == .ok)
-                #expect(try await eventually(timeout: .seconds(20)) { try await !Self.received(env, group: "probe").isEmpty })
+                // Two tries 50-100 ms apart: the wait is a hang detector, long for a loaded machine.
+                #expect(try await eventually(timeout: .seconds(60)) { try await !Self.received(env, group: "probe").isEmpty })
                 let failed = try await Self.received(env, group: "probe")
                 #expect(failed.count == 1)
                 #expect(failed.first?.payload["id"]?.stringValue == id)
