@@ -7,6 +7,9 @@ public final class AbandonedWork: Sendable {
     public static let shared = AbandonedWork()
     private let count = Atomic<Int>(0)
 
+    /// A counter of its own, for a caller (a test) that must not share the process-wide one.
+    public init() {}
+
     public var running: Int { self.count.load(ordering: .relaxed) }
 
     func abandoned() { self.count.add(1, ordering: .relaxed) }

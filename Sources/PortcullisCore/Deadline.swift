@@ -27,13 +27,17 @@ public func withDeadline<Result: Sendable>(
 /// ```swift
 /// try await withDeadline(.seconds(30), abandonWhen: { giveUp in watch.onClose(giveUp) }) { try await statement() }
 /// ```
+///
+/// An abandoned operation is counted in `abandonedWork` (the process-wide ``AbandonedWork/shared`` unless
+/// given) until it ends.
 public func withDeadline<Result: Sendable>(
     _ limit: Duration,
     abandonWhen: (@escaping @Sendable (any Error) -> Void) -> Void,
+    countingIn abandonedWork: AbandonedWork = .shared,
     _ operation: @escaping @Sendable () async throws -> Result
 ) async throws -> Result {
     try Task.checkCancellation()
-    let outcome = DeadlineOutcome<Result>()
+    let outcome = DeadlineOutcome<Result>(abandonedWork: abandonedWork)
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
             outcome.install(continuation)
@@ -73,6 +77,11 @@ private final class DeadlineOutcome<Result: Sendable>: Sendable {
     }
 
     private let state = Mutex(State())
+    private let abandonedWork: AbandonedWork
+
+    init(abandonedWork: AbandonedWork) {
+        self.abandonedWork = abandonedWork
+    }
 
     func install(_ continuation: CheckedContinuation<Result, any Error>) {
         let early: Swift.Result<Result, any Error>? = self.state.withLock { state in
@@ -104,7 +113,7 @@ private final class DeadlineOutcome<Result: Sendable>: Sendable {
             if state.abandoned { return (nil, true, nil) }
             return (self.take(&state, result), false, state.timer)
         }
-        if wasAbandoned { AbandonedWork.shared.finished() }
+        if wasAbandoned { self.abandonedWork.finished() }
         timer?.cancel()
         continuation?.resume(with: result)
     }
@@ -120,7 +129,7 @@ private final class DeadlineOutcome<Result: Sendable>: Sendable {
             return (continuation, state.abandoned, state.work, state.timer)
         }
         if abandon {
-            AbandonedWork.shared.abandoned()
+            self.abandonedWork.abandoned()
             work?.cancel()
         }
         timer?.cancel()
