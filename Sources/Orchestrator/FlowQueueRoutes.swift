@@ -142,7 +142,7 @@ public struct FlowQueueRoutes: Sendable {
             // Fan-out multiplies what one request writes: the copies together stay within the body limit.
             let size = try JSONCoding.string(body.message).utf8.count
             guard size * max(1, step.targets.count) <= context.maxUploadSize else { throw APIError.payloadTooLarge(limit: context.maxUploadSize) }
-            let messageID = UUID().uuidString.lowercased()
+            let messageID = TimeOrderedID.uuidString()
             let queues = self.queues
             do {
                 try await self.database.transaction { connection in

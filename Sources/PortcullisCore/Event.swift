@@ -55,7 +55,7 @@ public struct Event: Codable, Sendable, Hashable {
         now: Date
     ) throws {
         self.headers = EventHeaders(
-            id: UUID().uuidString.lowercased(),
+            id: TimeOrderedID.uuidString(at: now),
             name: name,
             createdAt: Timestamp.format(now),
             serviceName: serviceName,

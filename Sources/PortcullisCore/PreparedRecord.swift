@@ -33,10 +33,11 @@ public struct PreparedRecord: Sendable {
     /// An `audit.authz.decision` record (API.md §7): one authorization decision about one request, by the
     /// gateway. Its tenant is the actor's, else the resource's.
     public static func decision(
-        id: String = UUID().uuidString.lowercased(), at date: Date, requestID: String?, stage: String, outcome: String, reason: String,
+        id: String? = nil, at date: Date, requestID: String?, stage: String, outcome: String, reason: String,
         permission: String?, rule: String?, policyRevision: String?, actor: AuditActor, resource: AuditResource, client: AuditClient,
         permissions: PermissionSet? = nil
     ) -> PreparedRecord {
+        let id = id ?? TimeOrderedID.uuidString(at: date)
         let tenant = actor.tenant ?? resource.tenant
         let createdAt = Timestamp.format(date)
         var json = CompactJSON()

@@ -22,13 +22,11 @@ public struct RequestID: Sendable, Hashable, CustomStringConvertible {
         self.value = value
     }
 
-    /// A fresh id: 128 random bits as 32 lower-case hex characters (a dashless UUID's shape). Made for
-    /// every request, so without Foundation's string replacing, which cost more than the rest of a probe.
+    /// A fresh id: a time-ordered UUID (``TimeOrderedID``) as 32 lower-case hex characters (a dashless
+    /// UUID's shape), so that the decision records' request-id index grows at its end. Made for every
+    /// request, so without Foundation's string replacing, which cost more than the rest of a probe.
     public static func generate() -> RequestID {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        return RequestID(value: Hex.encode(withUnsafeBytes(of: (high, low)) { Array($0) }))
+        RequestID(value: TimeOrderedID.hexString())
     }
 
     /// Whether a caller-supplied id may be echoed back and logged as is.

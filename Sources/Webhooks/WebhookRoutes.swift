@@ -133,7 +133,7 @@ public struct WebhookRoutes: Sendable {
         let call = WebhookRequest(
             method: method, path: request.uri.path, query: request.uri.query, headers: request.headers.map { ($0.name.canonicalName, $0.value) },
             contentType: request.headers[.contentType], body: body, pathSuffix: suffix)
-        let messageID = UUID().uuidString.lowercased()
+        let messageID = TimeOrderedID.uuidString()
         let message: JSONValue
         do {
             message = try call.message(id: messageID, requestID: context.requestID.value, hidden: hidden)

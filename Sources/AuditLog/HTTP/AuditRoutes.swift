@@ -135,7 +135,7 @@ public struct AuditRoutes: Sendable {
         }
         // serviceName is the pushing account's id: a name a tenant chooses (a username) could read "gateway".
         return AuditRecord(
-            id: UUID().uuidString.lowercased(), createdAt: Timestamp.format(self.clock.now), name: name, serviceName: principal.accountID,
+            id: TimeOrderedID.uuidString(), createdAt: Timestamp.format(self.clock.now), name: name, serviceName: principal.accountID,
             requestID: context.requestID.value, tenant: body.tenant ?? principal.tenant, actor: AuditActor(principal),
             client: AuditClient(ip: context.clientIP, userAgent: userAgent.map { String($0.prefix(256)) }), origin: "push", payload: payload
         )
