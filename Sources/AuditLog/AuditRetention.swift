@@ -39,7 +39,7 @@ extension AuditChain {
             )
             try await connection.execute("DELETE FROM audit_records WHERE seq <= \(through)")
             let record = AuditRecord(
-                id: UUID().uuidString.lowercased(), createdAt: Timestamp.format(now), name: "audit.log.pruned", serviceName: "audit",
+                id: TimeOrderedID.uuidString(at: now), createdAt: Timestamp.format(now), name: "audit.log.pruned", serviceName: "audit",
                 payload: ["throughSeq": .int(through), "count": .int(count), "cutoff": .string(Timestamp.format(cutoff))]
             )
             _ = try await self.append(record, on: connection)

@@ -7,8 +7,8 @@ public final class AbandonedWork: Sendable {
     public static let shared = AbandonedWork()
     private let count = Atomic<Int>(0)
 
-    /// A counter of its own, for a caller (a test) that must not share the process-wide one.
-    public init() {}
+    /// A counter of its own, for a test that must not share the process-wide one.
+    package init() {}
 
     public var running: Int { self.count.load(ordering: .relaxed) }
 

@@ -27,13 +27,20 @@ public func withDeadline<Result: Sendable>(
 /// ```swift
 /// try await withDeadline(.seconds(30), abandonWhen: { giveUp in watch.onClose(giveUp) }) { try await statement() }
 /// ```
-///
-/// An abandoned operation is counted in `abandonedWork` (the process-wide ``AbandonedWork/shared`` unless
-/// given) until it ends.
 public func withDeadline<Result: Sendable>(
     _ limit: Duration,
     abandonWhen: (@escaping @Sendable (any Error) -> Void) -> Void,
-    countingIn abandonedWork: AbandonedWork = .shared,
+    _ operation: @escaping @Sendable () async throws -> Result
+) async throws -> Result {
+    try await withDeadline(limit, abandonWhen: abandonWhen, countingIn: .shared, operation)
+}
+
+/// ``withDeadline(_:abandonWhen:_:)`` counting an abandoned operation in `abandonedWork` instead of the
+/// process-wide ``AbandonedWork/shared`` that `/health/ready` reports: for tests, which share the process.
+package func withDeadline<Result: Sendable>(
+    _ limit: Duration,
+    abandonWhen: (@escaping @Sendable (any Error) -> Void) -> Void,
+    countingIn abandonedWork: AbandonedWork,
     _ operation: @escaping @Sendable () async throws -> Result
 ) async throws -> Result {
     try Task.checkCancellation()

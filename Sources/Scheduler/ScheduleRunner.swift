@@ -181,7 +181,7 @@ public struct ScheduleRunner: Service {
                 guard claimed != nil, let queue = try row.optionalString("queue") else { continue }
                 let scheduledFor = Timestamp.date(milliseconds: due)
                 let message: JSONValue = [
-                    "id": .string(TimeOrderedID.uuidString()), "attachments": [:], "body": [:], "headers": [:],
+                    "id": .string(TimeOrderedID.uuidString(at: now)), "attachments": [:], "body": [:], "headers": [:],
                     "metadata": [
                         "source": ["name": "scheduler", "type": "scheduler", "externalExecId": .string(UUID().uuidString.lowercased())],
                         "scheduledFor": .string(Timestamp.format(scheduledFor)),

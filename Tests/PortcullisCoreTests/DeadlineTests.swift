@@ -28,7 +28,7 @@ struct DeadlineTests {
         let release = Mutex(false)
         let trigger = Mutex<(@Sendable (any Error) -> Void)?>(nil)
         let outcome = Task {
-            try await withDeadline(.seconds(3600), abandonWhen: { giveUp in trigger.withLock { $0 = giveUp } }) {
+            try await withDeadline(.seconds(3600), abandonWhen: { giveUp in trigger.withLock { $0 = giveUp } }, countingIn: AbandonedWork()) {
                 while !release.withLock({ $0 }) { await Self.pauseIgnoringCancellation() }
                 return 1
             }

@@ -12,11 +12,33 @@ struct TimeOrderedIDTests {
         let uuid = try #require(UUID(uuidString: text))
         #expect(uuid.uuidString.lowercased() == text)
         let bytes = withUnsafeBytes(of: uuid.uuid) { Array($0) }
-        #expect(bytes[6] >> 4 == 7, "version 7")
-        #expect(bytes[8] >> 6 == 0b10, "the RFC 9562 variant")
         let milliseconds = bytes[0..<6].reduce(Int64(0)) { $0 << 8 | Int64($1) }
         #expect(milliseconds == 1_764_681_600_123)
         #expect(String(text.prefix(13)) == "019adf38-4c7b", "the time in big-endian hex: 0x019adf384c7b")
+    }
+
+    @Test("over 1,000 ids every one of the 74 random bits varies, and the time, version and variant bits never do")
+    func randomAndFixedBits() {
+        let ids = (0..<1000).map { _ in TimeOrderedID.bytes(milliseconds: 0x0123_4567_89AB) }
+        var ones = [UInt8](repeating: 0, count: 16)
+        var zeros = [UInt8](repeating: 0xFF, count: 16)
+        for id in ids {
+            for index in 0..<16 {
+                ones[index] |= id[index]
+                zeros[index] &= id[index]
+            }
+        }
+        // The fixed bits: 48 of time, the version nibble 0111, the variant 10. Every other bit is random.
+        let fixedMask: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xF0, 0x00, 0xC0, 0, 0, 0, 0, 0, 0, 0]
+        let fixedValue: [UInt8] = [0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0x70, 0x00, 0x80, 0, 0, 0, 0, 0, 0, 0]
+        for index in 0..<16 {
+            #expect(ones[index] & fixedMask[index] == fixedValue[index], "fixed bits of byte \(index) set as specified")
+            #expect(zeros[index] & fixedMask[index] == fixedValue[index], "fixed bits of byte \(index) cleared as specified")
+            #expect(ones[index] | fixedMask[index] == 0xFF, "every random bit of byte \(index) was 1 at least once")
+            #expect(zeros[index] & ~fixedMask[index] == 0, "every random bit of byte \(index) was 0 at least once")
+        }
+        let randomBits = fixedMask.reduce(0) { $0 + 8 - $1.nonzeroBitCount }
+        #expect(randomBits == 74)
     }
 
     @Test("later milliseconds sort later, as text and as hex; ids of one millisecond differ")
@@ -38,12 +60,17 @@ struct TimeOrderedIDTests {
         #expect(TimeOrderedID.hexString(at: Date(timeIntervalSince1970: -5)).hasPrefix("000000000000"))
         #expect(TimeOrderedID.hexString(at: Date(timeIntervalSince1970: 1e15)).hasPrefix("ffffffffffff"))
         #expect(TimeOrderedID.hexString(at: Date(timeIntervalSince1970: .nan)).hasPrefix("000000000000"))
+        #expect(TimeOrderedID.hexString(at: Date(timeIntervalSince1970: .infinity)).hasPrefix("ffffffffffff"))
     }
 
-    @Test("request ids and decision record ids are time-ordered")
+    @Test("request ids and decision record ids are time-ordered: their first 48 bits are the time they were made")
     func used() {
-        let before = TimeOrderedID.hexString(at: Date().addingTimeInterval(-1))
-        #expect(RequestID.generate().value > before)
+        let before = TimeOrderedID.milliseconds(Date())
+        let requestID = RequestID.generate().value
+        let after = TimeOrderedID.milliseconds(Date())
+        let made = Int64(requestID.prefix(12), radix: 16) ?? -1
+        #expect(made >= before && made <= after)
+        #expect(Array(requestID)[12] == "7", "version 7")
         let record = PreparedRecord.decision(
             at: Date(timeIntervalSince1970: 1_764_681_600.123), requestID: "r", stage: "route", outcome: "allow", reason: "ALLOWED",
             permission: nil, rule: nil, policyRevision: nil, actor: AuditActor(nil),

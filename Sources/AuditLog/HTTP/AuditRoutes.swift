@@ -134,8 +134,9 @@ public struct AuditRoutes: Sendable {
             guard allowed else { throw APIError.forbidden("FOREIGN_TENANT", "Records can only be pushed for your own tenant.") }
         }
         // serviceName is the pushing account's id: a name a tenant chooses (a username) could read "gateway".
+        let now = self.clock.now
         return AuditRecord(
-            id: TimeOrderedID.uuidString(), createdAt: Timestamp.format(self.clock.now), name: name, serviceName: principal.accountID,
+            id: TimeOrderedID.uuidString(at: now), createdAt: Timestamp.format(now), name: name, serviceName: principal.accountID,
             requestID: context.requestID.value, tenant: body.tenant ?? principal.tenant, actor: AuditActor(principal),
             client: AuditClient(ip: context.clientIP, userAgent: userAgent.map { String($0.prefix(256)) }), origin: "push", payload: payload
         )
