@@ -7,9 +7,9 @@ public import Foundation
 /// in a unique or plain index. With random ids (version 4) each row of a batch lands on its own leaf page
 /// of that index, so a 44-row commit rewrites dozens of pages; ids that grow with time all land on the
 /// rightmost page. They sort by time to the millisecond (within one millisecond the order is random, and
-/// a wall clock stepped back breaks it: nothing may rely on it for more than locality). Measured with the audit table's schema and 200,000 rows in it, on this project's
-/// two-core machine: 166 µs per record with random ids, 40 µs with time-ordered ones (README,
-/// Performance). The ids stay unguessable (74 random bits) and reveal only their creation time to the
+/// a wall clock stepped back breaks it: nothing may rely on it for more than locality). Measured with the
+/// audit table's schema and 200,000 rows in it, on this project's two-core machine: 166 µs per record
+/// with random ids, 40 µs with time-ordered ones (README, Performance). The ids stay unguessable (74 random bits) and reveal only their creation time to the
 /// millisecond, which the records they name carry anyway.
 public enum TimeOrderedID {
     /// A version 7 UUID in its canonical lower-case text, e.g. `0193a1b2-c3d4-7e5f-9a0b-1c2d3e4f5a6b`.

@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// A FIFO lock for async code: one holder at a time, waiters resumed in arrival order.
@@ -8,33 +9,8 @@ import Synchronization
 final class AsyncLock: Sendable {
     private struct State {
         var isLocked = false
-        var waiters: Deque = Deque()
-    }
-
-    /// Waiters in arrival order, taken from the front in O(1).
-    private struct Deque {
-        private var items: [CheckedContinuation<Void, Never>] = []
-        private var head = 0
-
-        var isEmpty: Bool { self.head == self.items.count }
-        var count: Int { self.items.count - self.head }
-
-        mutating func append(_ waiter: CheckedContinuation<Void, Never>) {
-            self.items.append(waiter)
-        }
-
-        mutating func removeFirst() -> CheckedContinuation<Void, Never> {
-            let waiter = self.items[self.head]
-            self.head += 1
-            if self.head == self.items.count {
-                self.items.removeAll(keepingCapacity: true)
-                self.head = 0
-            } else if self.head >= 64 && self.head * 2 >= self.items.count {
-                self.items.removeFirst(self.head)
-                self.head = 0
-            }
-            return waiter
-        }
+        /// Waiters in arrival order (NIO's ring buffer: taken from the front in O(1)).
+        var waiters = CircularBuffer<CheckedContinuation<Void, Never>>()
     }
 
     private let state = Mutex(State())

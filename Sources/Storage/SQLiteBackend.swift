@@ -74,10 +74,6 @@ public final class SQLiteBackend: Database {
     }
 
     public func transaction<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result {
-        try await self.locked(body)
-    }
-
-    private func locked<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result {
         try await self.lock.withLock {
             let session = SQLiteSession(connection: self.connection)
             // IMMEDIATE takes the write lock up front, so two writers never deadlock on a lock upgrade.
