@@ -20,7 +20,8 @@ public enum PathTemplate {
     }
 
     static func segments(of template: some StringProtocol) -> [Substring] {
-        String(template).split(separator: "/", omittingEmptySubsequences: true)
+        // Over the bytes: '/' is never part of a longer UTF-8 sequence, and this runs for every request.
+        String(template).utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map { Substring($0) }
     }
 
     /// `{name}`: a segment that matches any one path segment.

@@ -18,6 +18,12 @@ public struct RequestID: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// `candidate` as the request's id when it is acceptable; nil when it is absent or not acceptable.
+    public static func accepting(_ candidate: String?) -> RequestID? {
+        guard let candidate, Self.isAcceptable(candidate) else { return nil }
+        return RequestID(value: candidate)
+    }
+
     private init(value: String) {
         self.value = value
     }

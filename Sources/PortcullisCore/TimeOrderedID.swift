@@ -42,8 +42,7 @@ public enum TimeOrderedID {
     /// The 16 bytes: `unix_ts_ms` (48 bits, big-endian), version 7, 12 random bits, variant `10`, 62
     /// random bits. A time before 1970 or past the 48-bit range is clamped.
     static func bytes(milliseconds: Int64) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        let random = (generator.next() as UInt64, generator.next() as UInt64)
+        let random = RandomBytes.next128()
         let time = UInt64(clamping: min(max(milliseconds, 0), Self.largestTime))
         var bytes = [UInt8](repeating: 0, count: 16)
         for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: time >> (40 - 8 * UInt64(index))) }

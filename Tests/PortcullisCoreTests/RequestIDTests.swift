@@ -24,4 +24,9 @@ struct RequestIDTests {
         #expect(Set(ids).count == 100)
         #expect(ids.allSatisfy { $0.count == 32 && $0.allSatisfy(\.isHexDigit) })
     }
+
+    @Test("a caller id is accepted as it is, or not at all", arguments: [("abc", true), ("", false), ("has space", false), (nil, false)])
+    func accepting(candidate: String?, accepted: Bool) {
+        #expect(RequestID.accepting(candidate)?.value == (accepted ? candidate : nil))
+    }
 }

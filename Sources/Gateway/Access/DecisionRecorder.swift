@@ -60,7 +60,8 @@ struct DecisionRecorder: ResourceDecisionRecorder {
         self.principal = context.principal
         self.method = request.method.rawValue
         // A refused path may be anything: keep the record bounded.
-        self.path = String((request.head.path.map { $0.split(separator: "?", maxSplits: 1).first.map(String.init) ?? $0 } ?? "").prefix(512))
+        let target = (request.head.path ?? "").utf8
+        self.path = String(Substring(target[..<(target.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex)]).prefix(512))
         self.client = AuditClient(ip: context.clientIP, userAgent: request.headers[.userAgent].map { String($0.prefix(256)) })
     }
 

@@ -11,21 +11,42 @@ public enum PathCanonicalizer {
     ///
     /// - Throws: ``APIError`` 400 `INVALID_PATH` naming the rule that was broken.
     public static func canonicalPath(of target: String) throws(APIError) -> String {
-        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        guard path.hasPrefix("/") else {
+        let utf8 = target.utf8
+        let bytes = utf8[..<(utf8.firstIndex(of: UInt8(ascii: "?")) ?? utf8.endIndex)]
+        guard bytes.first == UInt8(ascii: "/") else {
             throw invalid("The request path must start with '/'.")
         }
-        if path.utf8.contains(where: { $0 < 0x21 || $0 > 0x7E || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "#") }) {
-            throw invalid("The request path contains a character that must be percent-encoded.")
+        // One pass over the bytes, since this runs for every request; the refusals keep their order.
+        var emptySegment = false
+        var dotSegment = false
+        var escaped = false
+        var previous: UInt8 = 0
+        var segmentLength = 0
+        var segmentDots = 0
+        for byte in bytes {
+            if byte < 0x21 || byte > 0x7E || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "#") {
+                throw invalid("The request path contains a character that must be percent-encoded.")
+            }
+            if byte == UInt8(ascii: "/") {
+                if previous == UInt8(ascii: "/") { emptySegment = true }
+                if segmentLength > 0, segmentLength <= 2, segmentDots == segmentLength { dotSegment = true }
+                segmentLength = 0
+                segmentDots = 0
+            } else {
+                segmentLength += 1
+                if byte == UInt8(ascii: ".") { segmentDots += 1 }
+                if byte == UInt8(ascii: "%") { escaped = true }
+            }
+            previous = byte
         }
-        if path.contains("//") {
+        if segmentLength > 0, segmentLength <= 2, segmentDots == segmentLength { dotSegment = true }
+        if emptySegment {
             throw invalid("The request path contains an empty segment ('//').")
         }
+        let path = String(Substring(bytes))
         // Without escapes the path is printable ASCII (checked above): only dot segments are left to refuse.
-        if !path.utf8.contains(UInt8(ascii: "%")) {
-            for segment in path.utf8.split(separator: UInt8(ascii: "/")) where segment.allSatisfy({ $0 == UInt8(ascii: ".") }) && segment.count <= 2 {
-                throw invalid("The request path contains a '.' or '..' segment.")
-            }
+        if !escaped {
+            if dotSegment { throw invalid("The request path contains a '.' or '..' segment.") }
             return path
         }
         for segment in path.split(separator: "/", omittingEmptySubsequences: true) {

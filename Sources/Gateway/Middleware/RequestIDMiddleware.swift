@@ -15,8 +15,12 @@ public struct RequestIDMiddleware: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let requestID = PortcullisCore.RequestID(from: request.headers[Self.headerName])
-        context.requestID = requestID
+        // The context was made with a generated id; the caller's replaces it when acceptable (one id per
+        // request is made, not two).
+        if let accepted = PortcullisCore.RequestID.accepting(request.headers[Self.headerName]) {
+            context.requestID = accepted
+        }
+        let requestID = context.requestID
         // Hummingbird logs under `hb.request.id`; using the same key keeps one id per log line.
         context.logger[metadataKey: "hb.request.id"] = .string(requestID.value)
         var response: Response
