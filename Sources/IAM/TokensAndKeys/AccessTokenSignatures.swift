@@ -60,5 +60,5 @@ public final class AccessTokenSignatures: Sendable {
         return .verified(claims)
     }
 
-    private static let parser = DefaultJWTParser()
+    private static let parser = DefaultJWTParser(jsonDecoder: HeaderMemoizingDecoder())
 }
