@@ -10,7 +10,8 @@ public import PortcullisCore
 /// A value type: each middleware hands a changed copy to the next, so nothing is shared across requests.
 public struct GatewayRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// The request's `x-request-id`, set by the request-id middleware.
+    /// The request's `x-request-id`: generated when the context is made, replaced by the caller's acceptable
+    /// one in the request-id middleware.
     public var requestID: PortcullisCore.RequestID
     /// The body limit for this request, set by the body-limit middleware from configuration.
     public var maxUploadSize: Int

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The `x-request-id` of a request: the caller's value when it is acceptable, otherwise a new one.
+/// The `x-request-id` of a request: a generated one (``generate()``), or the caller's when it is
+/// acceptable (``accepting(_:)``).
 public struct RequestID: Sendable, Hashable, CustomStringConvertible {
     /// The largest caller-supplied id that is kept (API.md §0).
     public static let maximumLength = 128
@@ -9,16 +10,8 @@ public struct RequestID: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { self.value }
 
-    /// Keeps `candidate` when it is 1...128 visible ASCII characters (0x21...0x7E); otherwise generates a new id.
-    public init(from candidate: String?) {
-        if let candidate, Self.isAcceptable(candidate) {
-            self.value = candidate
-        } else {
-            self = Self.generate()
-        }
-    }
-
-    /// `candidate` as the request's id when it is acceptable; nil when it is absent or not acceptable.
+    /// `candidate` as the request's id when it is 1...128 visible ASCII characters (0x21...0x7E); nil when
+    /// it is absent or not acceptable.
     public static func accepting(_ candidate: String?) -> RequestID? {
         guard let candidate, Self.isAcceptable(candidate) else { return nil }
         return RequestID(value: candidate)

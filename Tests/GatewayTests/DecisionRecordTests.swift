@@ -175,6 +175,32 @@ struct DecisionRecordTests {
         }
     }
 
+    /// The id is generated once, when the request's context is made: the answer's header and both records
+    /// (route and resource) carry that one id, and the next request gets another.
+    @Test("a request without x-request-id gets one generated id, on its answer and on its records")
+    func generatedRequestID() async throws {
+        try await withIdentityGateway(.sqlite) { env in
+            let admin = try await env.adminToken()
+            let flow = try await env.post(
+                "/flows", json: ["name": "generated id", "graph": ["nodes": [["id": "a", "componentId": "c", "function": "f"]], "edges": []]],
+                token: admin)
+            let flowID = try #require(flow.json?["data"]?["id"]?.stringValue)
+            var seen: [String] = []
+            for _ in 0..<2 {
+                let read = try await env.client.execute(uri: "/flows/\(flowID)", method: .get, headers: [.authorization: "Bearer \(admin)"])
+                #expect(read.status == .ok)
+                let requestID = try #require(read.headers[.init("x-request-id")!])
+                #expect(requestID.count == 32 && requestID.allSatisfy(\.isHexDigit))
+                let stages = try await env.database.query("SELECT body FROM audit_records WHERE request_id = \(requestID) ORDER BY seq").map {
+                    try JSONCoding.decode(JSONValue.self, from: try $0.string("body"))["stage"]?.stringValue
+                }
+                #expect(stages == ["route", "resource"])
+                seen.append(requestID)
+            }
+            #expect(Set(seen).count == 2)
+        }
+    }
+
     @Test("a tenant's readers see only their tenant's records and their own; platform admins see all", arguments: Backend.allCases)
     func tenantScoping(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in

@@ -1,6 +1,7 @@
 import Foundation
 import JWTKit
 import PortcullisCore
+import Synchronization
 import Testing
 
 @testable import IAM
@@ -46,6 +47,12 @@ struct AccessTokenDecodingTests {
         #"{"iss":1,"aud":"a","sub":"s","exp":1,"nbf":1,"iat":1,"jti":"j"}"#,
         #"{\#(common),"aud":"a","tenant":5}"#,
         #"{\#(common),"aud":"a","act":{"act":{"sub":"x"}}}"#,
+        #"{"iss":"i","aud":"a","exp":1,"nbf":1,"iat":1,"jti":"j"}"#,
+        #"{"iss":"i","aud":"a","sub":"s","exp":1,"iat":1,"jti":"j"}"#,
+        #"{"iss":"i","aud":"a","sub":"s","exp":1,"nbf":1,"jti":"j"}"#,
+        #"{"iss":"i","aud":"a","sub":"s","exp":1,"nbf":1,"iat":1}"#,
+        #"{"iss":"i","aud":"a","sub":"s","exp":null,"nbf":1,"iat":1,"jti":"j"}"#,
+        #"{\#(common),"aud":["a",null]}"#,
         #"[]"#,
     ]
 
@@ -86,14 +93,44 @@ struct AccessTokenDecodingTests {
 
     static func header(_ fields: String) -> Data { Data("{\(fields)}".utf8) }
 
-    @Test("a remembered header is the header its bytes decode to, and only for exactly those bytes")
-    func memoizedHeaders() throws {
+    /// jwt-kit's decoder, counting what it is asked to decode.
+    final class CountingDecoder: JWTJSONDecoder, Sendable {
+        let base: any JWTJSONDecoder = .defaultForJWT
+        let decoded = Mutex<[Data]>([])
+
+        func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+            self.decoded.withLock { $0.append(data) }
+            return try self.base.decode(type, from: data)
+        }
+
+        var count: Int { self.decoded.withLock { $0.count } }
+    }
+
+    /// Two headers of the same length that differ in one byte of the key id, alternated: each is decoded
+    /// once, then answered from the memo, and each answer is its own header.
+    @Test("a header is decoded once, then remembered by its exact bytes")
+    func decodedOnce() throws {
+        let counting = CountingDecoder()
+        let memoizing = HeaderMemoizingDecoder(base: counting)
+        let first = Self.header(#""alg":"ES256","kid":"k1","typ":"at+jwt""#)
+        let second = Self.header(#""alg":"ES256","kid":"k2","typ":"at+jwt""#)
+        #expect(first.count == second.count)
+        for _ in 0..<5 {
+            #expect(try memoizing.decode(JWTHeader.self, from: first).kid == "k1")
+            #expect(try memoizing.decode(JWTHeader.self, from: second).kid == "k2")
+        }
+        #expect(counting.count == 2)
+        #expect(memoizing.rememberedCount == 2)
+    }
+
+    @Test("a remembered header is the header its bytes decode to")
+    func sameAsFresh() throws {
         let memoizing = HeaderMemoizingDecoder()
         let access = Self.header(#""alg":"ES256","kid":"k1","typ":"at+jwt""#)
         let other = Self.header(#""alg":"ES256","kid":"k1","typ":"JWT""#)
-        let spaced = Self.header(#""alg":"ES256", "kid":"k2","typ":"at+jwt""#)
+        let none = Self.header(#""alg":"none","kid":"k1","typ":"at+jwt""#)
         for _ in 0..<3 {
-            for bytes in [access, other, spaced] {
+            for bytes in [access, other, none] {
                 let decoded = try memoizing.decode(JWTHeader.self, from: bytes)
                 let fresh = try Self.decoder.decode(JWTHeader.self, from: bytes)
                 #expect(decoded.typ == fresh.typ)
@@ -101,28 +138,62 @@ struct AccessTokenDecodingTests {
                 #expect(decoded.alg == fresh.alg)
             }
         }
-        #expect(try memoizing.decode(JWTHeader.self, from: other).typ == "JWT")
-        #expect(try memoizing.decode(JWTHeader.self, from: spaced).kid == "k2")
-        // Not JSON is refused every time, remembered or not.
-        #expect(throws: (any Error).self) { try memoizing.decode(JWTHeader.self, from: Data("{\"alg\":".utf8)) }
-    }
-
-    @Test("the memo keeps at most eight headers and still decodes every one correctly")
-    func bounded() throws {
-        let memoizing = HeaderMemoizingDecoder()
-        for index in 0..<50 {
-            let header = try memoizing.decode(JWTHeader.self, from: Self.header(#""alg":"ES256","kid":"k\#(index)""#))
-            #expect(header.kid == "k\(index)")
+        // Not JSON is refused every time, and nothing is remembered for it.
+        for _ in 0..<2 {
+            #expect(throws: (any Error).self) { try memoizing.decode(JWTHeader.self, from: Data("{\"alg\":".utf8)) }
         }
-        #expect(memoizing.rememberedCount == HeaderMemoizingDecoder.Memo.slots)
-        #expect(try memoizing.decode(JWTHeader.self, from: Self.header(#""alg":"ES256","kid":"k3""#)).kid == "k3")
+        #expect(memoizing.rememberedCount == 3)
     }
 
-    @Test("other types go to jwt-kit's decoder untouched")
-    func otherTypes() throws {
-        let memoizing = HeaderMemoizingDecoder()
-        let json = Data(#"{\#(Self.common),"aud":"portcullis"}"#.utf8)
-        #expect(try memoizing.decode(AccessTokenClaims.self, from: json) == (try Self.decoder.decode(AccessTokenClaims.self, from: json)))
+    /// Ten headers through eight slots: the two oldest are forgotten (decoded again), the newest eight
+    /// are not; the table never grows past eight.
+    @Test("the memo keeps the eight newest headers")
+    func oldestReplacedFirst() throws {
+        let counting = CountingDecoder()
+        let memoizing = HeaderMemoizingDecoder(base: counting)
+        let headers = (0..<10).map { Self.header(#""alg":"ES256","kid":"k\#($0)""#) }
+        for header in headers { _ = try memoizing.decode(JWTHeader.self, from: header) }
+        #expect(counting.count == 10)
+        #expect(memoizing.rememberedCount == HeaderMemoizingDecoder.Memo.slots)
+        for header in headers[2...] { _ = try memoizing.decode(JWTHeader.self, from: header) }
+        #expect(counting.count == 10, "the eight newest are remembered")
+        #expect(try memoizing.decode(JWTHeader.self, from: headers[0]).kid == "k0")
+        #expect(counting.count == 11, "the oldest was forgotten")
+        #expect(memoizing.rememberedCount == HeaderMemoizingDecoder.Memo.slots)
+    }
+
+    @Test("a header longer than 256 bytes is decoded every time and never remembered")
+    func longHeaders() throws {
+        let counting = CountingDecoder()
+        let memoizing = HeaderMemoizingDecoder(base: counting)
+        let long = Self.header(#""alg":"ES256","kid":"\#(String(repeating: "k", count: 300))""#)
+        #expect(long.count > HeaderMemoizingDecoder.largestRemembered)
+        for _ in 0..<3 { _ = try memoizing.decode(JWTHeader.self, from: long) }
+        #expect(counting.count == 3)
         #expect(memoizing.rememberedCount == 0)
+    }
+
+    @Test("other types go to the base decoder untouched")
+    func otherTypes() throws {
+        let counting = CountingDecoder()
+        let memoizing = HeaderMemoizingDecoder(base: counting)
+        let json = Data(#"{\#(Self.common),"aud":"portcullis"}"#.utf8)
+        for _ in 0..<2 {
+            #expect(try memoizing.decode(AccessTokenClaims.self, from: json) == (try Self.decoder.decode(AccessTokenClaims.self, from: json)))
+        }
+        #expect(counting.count == 2)
+        #expect(memoizing.rememberedCount == 0)
+    }
+
+    /// Every stored property of the claims has a coding key, so a claim added later cannot silently drop
+    /// out of the hand-written decoding.
+    @Test("every claim has a coding key")
+    func codingKeysCoverClaims() {
+        let claims = AccessTokenClaims(
+            iss: "i", aud: AudienceClaim(value: ["a"]), sub: "s", exp: .init(value: Date()), nbf: .init(value: Date()),
+            iat: .init(value: Date()), jti: "j", tenant: nil, scope: nil, act: nil)
+        let properties = Mirror(reflecting: claims).children.compactMap(\.label)
+        #expect(Set(properties) == Set(AccessTokenClaims.CodingKeys.allCases.map(\.stringValue)))
+        #expect(properties.count == AccessTokenClaims.CodingKeys.allCases.count)
     }
 }

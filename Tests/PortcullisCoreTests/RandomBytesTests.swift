@@ -17,7 +17,7 @@ struct RandomBytesTests {
     }
 
     /// Every bit position takes both values across 2,000 pieces; a bit stuck at 0 or 1 (a piece read before
-    /// its bytes were filled, or after they were zeroed) fails this.
+    /// its bytes were filled) fails this.
     @Test("every one of the 128 bits varies")
     func everyBitVaries() {
         var ones = [Int](repeating: 0, count: 128)
@@ -47,5 +47,45 @@ struct RandomBytesTests {
         }
         #expect(all.count == 16_000)
         #expect(Set(all).count == all.count)
+    }
+
+    /// A source that writes a counter into each fill: every piece is the next 16 bytes of what the source
+    /// gave, in order, none skipped or repeated, and the source is asked again exactly when 256 are used.
+    @Test("the pool hands out its source's bytes in order, 16 at a time, refilling after 256")
+    func fromSource() {
+        let fills = Mutex(0)
+        var pool = RandomBytes.Pool(source: { buffer in
+            let fill = fills.withLock { count in
+                count += 1
+                return count
+            }
+            for index in 0..<buffer.count { buffer[index] = UInt8(truncatingIfNeeded: index &+ fill) }
+            return true
+        })
+        for piece in 0..<40 {
+            let (high, low) = pool.take()
+            let fill = piece / 16 + 1
+            let start = (piece % 16) * 16
+            let expected = (0..<16).map { UInt8(truncatingIfNeeded: start + $0 + fill) }
+            let got = withUnsafeBytes(of: (high, low)) { Array($0) }
+            #expect(got == expected, "piece \(piece)")
+        }
+        #expect(fills.withLock { $0 } == 3)
+    }
+
+    /// When the source fails, the pool falls back to `SystemRandomNumberGenerator` instead of handing out
+    /// stale or zero bytes.
+    @Test("a failing source falls back to the system generator")
+    func fallback() {
+        var pool = RandomBytes.Pool(source: { buffer in
+            for index in 0..<buffer.count { buffer[index] = 0 }
+            return false
+        })
+        var seen = Set<[UInt64]>()
+        for _ in 0..<64 {
+            let (high, low) = pool.take()
+            #expect(high != 0 || low != 0)
+            #expect(seen.insert([high, low]).inserted)
+        }
     }
 }

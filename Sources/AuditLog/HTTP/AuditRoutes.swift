@@ -138,7 +138,7 @@ public struct AuditRoutes: Sendable {
         return AuditRecord(
             id: TimeOrderedID.uuidString(at: now), createdAt: Timestamp.format(now), name: name, serviceName: principal.accountID,
             requestID: context.requestID.value, tenant: body.tenant ?? principal.tenant, actor: AuditActor(principal),
-            client: AuditClient(ip: context.clientIP, userAgent: userAgent.map { String($0.prefix(256)) }), origin: "push", payload: payload
+            client: AuditClient(ip: context.clientIP, userAgent: userAgent.map { $0.utf8Prefix(256) }), origin: "push", payload: payload
         )
     }
 }

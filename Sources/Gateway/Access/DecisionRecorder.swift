@@ -60,9 +60,8 @@ struct DecisionRecorder: ResourceDecisionRecorder {
         self.principal = context.principal
         self.method = request.method.rawValue
         // A refused path may be anything: keep the record bounded.
-        let target = (request.head.path ?? "").utf8
-        self.path = String(Substring(target[..<(target.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex)]).prefix(512))
-        self.client = AuditClient(ip: context.clientIP, userAgent: request.headers[.userAgent].map { String($0.prefix(256)) })
+        self.path = PathCanonicalizer.pathPart(of: request.head.path ?? "").utf8Prefix(512)
+        self.client = AuditClient(ip: context.clientIP, userAgent: request.headers[.userAgent].map { $0.utf8Prefix(256) })
     }
 
     /// Records the request's route-level decision now.

@@ -11,8 +11,8 @@ public enum PathCanonicalizer {
     ///
     /// - Throws: ``APIError`` 400 `INVALID_PATH` naming the rule that was broken.
     public static func canonicalPath(of target: String) throws(APIError) -> String {
-        let utf8 = target.utf8
-        let bytes = utf8[..<(utf8.firstIndex(of: UInt8(ascii: "?")) ?? utf8.endIndex)]
+        let path = Self.pathPart(of: target)
+        let bytes = path.utf8
         guard bytes.first == UInt8(ascii: "/") else {
             throw invalid("The request path must start with '/'.")
         }
@@ -43,11 +43,10 @@ public enum PathCanonicalizer {
         if emptySegment {
             throw invalid("The request path contains an empty segment ('//').")
         }
-        let path = String(Substring(bytes))
         // Without escapes the path is printable ASCII (checked above): only dot segments are left to refuse.
         if !escaped {
             if dotSegment { throw invalid("The request path contains a '.' or '..' segment.") }
-            return path
+            return String(path)
         }
         for segment in path.split(separator: "/", omittingEmptySubsequences: true) {
             guard let bytes = percentDecode(segment) else {
@@ -66,7 +65,14 @@ public enum PathCanonicalizer {
                 throw invalid("The request path contains a '.' or '..' segment.")
             }
         }
-        return path
+        return String(path)
+    }
+
+    /// The path part of a request target: everything before its first `?` byte, where the query starts
+    /// (RFC 3986 §3.4). Split over bytes, so a `?` followed by a combining mark still starts the query.
+    public static func pathPart(of target: String) -> Substring {
+        let utf8 = target.utf8
+        return Substring(utf8[..<(utf8.firstIndex(of: UInt8(ascii: "?")) ?? utf8.endIndex)])
     }
 
     /// Decodes `%XX` escapes; nil when an escape is malformed.

@@ -4,8 +4,8 @@ public import Hummingbird
 import Logging
 import PortcullisCore
 
-/// Gives each request its `x-request-id` (the caller's when acceptable, else a new one), puts it on the
-/// request's logger and on every response.
+/// Gives each request its `x-request-id` (the caller's when acceptable, else the one its context was made
+/// with), and puts it on the request's logger and on every response.
 public struct RequestIDMiddleware: RouterMiddleware {
     public typealias Context = GatewayRequestContext
 

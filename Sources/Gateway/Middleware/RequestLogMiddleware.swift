@@ -1,6 +1,7 @@
 public import GatewayKit
 public import Hummingbird
 import Logging
+import PortcullisCore
 
 /// Logs one line per request: method, path (never the query, which may carry credentials), status and
 /// duration. The request id comes from the logger's metadata.
@@ -19,7 +20,7 @@ public struct RequestLogMiddleware: RouterMiddleware {
             metadata: [
                 "http.method": .string(request.method.rawValue),
                 // The caller's path, bounded like the decision record's.
-                "http.path": .string(String(request.uri.path.prefix(512))),
+                "http.path": .string(request.uri.path.utf8Prefix(512)),
                 "http.status": .stringConvertible(response.status.code),
                 "duration_ms": .stringConvertible((milliseconds * 100).rounded() / 100),
             ]
