@@ -10,7 +10,8 @@ public enum Hex {
         return String(decoding: text, as: UTF8.self)
     }
 
-    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    /// The lower-case digits, `0`-`f`, as UTF-8 bytes.
+    static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Whether `lhs` and `rhs` are equal, in time that depends only on their lengths: for comparing
     /// secrets, MACs and hashes an attacker may probe.

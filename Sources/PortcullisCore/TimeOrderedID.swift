@@ -15,12 +15,12 @@ public enum TimeOrderedID {
     /// A version 7 UUID in its canonical lower-case text, e.g. `0193a1b2-c3d4-7e5f-9a0b-1c2d3e4f5a6b`.
     public static func uuidString(at date: Date = Date()) -> String {
         let bytes = Self.bytes(milliseconds: Self.milliseconds(date))
-        let hex = Array(Hex.encode(bytes).utf8)
         var text: [UInt8] = []
         text.reserveCapacity(36)
-        for (index, digit) in hex.enumerated() {
-            if index == 8 || index == 12 || index == 16 || index == 20 { text.append(UInt8(ascii: "-")) }
-            text.append(digit)
+        for (index, byte) in bytes.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
+            text.append(Hex.digits[Int(byte >> 4)])
+            text.append(Hex.digits[Int(byte & 0x0f)])
         }
         return String(decoding: text, as: UTF8.self)
     }

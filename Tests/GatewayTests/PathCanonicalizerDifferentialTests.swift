@@ -21,7 +21,7 @@ struct PathCanonicalizerDifferentialTests {
         }
         var disagreements: [String] = []
         for target in targets {
-            let fast = Self.answer { () throws(APIError) -> String in try PathCanonicalizer.canonicalPath(of: target) }
+            let fast = Self.answer { () throws(APIError) -> String in String(try PathCanonicalizer.canonicalPath(of: target)) }
             let plain = Self.answer { () throws(APIError) -> String in try ReferenceCanonicalizer.canonicalPath(of: target) }
             if fast != plain { disagreements.append("\(target.debugDescription): \(fast) vs \(plain)") }
         }

@@ -7,10 +7,11 @@ public import PortcullisCore
 /// encoded separators, NUL, bad encodings) is refused with 400, so the path that rules match is exactly
 /// the path the module sees.
 public enum PathCanonicalizer {
-    /// Returns the path part of `target` (without the query) when it is canonical.
+    /// Returns the path part of `target` (without the query) when it is canonical, as a slice of `target`
+    /// (the access step only needs the verdict, so nothing is copied for it).
     ///
     /// - Throws: ``APIError`` 400 `INVALID_PATH` naming the rule that was broken.
-    public static func canonicalPath(of target: String) throws(APIError) -> String {
+    public static func canonicalPath(of target: String) throws(APIError) -> Substring {
         let path = Self.pathPart(of: target)
         let bytes = path.utf8
         guard bytes.first == UInt8(ascii: "/") else {
@@ -46,7 +47,7 @@ public enum PathCanonicalizer {
         // Without escapes the path is printable ASCII (checked above): only dot segments are left to refuse.
         if !escaped {
             if dotSegment { throw invalid("The request path contains a '.' or '..' segment.") }
-            return String(path)
+            return path
         }
         for segment in path.split(separator: "/", omittingEmptySubsequences: true) {
             guard let bytes = percentDecode(segment) else {
@@ -65,7 +66,7 @@ public enum PathCanonicalizer {
                 throw invalid("The request path contains a '.' or '..' segment.")
             }
         }
-        return String(path)
+        return path
     }
 
     /// The path part of a request target: everything before its first `?` byte, where the query starts
