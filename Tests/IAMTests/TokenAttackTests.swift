@@ -95,7 +95,7 @@ struct TokenAttackTests {
         }
     }
 
-    @Test("claim attacks: expired, not yet valid, wrong audience, wrong issuer", arguments: Backend.allCases)
+    @Test("claim attacks: expired, not yet valid, wrong or malformed audience, malformed expiry, wrong issuer", arguments: Backend.allCases)
     func claimAttacks(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in
             let valid = try JWTParts(try await env.adminToken())
@@ -104,6 +104,10 @@ struct TokenAttackTests {
                 ("exp", .double(now - 3600), "expired an hour ago"),
                 ("nbf", .double(now + 3600), "not valid for another hour"),
                 ("aud", ["someone-else"], "wrong audience"),
+                ("aud", "someone-else", "wrong audience as one string"),
+                ("aud", .int(7), "an audience that is not a string"),
+                ("aud", [], "no audience at all"),
+                ("exp", .string("\(Int(now) + 3600)"), "an expiry written as a string"),
                 ("iss", "https://evil.example", "wrong issuer"),
             ]
             for (claim, value, comment) in cases {
