@@ -29,18 +29,34 @@ public struct FlowAccess: Sendable {
     /// A missing flow and an invisible one leave the same record (`NOT_VISIBLE`, the id, no tenant), so the
     /// caller's own audit trail does not tell them apart either.
     func visible(_ id: String, to caller: FlowCaller) async throws -> Flow {
+        try await self.visibleRead(id, to: caller).flow
+    }
+
+    /// ``visible(_:to:)``, with the memo of the flow's encoded answers when it is cached.
+    func visibleRead(_ id: String, to caller: FlowCaller) async throws -> CachedFlow {
         let authorizer = self.authorizer
-        if FlowID.isWellFormed(id), let flow = try await self.store.find(id: id), Self.sameTenant(flow, caller.principal, authorizer) {
+        if FlowID.isWellFormed(id), let read = try await self.store.read(id: id), Self.sameTenant(read.flow, caller.principal, authorizer) {
+            let flow = read.flow
             let decision = authorizer.decide(caller.principal, platform: Self.platformPermission, ownedBy: Set(flow.owners.map(\.id)))
             if decision.allowed {
                 try await authorizer.check(decision, about: nil, on: Self.resource(flow), recordingTo: caller.decisions)
-                return flow
+                return read
             }
         }
         let hidden = Decision(outcome: .deny, reason: "NOT_VISIBLE", required: [Self.platformPermission], policyRevision: authorizer.revision)
         try await authorizer.check(
             hidden, about: nil, on: ResourceRef(type: "flow", id: String(id.prefix(64)), tenant: nil), recordingTo: caller.decisions)
         throw Self.notFound
+    }
+
+    /// Whether `current` (read again in a change's transaction) is still seen by whoever `checked` was
+    /// shown to: same tenant, same users and tenants among its owners. The flow's own token account, which
+    /// a start adds and a stop removes, does not count. A change checked against a copy read before an
+    /// owner was removed (or read from another replica's cache a moment before its notice arrived) is
+    /// refused rather than carried out for someone who no longer sees the flow.
+    static func sameAudience(_ current: Flow, as checked: Flow) -> Bool {
+        func grants(_ flow: Flow) -> Set<FlowOwner> { Set(flow.owners.filter { $0.type != FlowOwnership.serviceType }) }
+        return current.draft.tenant == checked.draft.tenant && grants(current) == grants(checked)
     }
 
     /// Tenant isolation before ownership: a flow of a tenant is seen only by that tenant's members (and

@@ -1,5 +1,22 @@
 import Hummingbird
 import PortcullisCore
+import Synchronization
+
+/// The encoded answers of one cached version of a flow (``FlowCache``): `GET /flows/{id}` answers
+/// the same bytes to every caller who sees the flow, except for the token's client id, shown only to
+/// those who may control the flow. So each kind is encoded once; the entry, and this memo with it, is
+/// replaced when the flow changes.
+final class FlowAnswerMemo: Sendable {
+    private let responses = Mutex<[Bool: Response]>([:])
+
+    /// The answer with (`showingToken`) or without the token's client id, made by `make` the first time.
+    func response(showingToken: Bool, _ make: () throws -> Response) throws -> Response {
+        if let response = self.responses.withLock({ $0[showingToken] }) { return response }
+        let response = try make()
+        self.responses.withLock { $0[showingToken] = response }
+        return response
+    }
+}
 
 /// A flow in an answer, with `flowToken: {clientId}` while it runs, for owners who may control it.
 struct FlowAnswer: Encodable, Sendable {

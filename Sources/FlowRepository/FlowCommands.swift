@@ -95,7 +95,7 @@ public struct FlowCommands: Sendable {
         }
         updated.updatedAt = max(self.clock.now, flow.updatedAt.addingTimeInterval(0.001))
         let written = updated
-        try await self.database.transaction { connection in
+        try await self.store.transaction(changing: flow.id) { connection in
             // Over the version that was checked: a start or another change in between wins.
             guard let current = try await self.store.find(id: flow.id, on: connection, locking: true) else { throw FlowAccess.notFound }
             guard FlowLifecycle.allowsChanges(current.status) else { throw Self.busy(current) }
@@ -124,8 +124,9 @@ public struct FlowCommands: Sendable {
     public func delete(_ id: String, by caller: FlowCaller) async throws {
         let flow = try await self.access.visible(id, to: caller)
         guard FlowLifecycle.allowsChanges(flow.status) else { throw Self.busy(flow) }
-        try await self.database.transaction { connection in
+        try await self.store.transaction(changing: flow.id) { connection in
             guard let current = try await self.store.find(id: flow.id, on: connection, locking: true) else { throw FlowAccess.notFound }
+            guard FlowAccess.sameAudience(current, as: flow) else { throw Self.concurrentChange }
             guard FlowLifecycle.allowsChanges(current.status) else { throw Self.busy(current) }
             try await self.store.delete(id: flow.id, on: connection)
             try await self.announcer.changed("deleted", current, actor: caller.actor, requestID: caller.requestID, on: connection)

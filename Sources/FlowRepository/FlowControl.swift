@@ -45,7 +45,7 @@ public struct FlowControl: Sendable {
     /// forbids it.
     public func run(_ command: Command, on id: String, by caller: FlowCaller) async throws -> StatusChange {
         let flow = try await self.access.visible(id, to: caller)
-        let changed = try await self.apply(command.trigger, to: flow.id, actor: caller.actor, requestID: caller.requestID) { flow in
+        let changed = try await self.apply(command.trigger, to: flow.id, actor: caller.actor, requestID: caller.requestID, checked: flow) { flow in
             flow.startedBy = command == .start ? caller.principal.accountID : flow.startedBy
         }
         guard let changed else { throw FlowAccess.notFound }
@@ -96,14 +96,16 @@ public struct FlowControl: Sendable {
     /// event it publishes, its audit record. Returns the changed flow; nil when the flow is gone or, for an
     /// event, when it does not fit the status or answers another round (`version`, the
     /// ``Flow/lifecycleVersion`` the orchestrator echoes): stale, nothing changes. A command that does not
-    /// fit is a 409.
+    /// fit is a 409, and so is one whose flow gained or lost owners since it was `checked` (the copy the
+    /// caller's visibility was decided on).
     @discardableResult
     func apply(
         _ trigger: FlowLifecycle.Trigger, to id: String, actor: AuditActor, requestID: String?, answering version: Int64? = nil,
-        on connection: (any DatabaseConnection)? = nil, _ adjust: @escaping @Sendable (inout Flow) -> Void = { _ in }
+        checked: Flow? = nil, on connection: (any DatabaseConnection)? = nil, _ adjust: @escaping @Sendable (inout Flow) -> Void = { _ in }
     ) async throws -> Flow? {
         let body: @Sendable (any DatabaseConnection) async throws -> Flow? = { connection in
             guard var flow = try await self.store.find(id: id, on: connection, locking: true) else { return nil }
+            if let checked, !FlowAccess.sameAudience(flow, as: checked) { throw FlowCommands.concurrentChange }
             if let version, version != flow.lifecycleVersion { return nil }
             let transition: FlowLifecycle.Transition
             switch FlowLifecycle.transition(from: flow.status, on: trigger) {
@@ -134,7 +136,7 @@ public struct FlowControl: Sendable {
             return flow
         }
         if let connection { return try await body(connection) }
-        return try await self.database.transaction(body)
+        return try await self.store.transaction(changing: id, body)
     }
 
     static func auditAction(_ trigger: FlowLifecycle.Trigger) -> String {

@@ -34,6 +34,10 @@ public struct FlowEventHandlers: Sendable {
             return
         }
         let requestID = event.headers.requestID
+        // Once the change has committed (or not), drop what it may have changed from this process's cache
+        // again, as ``FlowStore/transaction(changing:_:)`` does: a read beside the transaction may have
+        // cached the version before it. A deletion in IAM may change many flows, and is rare: all go.
+        defer { self.store.cache.invalidate(event.name.hasPrefix("iam.") ? "*" : id) }
         // The round the answer belongs to; an answer without one (an OIH-shaped event) applies to the current round.
         let version: Int64? = if case .int(let number)? = payload["lifecycleVersion"] { number } else { nil }
         switch event.name {

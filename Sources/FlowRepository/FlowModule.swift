@@ -35,11 +35,12 @@ public struct FlowModule: GatewayModule {
         self.control = control
         let handlers = FlowEventHandlers(store: store, control: control, announcer: announcer, logger: environment.logger)
         self.services = [
+            ModuleService("flow-cache-invalidation", FlowChanges(database: environment.database, cache: store.cache)),
             ModuleService(
                 "flow-repository-consumer",
                 Subscription(bus: environment.messaging.bus, group: FlowEventHandlers.group, patterns: FlowEventHandlers.patterns) {
                     event, delivery in try await handlers.handle(event, delivery)
-                })
+                }),
         ]
     }
 

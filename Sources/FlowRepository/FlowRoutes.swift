@@ -53,10 +53,15 @@ public struct FlowRoutes: Sendable {
             let outcomes = try await self.commands.update(many: items, by: caller)
             return BulkEnvelope(data: outcomes.map { self.item($0, for: caller) })
         }
-        routes.read("/flows/{id}") { _, context in
+        routes.read("/flows/{id}") { request, context in
             let caller = try Self.caller(context)
-            let flow = try await self.access.visible(try Self.id(context), to: caller)
-            return DataEnvelope(self.answer(flow, for: caller))
+            let read = try await self.access.visibleRead(try Self.id(context), to: caller)
+            let answer = self.answer(read.flow, for: caller)
+            // Encoded once per cached version of the flow and kind of answer.
+            guard let answers = read.answers else { return try DataEnvelope(answer).response(from: request, context: context) }
+            return try answers.response(showingToken: answer.tokenClientID != nil) {
+                try DataEnvelope(answer).response(from: request, context: context)
+            }
         }
         routes.patch("/flows/{id}") { request, context in
             let caller = try Self.caller(context)

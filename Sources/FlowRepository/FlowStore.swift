@@ -2,12 +2,18 @@ import Foundation
 import PortcullisCore
 public import Storage
 
-/// SQL for flows and their owners.
+/// SQL for flows and their owners, and the ``FlowCache`` in front of reading one flow.
+///
+/// Every change of a stored flow goes through ``update(_:on:)``, ``delete(id:on:)`` or
+/// ``removeOwner(_:type:on:)``, which drop it from the cache and announce it on ``FlowChanges/channel``
+/// inside the changing transaction.
 public struct FlowStore: Sendable {
     let database: any Database
+    public let cache: FlowCache
 
-    public init(database: any Database) {
+    public init(database: any Database, cache: FlowCache = FlowCache()) {
         self.database = database
+        self.cache = cache
     }
 
     static let columns: SQLQuery = """
@@ -42,6 +48,7 @@ public struct FlowStore: Sendable {
                 \(Timestamp.milliseconds(flow.updatedAt)), \(Self.searchText(flow)))
             """
         )
+        // Nothing to drop: no read of an id that did not exist is cached.
         try await self.insertOwners(flow, on: connection)
     }
 
@@ -61,6 +68,34 @@ public struct FlowStore: Sendable {
         )
         try await connection.execute("DELETE FROM flow_owners WHERE flow_id = \(flow.id)")
         try await self.insertOwners(flow, on: connection)
+        try await self.changed(flow.id, on: connection)
+    }
+
+    /// Drops the flow from this process's cache, and announces the change to every replica's when the
+    /// transaction commits (on SQLite at once, to this process: the only one that caches the file's flows).
+    private func changed(_ id: String, on connection: any DatabaseConnection) async throws {
+        self.cache.invalidate(id)
+        try await self.database.notify(channel: FlowChanges.channel, payload: id, on: connection)
+    }
+
+    /// Runs a transaction that changes the flow `id`, and drops the flow from the cache again once it has
+    /// ended: on PostgreSQL a read running beside the transaction may have cached the version before the
+    /// change, and this process's own notice arrives a moment after the commit, when the caller may
+    /// already be reading its change back.
+    public func transaction<Result: Sendable>(
+        changing id: String, _ body: (any DatabaseConnection) async throws -> Result
+    ) async throws -> Result {
+        defer { self.cache.invalidate(id) }
+        return try await self.database.transaction(body)
+    }
+
+    /// The flow `id` for reading: from the cache, or read (one statement, ``findQuery(id:)``) and cached.
+    /// Not for changing it: a change reads the flow again with `find(id:on:locking:)` in its transaction.
+    public func read(id: String) async throws -> CachedFlow? {
+        if let cached = self.cache.get(id) { return cached }
+        let generation = self.cache.generation
+        guard let (flow, size) = try await self.fetch(id: id, on: nil) else { return nil }
+        return self.cache.put(flow, size: size, readSince: generation)
     }
 
     private func insertOwners(_ flow: Flow, on connection: any DatabaseConnection) async throws {
@@ -83,6 +118,11 @@ public struct FlowStore: Sendable {
             let owners = try await self.owners(of: [id], on: connection)
             return try Self.flow(row, owners: owners[id] ?? [])
         }
+        return try await self.fetch(id: id, on: connection)?.flow
+    }
+
+    /// The flow from ``findQuery(id:)``, and roughly how many bytes its stored text takes.
+    private func fetch(id: String, on connection: (any DatabaseConnection)?) async throws -> (flow: Flow, size: Int)? {
         let query = Self.findQuery(id: id)
         let rows = try await (connection != nil ? connection!.query(query) : self.database.query(query))
         guard let first = rows.first else { return nil }
@@ -90,7 +130,17 @@ public struct FlowStore: Sendable {
             guard let ownerID = try row.optionalString("owner_id") else { return nil }
             return FlowOwner(id: ownerID, type: try row.string("owner_type"))
         }
-        return try Self.flow(first, owners: Self.ordered(owners))
+        let flow = try Self.flow(first, owners: Self.ordered(owners))
+        return (flow, try Self.approximateSize(first, owners: owners.count))
+    }
+
+    /// The stored text of a flow row: its graph, its other text columns, and a fixed allowance per owner.
+    static func approximateSize(_ row: SQLRow, owners: Int) throws -> Int {
+        var size = 512 + 128 * owners
+        for column in ["graph", "name", "description", "webhooks", "status_reason", "cron"] {
+            size += try row.optionalString(column)?.utf8.count ?? 0
+        }
+        return size
     }
 
     /// The flow's row joined with its owners: one row per owner, or one with NULL owner columns when it has none.
@@ -109,6 +159,7 @@ public struct FlowStore: Sendable {
     public func delete(id: String, on connection: any DatabaseConnection) async throws {
         try await connection.execute("DELETE FROM flow_owners WHERE flow_id = \(id)")
         try await connection.execute("DELETE FROM flows WHERE id = \(id)")
+        try await self.changed(id, on: connection)
     }
 
     /// One page of the flows `query` selects, and how many it selects in all.
@@ -165,9 +216,13 @@ public struct FlowStore: Sendable {
 
     /// Removes `ownerID` from the owners of every flow; returns the ids of the flows it owned.
     public func removeOwner(_ ownerID: String, type: String, on connection: any DatabaseConnection) async throws -> [String] {
-        try await connection.query(
+        let flowIDs = try await connection.query(
             "DELETE FROM flow_owners WHERE owner_id = \(ownerID) AND owner_type = \(type) RETURNING flow_id"
         ).map { try $0.string("flow_id") }.sorted()
+        for flowID in flowIDs {
+            try await self.changed(flowID, on: connection)
+        }
+        return flowIDs
     }
 
     /// How many users and tenants own the flow (its running token's account does not count).

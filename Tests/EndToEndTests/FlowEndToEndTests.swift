@@ -19,6 +19,11 @@ struct FlowEndToEndTests {
         return (response.json?["data"] as? [String: Any])?["status"] as? String
     }
 
+    static func name(_ server: PortcullisProcess, _ id: String, token: String) async throws -> String? {
+        let response = try await HTTP.request(.GET, "\(server.baseURL)/flows/\(id)", headers: [("authorization", "Bearer \(token)")])
+        return (response.json?["data"] as? [String: Any])?["name"] as? String
+    }
+
     /// The names of the audit records of `requestID`.
     static func chain(_ server: PortcullisProcess, _ requestID: String, token: String) async throws -> [String] {
         let logs = try await HTTP.request(
@@ -93,6 +98,13 @@ struct FlowEndToEndTests {
                 let created = try await HTTP.request(.POST, "\(replicas[index % 2].baseURL)/flows", headers: headers, body: Self.flow)
                 ids.append(try #require((created.json?["data"] as? [String: Any])?["id"] as? String))
             }
+            // A change on one replica reaches the other's flow cache through the notification channel: read on
+            // the second (cached there), renamed on the first, and seen renamed on the second.
+            let renamed = ids[0]
+            #expect(try await Self.name(second, renamed, token: token) == "Sync contacts")
+            #expect(try await HTTP.request(.PATCH, "\(first.baseURL)/flows/\(renamed)", headers: headers, body: #"{"name":"renamed"}"#).status == 200)
+            #expect(try await eventually(timeout: .seconds(10)) { try await Self.name(second, renamed, token: token) == "renamed" })
+
             // Two rounds of start and stop, each command on alternating replicas, each watched on the other.
             for round in 0..<2 {
                 for (index, id) in ids.enumerated() {

@@ -122,6 +122,10 @@ struct FlowContractTests {
             #expect(seen.status == .ok, "the reader sees its tenant's flow")
             #expect(seen.json?["data"]?["status"] == "active")
             #expect(seen.json?["data"]?["flowToken"] == nil, "\(seen.bodyText)")
+            // The same cached version of the flow, answered to each as before (each kind of answer kept apart).
+            let again = try await env.call(.get, "/flows/\(id)", token: alice.token)
+            #expect(again.json?["data"]?["flowToken"]?["clientId"] == active["flowToken"]?["clientId"], "\(again.bodyText)")
+            #expect(try await env.call(.get, "/flows/\(id)", token: reader.token).json?["data"]?["flowToken"] == nil)
             let listed = try await env.call(.get, "/flows", token: reader.token)
             #expect(listed.json?["data"]?.arrayValue?.first?["id"]?.stringValue == id)
             #expect(listed.json?["data"]?.arrayValue?.first?["flowToken"] == nil)

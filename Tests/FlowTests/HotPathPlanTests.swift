@@ -99,26 +99,33 @@ enum QueryPlan {
 @Suite("The hot path's statements")
 struct HotPathPlanTests {
     @Test(
-        "with every cache warm, GET /flows/{id} runs one statement besides its decision batch, and no statement of the path scans a table",
+        "with every cache warm, GET /flows/{id} runs no statement besides its decision batch, one when the flow is not cached, and no statement of the path scans a table",
         arguments: Backend.allCases)
     func warmFlowRead(backend: Backend) async throws {
         try await withIdentityGateway(backend, wrapDatabase: { RecordingDatabase(inner: $0) }) { env in
             let admin = try await env.adminToken()
             let id = try #require(try await env.createFlow(token: admin)["id"]?.stringValue)
-            // Warm: the token's cache entry. The identity listener purges the whole cache once when it
-            // (re)connects, which may happen after the first request; so read until a request finds it warm.
+            // Warm: the token's and the flow's cache entries. Each listener empties its cache once when it
+            // (re)connects, which may happen after the first request; so read until a request finds them warm.
             var warm = StatementLog()
             var response: TestResponse?
             for _ in 0..<20 {
                 warm = StatementLog()
                 response = try await StatementLog.$current.withValue(warm) { try await env.call(.get, "/flows/\(id)", token: admin) }
-                if warm.recorded.count <= 1 { break }
+                if warm.recorded.isEmpty { break }
             }
             #expect(response?.status == .ok)
             #expect(response?.json?["data"]?["id"]?.stringValue == id)
             #expect(response?.json?["data"]?["owners"]?.arrayValue?.count == 1)
-            // The one statement is the flow's own lookup.
-            #expect(warm.recorded.map(\.description) == [FlowStore.findQuery(id: id).description])
+            #expect(warm.recorded.map(\.description) == [])
+
+            // The flow dropped from the cache (as a change would): its one statement is the flow's own lookup.
+            let flows = try #require(env.modules.compactMap { $0 as? FlowModule }.first)
+            flows.store.cache.invalidate(id)
+            let uncached = StatementLog()
+            let reread = try await StatementLog.$current.withValue(uncached) { try await env.call(.get, "/flows/\(id)", token: admin) }
+            #expect(reread.json?["data"]?["id"]?.stringValue == id)
+            #expect(uncached.recorded.map(\.description) == [FlowStore.findQuery(id: id).description])
 
             // A token seen for the first time: verified and its account loaded, each by key.
             let user = try await env.user("plan-reader", tenant: nil, roles: ["ADMIN"])
@@ -126,12 +133,13 @@ struct HotPathPlanTests {
             _ = try await StatementLog.$current.withValue(cold) {
                 try await env.call(.get, "/flows/\(id)", token: user.token)
             }
-            #expect(cold.recorded.count > warm.recorded.count)
+            #expect(!cold.recorded.isEmpty)
+            #expect(!cold.recorded.map(\.description).contains(FlowStore.findQuery(id: id).description), "the flow came from the cache")
 
             // The decision batch's statements are the chain's head read and the multi-row insert, or on SQLite
             // the insert guarded by the head it remembers.
             let guarded: SQLQuery = "SELECT 1 AS still WHERE \(AuditChain.stillLast((seq: 1, hash: AuditChain.genesis)))"
-            for query in warm.recorded + cold.recorded + [AuditChain.headQuery, guarded, FlowStore.findQuery(id: id)] {
+            for query in uncached.recorded + cold.recorded + [AuditChain.headQuery, guarded, FlowStore.findQuery(id: id)] {
                 let plan = try await QueryPlan.lines(of: query, on: env.database)
                 #expect(!plan.isEmpty, "no plan for \(query)")
                 #expect(QueryPlan.scans(in: plan).isEmpty, "\(query)\n\(plan.joined(separator: "\n"))")

@@ -1,0 +1,114 @@
+import Synchronization
+
+/// Flows by id as last read from the database, so that reading a flow (every `GET /flows/{id}`, and the
+/// visibility check before each change) does not wait for the database behind the decision journal.
+///
+/// Only reads use it: every change reads the flow again, holding its row, inside its transaction. An
+/// entry goes when its flow changes (``invalidate(_:)``: in the changing transaction and again once it
+/// has ended, in this process; on the database's notification channel, in every replica, see
+/// ``FlowChanges``), when `ttl` has passed (the bound on staleness if a notice were ever lost), or to
+/// make room: at most `capacity` entries and `byteBudget` bytes of stored text.
+public final class FlowCache: Sendable {
+    public static let defaultCapacity = 10_000
+    public static let defaultByteBudget = 64 << 20
+    public static let defaultTTL: Duration = .seconds(30)
+
+    private struct Entry {
+        let flow: Flow
+        let answers: FlowAnswerMemo
+        let size: Int
+        let storedAt: ContinuousClock.Instant
+    }
+
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var bytes = 0
+        /// Counts invalidations. A read that began before one must not put what it read (possibly the
+        /// version before the change) into the cache: ``put(_:size:readSince:)`` refuses it when the count moved.
+        var generation: UInt64 = 0
+
+        mutating func remove(_ id: String) {
+            if let entry = self.entries.removeValue(forKey: id) { self.bytes -= entry.size }
+        }
+    }
+
+    private let state = Mutex(State())
+    let capacity: Int
+    let byteBudget: Int
+    let ttl: Duration
+    private let now: @Sendable () -> ContinuousClock.Instant
+
+    public init(
+        capacity: Int = FlowCache.defaultCapacity, byteBudget: Int = FlowCache.defaultByteBudget, ttl: Duration = FlowCache.defaultTTL,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
+    ) {
+        self.capacity = capacity
+        self.byteBudget = byteBudget
+        self.ttl = ttl
+        self.now = now
+    }
+
+    /// The invalidation count now: take it before reading a flow, and hand it to ``put(_:size:readSince:)``.
+    var generation: UInt64 {
+        self.state.withLock { $0.generation }
+    }
+
+    var count: Int {
+        self.state.withLock { $0.entries.count }
+    }
+
+    /// The cached flow `id`, with the memo of its encoded answers (which goes with this version of it).
+    func get(_ id: String) -> CachedFlow? {
+        let now = self.now()
+        return self.state.withLock { state in
+            guard let entry = state.entries[id] else { return nil }
+            guard now - entry.storedAt < self.ttl else {
+                state.remove(id)
+                return nil
+            }
+            return CachedFlow(flow: entry.flow, answers: entry.answers)
+        }
+    }
+
+    /// Keeps `flow` (`size`: the bytes of its stored text), unless an invalidation happened since
+    /// `generation` was read; a flow larger than a quarter of the byte budget is not kept. Returns it with
+    /// the memo of its answers when kept. An entry is counted at three times its size: the flow, and up to
+    /// two encoded answers (with and without the token's client id).
+    func put(_ flow: Flow, size: Int, readSince generation: UInt64) -> CachedFlow {
+        let size = 3 * size
+        guard self.capacity > 0, self.ttl > .zero, size <= self.byteBudget / 4 else { return CachedFlow(flow: flow, answers: nil) }
+        let entry = Entry(flow: flow, answers: FlowAnswerMemo(), size: size, storedAt: self.now())
+        return self.state.withLock { state in
+            guard state.generation == generation else { return CachedFlow(flow: flow, answers: nil) }
+            state.remove(flow.id)
+            // Room is made by dropping arbitrary entries (a dictionary's first): cheap, and fair enough
+            // for a cache whose misses cost one indexed read.
+            while !state.entries.isEmpty && (state.entries.count >= self.capacity || state.bytes + size > self.byteBudget) {
+                state.remove(state.entries[state.entries.startIndex].key)
+            }
+            state.entries[flow.id] = entry
+            state.bytes += size
+            return CachedFlow(flow: flow, answers: entry.answers)
+        }
+    }
+
+    /// Drops the flow `id`, or every flow for `*`, and refuses reads in flight from filling the cache.
+    public func invalidate(_ id: String) {
+        self.state.withLock { state in
+            state.generation &+= 1
+            if id == "*" {
+                state.entries.removeAll()
+                state.bytes = 0
+            } else {
+                state.remove(id)
+            }
+        }
+    }
+}
+
+/// A flow as read for an answer: the flow, and the memo of its encoded answers when this version of it is
+/// in the ``FlowCache`` (nil when it could not be kept).
+public struct CachedFlow: Sendable {
+    public let flow: Flow
+    let answers: FlowAnswerMemo?
+}
