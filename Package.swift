@@ -124,6 +124,8 @@ let package = Package(
             name: "FlowRepositoryTests",
             dependencies: [
                 "FlowRepository", "GatewayKit", "PortcullisCore", "Storage", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: upcomingFeatures
         ),

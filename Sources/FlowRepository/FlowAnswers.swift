@@ -4,17 +4,26 @@ import Synchronization
 
 /// The encoded answers of one cached version of a flow (``FlowCache``): `GET /flows/{id}` answers
 /// the same bytes to every caller who sees the flow, except for the token's client id, shown only to
-/// those who may control the flow. So each kind is encoded once; the entry, and this memo with it, is
-/// replaced when the flow changes.
+/// those who may control the flow. So each kind is encoded once (twice at worst, when two requests find
+/// it missing together); the entry, and this memo with it, is replaced when the flow changes.
 final class FlowAnswerMemo: Sendable {
-    private let responses = Mutex<[Bool: Response]>([:])
+    private let bodies = Mutex<[Bool: ByteBuffer]>([:])
 
-    /// The answer with (`showingToken`) or without the token's client id, made by `make` the first time.
-    func response(showingToken: Bool, _ make: () throws -> Response) throws -> Response {
-        if let response = self.responses.withLock({ $0[showingToken] }) { return response }
-        let response = try make()
-        self.responses.withLock { $0[showingToken] = response }
-        return response
+    /// The JSON body with (`showingToken`) or without the token's client id, encoded by `encode` the
+    /// first time.
+    func body(showingToken: Bool, _ encode: () throws -> ByteBuffer) rethrows -> ByteBuffer {
+        if let body = self.bodies.withLock({ $0[showingToken] }) { return body }
+        let body = try encode()
+        self.bodies.withLock { $0[showingToken] = body }
+        return body
+    }
+
+    /// A 200 answer of `body`, with the headers Hummingbird's JSON encoder gives every other answer.
+    static func response(_ body: ByteBuffer) -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "application/json; charset=utf-8", .contentLength: String(body.readableBytes)],
+            body: ResponseBody(byteBuffer: body))
     }
 }
 

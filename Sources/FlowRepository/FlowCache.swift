@@ -6,12 +6,13 @@ import Synchronization
 /// Only reads use it: every change reads the flow again, holding its row, inside its transaction. An
 /// entry goes when its flow changes (``invalidate(_:)``: in the changing transaction and again once it
 /// has ended, in this process; on the database's notification channel, in every replica, see
-/// ``FlowChanges``), when `ttl` has passed (the bound on staleness if a notice were ever lost), or to
-/// make room: at most `capacity` entries and `byteBudget` bytes of stored text.
-public final class FlowCache: Sendable {
-    public static let defaultCapacity = 10_000
-    public static let defaultByteBudget = 64 << 20
-    public static let defaultTTL: Duration = .seconds(30)
+/// ``FlowChanges``), when `ttl` has passed (the bound on staleness when notices are lost: while a
+/// replica's notification connection is down, until it is back and empties the cache), or to make room:
+/// at most `capacity` entries and `byteBudget` bytes by an estimate of their size in memory.
+final class FlowCache: Sendable {
+    static let defaultCapacity = 10_000
+    static let defaultByteBudget = 64 << 20
+    static let defaultTTL: Duration = .seconds(5)
 
     private struct Entry {
         let flow: Flow
@@ -38,7 +39,7 @@ public final class FlowCache: Sendable {
     let ttl: Duration
     private let now: @Sendable () -> ContinuousClock.Instant
 
-    public init(
+    init(
         capacity: Int = FlowCache.defaultCapacity, byteBudget: Int = FlowCache.defaultByteBudget, ttl: Duration = FlowCache.defaultTTL,
         now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
     ) {
@@ -70,10 +71,11 @@ public final class FlowCache: Sendable {
         }
     }
 
-    /// Keeps `flow` (`size`: the bytes of its stored text), unless an invalidation happened since
-    /// `generation` was read; a flow larger than a quarter of the byte budget is not kept. Returns it with
-    /// the memo of its answers when kept. An entry is counted at three times its size: the flow, and up to
-    /// two encoded answers (with and without the token's client id).
+    /// Keeps `flow` (`size`: an estimate of the bytes it takes decoded, ``FlowStore/approximateSize(_:owners:)``),
+    /// unless an invalidation happened since `generation` was read; an entry larger than a quarter of the
+    /// byte budget is not kept. Returns it with the memo of its answers when kept. An entry is counted at
+    /// `size` plus twice its stored text's share of it, for up to two encoded answers (with and without
+    /// the token's client id): `3 * size`, a bound on both.
     func put(_ flow: Flow, size: Int, readSince generation: UInt64) -> CachedFlow {
         let size = 3 * size
         guard self.capacity > 0, self.ttl > .zero, size <= self.byteBudget / 4 else { return CachedFlow(flow: flow, answers: nil) }
@@ -81,10 +83,12 @@ public final class FlowCache: Sendable {
         return self.state.withLock { state in
             guard state.generation == generation else { return CachedFlow(flow: flow, answers: nil) }
             state.remove(flow.id)
-            // Room is made by dropping arbitrary entries (a dictionary's first): cheap, and fair enough
-            // for a cache whose misses cost one indexed read.
-            while !state.entries.isEmpty && (state.entries.count >= self.capacity || state.bytes + size > self.byteBudget) {
-                state.remove(state.entries[state.entries.startIndex].key)
+            // Room is made by dropping random entries: fair enough for a cache whose misses cost one
+            // indexed read, and no id is always the one to go.
+            while let victim = state.entries.randomElement()?.key,
+                state.entries.count >= self.capacity || state.bytes + size > self.byteBudget
+            {
+                state.remove(victim)
             }
             state.entries[flow.id] = entry
             state.bytes += size
@@ -92,23 +96,20 @@ public final class FlowCache: Sendable {
         }
     }
 
-    /// Drops the flow `id`, or every flow for `*`, and refuses reads in flight from filling the cache.
-    public func invalidate(_ id: String) {
+    /// Drops the flow `id`, and refuses reads in flight from filling the cache.
+    func invalidate(_ id: String) {
         self.state.withLock { state in
             state.generation &+= 1
-            if id == "*" {
-                state.entries.removeAll()
-                state.bytes = 0
-            } else {
-                state.remove(id)
-            }
+            state.remove(id)
         }
     }
-}
 
-/// A flow as read for an answer: the flow, and the memo of its encoded answers when this version of it is
-/// in the ``FlowCache`` (nil when it could not be kept).
-public struct CachedFlow: Sendable {
-    public let flow: Flow
-    let answers: FlowAnswerMemo?
+    /// Drops every flow, and refuses reads in flight from filling the cache.
+    func invalidateAll() {
+        self.state.withLock { state in
+            state.generation &+= 1
+            state.entries.removeAll()
+            state.bytes = 0
+        }
+    }
 }

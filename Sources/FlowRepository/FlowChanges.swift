@@ -2,15 +2,16 @@ public import ServiceLifecycle
 public import Storage
 
 /// Tells every replica's ``FlowCache`` that a flow changed. ``FlowStore`` sends the flow's id on the
-/// database's notification channel inside the changing transaction, so it arrives when (and only if) that
-/// commits: on PostgreSQL in every process within milliseconds.
+/// database's notification channel inside the changing transaction: PostgreSQL delivers it when (and only
+/// if) that commits, to every process within milliseconds; SQLite's in-process hub delivers it at once,
+/// which only drops an entry early (a rolled-back change leaves the flow to be read again).
 public struct FlowChanges: Service {
     public static let channel = "portcullis_flows"
 
     let database: any Database
     let cache: FlowCache
 
-    public init(database: any Database, cache: FlowCache) {
+    init(database: any Database, cache: FlowCache) {
         self.database = database
         self.cache = cache
     }
@@ -21,7 +22,7 @@ public struct FlowChanges: Service {
         let cache = self.cache
         try await cancelWhenGracefulShutdown {
             try await self.database.listen(channel: Self.channel) { notice in
-                cache.invalidate(notice)
+                if notice == "*" { cache.invalidateAll() } else { cache.invalidate(notice) }
             }
         }
     }

@@ -76,7 +76,7 @@ public struct FlowCommands: Sendable {
     public func update(_ id: String, with body: JSONValue, by caller: FlowCaller) async throws -> Flow {
         guard case .object(var changes) = body else { throw APIError.validation([(FlowProblem.notAnObject.reason, FlowProblem.notAnObject.message)]) }
         let flow = try await self.access.visible(id, to: caller)
-        guard FlowLifecycle.allowsChanges(flow.status) else { throw Self.busy(flow) }
+        guard FlowLifecycle.allowsChanges(flow.status) else { throw self.busy(flow) }
         changes["id"] = nil
         guard case .object(var merged) = try Self.writable(flow) else { throw APIError.badRequest("INVALID_BODY", "The flow could not be read.") }
         for (key, value) in changes { merged[key] = value }
@@ -123,7 +123,7 @@ public struct FlowCommands: Sendable {
 
     public func delete(_ id: String, by caller: FlowCaller) async throws {
         let flow = try await self.access.visible(id, to: caller)
-        guard FlowLifecycle.allowsChanges(flow.status) else { throw Self.busy(flow) }
+        guard FlowLifecycle.allowsChanges(flow.status) else { throw self.busy(flow) }
         try await self.store.transaction(changing: flow.id) { connection in
             guard let current = try await self.store.find(id: flow.id, on: connection, locking: true) else { throw FlowAccess.notFound }
             guard FlowAccess.sameAudience(current, as: flow) else { throw Self.concurrentChange }
@@ -155,6 +155,13 @@ public struct FlowCommands: Sendable {
         case .success(let draft): return draft
         case .failure(let failure): throw APIError(status: 400, entries: failure.problems.map(\.entry))
         }
+    }
+
+    /// ``busy(_:)`` for a flow checked on its cached copy, which goes: the copy may be what is out of date
+    /// (a stop on another replica whose notice has not arrived), and the next try reads the row.
+    func busy(_ checked: Flow) -> APIError {
+        self.store.cache.invalidate(checked.id)
+        return Self.busy(checked)
     }
 
     static func busy(_ flow: Flow) -> APIError {

@@ -79,8 +79,9 @@ public struct FlowControl: Sendable {
     public func rotateCredentials(of id: String, by caller: FlowCaller) async throws -> FlowSecret {
         let flow = try await self.access.visible(id, to: caller)
         let credentials = try self.credentials()
-        return try await self.database.transaction { connection in
+        return try await self.store.transaction(changing: flow.id) { connection in
             guard let current = try await self.store.find(id: flow.id, on: connection, locking: true) else { throw FlowAccess.notFound }
+            guard FlowAccess.sameAudience(current, as: flow) else { throw FlowCommands.concurrentChange }
             guard current.status == .starting || current.status == .active,
                 let secret = try await credentials.rotateSecret(flowID: flow.id, on: connection)
             else {

@@ -37,7 +37,7 @@ public struct FlowEventHandlers: Sendable {
         // Once the change has committed (or not), drop what it may have changed from this process's cache
         // again, as ``FlowStore/transaction(changing:_:)`` does: a read beside the transaction may have
         // cached the version before it. A deletion in IAM may change many flows, and is rare: all go.
-        defer { self.store.cache.invalidate(event.name.hasPrefix("iam.") ? "*" : id) }
+        defer { event.name.hasPrefix("iam.") ? self.store.cache.invalidateAll() : self.store.cache.invalidate(id) }
         // The round the answer belongs to; an answer without one (an OIH-shaped event) applies to the current round.
         let version: Int64? = if case .int(let number)? = payload["lifecycleVersion"] { number } else { nil }
         switch event.name {

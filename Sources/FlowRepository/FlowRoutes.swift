@@ -59,9 +59,10 @@ public struct FlowRoutes: Sendable {
             let answer = self.answer(read.flow, for: caller)
             // Encoded once per cached version of the flow and kind of answer.
             guard let answers = read.answers else { return try DataEnvelope(answer).response(from: request, context: context) }
-            return try answers.response(showingToken: answer.tokenClientID != nil) {
-                try DataEnvelope(answer).response(from: request, context: context)
+            let body = try answers.body(showingToken: answer.tokenClientID != nil) {
+                ByteBuffer(bytes: try context.responseEncoder.encode(DataEnvelope(answer)))
             }
+            return FlowAnswerMemo.response(body)
         }
         routes.patch("/flows/{id}") { request, context in
             let caller = try Self.caller(context)

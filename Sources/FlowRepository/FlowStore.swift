@@ -9,11 +9,11 @@ public import Storage
 /// inside the changing transaction.
 public struct FlowStore: Sendable {
     let database: any Database
-    public let cache: FlowCache
+    let cache: FlowCache
 
-    public init(database: any Database, cache: FlowCache = FlowCache()) {
+    public init(database: any Database) {
         self.database = database
-        self.cache = cache
+        self.cache = FlowCache()
     }
 
     static let columns: SQLQuery = """
@@ -82,7 +82,7 @@ public struct FlowStore: Sendable {
     /// ended: on PostgreSQL a read running beside the transaction may have cached the version before the
     /// change, and this process's own notice arrives a moment after the commit, when the caller may
     /// already be reading its change back.
-    public func transaction<Result: Sendable>(
+    func transaction<Result: Sendable>(
         changing id: String, _ body: (any DatabaseConnection) async throws -> Result
     ) async throws -> Result {
         defer { self.cache.invalidate(id) }
@@ -91,7 +91,7 @@ public struct FlowStore: Sendable {
 
     /// The flow `id` for reading: from the cache, or read (one statement, ``findQuery(id:)``) and cached.
     /// Not for changing it: a change reads the flow again with `find(id:on:locking:)` in its transaction.
-    public func read(id: String) async throws -> CachedFlow? {
+    func read(id: String) async throws -> CachedFlow? {
         if let cached = self.cache.get(id) { return cached }
         let generation = self.cache.generation
         guard let (flow, size) = try await self.fetch(id: id, on: nil) else { return nil }
@@ -134,11 +134,20 @@ public struct FlowStore: Sendable {
         return (flow, try Self.approximateSize(first, owners: owners.count))
     }
 
-    /// The stored text of a flow row: its graph, its other text columns, and a fixed allowance per owner.
+    /// Roughly what a flow row takes in memory once decoded: its text columns, 48 bytes for every value
+    /// of its graph's JSON (each `[`, `{`, `,` and `:` starts or separates one; a graph of many tiny values
+    /// takes far more decoded than written), and a fixed allowance per owner.
     static func approximateSize(_ row: SQLRow, owners: Int) throws -> Int {
         var size = 512 + 128 * owners
         for column in ["graph", "name", "description", "webhooks", "status_reason", "cron"] {
-            size += try row.optionalString(column)?.utf8.count ?? 0
+            guard let text = try row.optionalString(column) else { continue }
+            size += text.utf8.count
+            if column == "graph" {
+                for byte in text.utf8
+                where byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{") || byte == UInt8(ascii: ",") || byte == UInt8(ascii: ":") {
+                    size += 48
+                }
+            }
         }
         return size
     }

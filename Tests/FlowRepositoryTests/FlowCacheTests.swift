@@ -1,5 +1,10 @@
 import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Storage
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import FlowRepository
@@ -33,7 +38,7 @@ struct FlowCacheTests {
         cache.invalidate("f1")
         #expect(cache.get("f1") == nil)
         #expect(cache.get("f2")?.flow == Self.flow("f2"))
-        cache.invalidate("*")
+        cache.invalidateAll()
         #expect(cache.get("f2") == nil)
         #expect(cache.count == 0)
     }
@@ -109,5 +114,68 @@ struct FlowCacheTests {
         }
         #expect(cache.count == 13)
         #expect(cache.get("f1") != nil)
+    }
+
+    @Test("each kind of answer is encoded once per cached version, and the two kinds are kept apart")
+    func answerMemo() throws {
+        let memo = FlowAnswerMemo()
+        let encoded = Mutex(0)
+        func body(_ showingToken: Bool) throws -> String {
+            let buffer = try memo.body(showingToken: showingToken) {
+                encoded.withLock { $0 += 1 }
+                return ByteBuffer(string: showingToken ? "with token" : "without")
+            }
+            return String(buffer: buffer)
+        }
+        #expect(try body(false) == "without")
+        #expect(try body(true) == "with token")
+        #expect(try body(false) == "without")
+        #expect(try body(true) == "with token")
+        #expect(encoded.withLock { $0 } == 2)
+        // A failed encoding is not remembered.
+        struct Failure: Error {}
+        let failing = FlowAnswerMemo()
+        #expect(throws: Failure.self) { try failing.body(showingToken: false) { throw Failure() } }
+        #expect(String(buffer: failing.body(showingToken: false) { ByteBuffer(string: "later") }) == "later")
+
+        let response = FlowAnswerMemo.response(ByteBuffer(string: "{}"))
+        #expect(response.status == .ok)
+        #expect(response.headers[.contentType] == "application/json; charset=utf-8")
+        #expect(response.headers[.contentLength] == "2")
+    }
+
+    @Test(
+        "PostgreSQL: a read beside a changing transaction caches the version before it, and the end of the transaction drops it at once",
+        arguments: [Backend.postgres])
+    func droppedAfterTransaction(backend: Backend) async throws {
+        try await FlowStoreTests.withStore(backend) { database, store in
+            try await database.transaction { connection in try await store.insert(Self.flow("f1", name: "old"), on: connection) }
+            try await store.transaction(changing: "f1") { connection in
+                var changed = try #require(try await store.find(id: "f1", on: connection, locking: true))
+                changed.draft.name = "new"
+                changed.updatedAt += 1
+                try await store.update(changed, on: connection)
+                // Another request reads on another connection: PostgreSQL shows it the committed version.
+                let beside = try await store.read(id: "f1")
+                #expect(beside?.flow.draft.name == "old")
+                #expect(store.cache.get("f1")?.flow.draft.name == "old", "the old version is cached meanwhile")
+            }
+            // No notice has to arrive (this test runs no listener): the transaction's end dropped it.
+            #expect(store.cache.get("f1") == nil)
+            #expect(try await store.read(id: "f1")?.flow.draft.name == "new")
+        }
+    }
+
+    @Test("the size estimate charges a graph of many tiny values far more than its text")
+    func sizeEstimate() throws {
+        let columns = ["graph", "name", "description", "webhooks", "status_reason", "cron"]
+        func row(graph: String) -> SQLRow {
+            SQLRow(columns: columns, values: [.text(graph), .text("n"), .null, .null, .null, .null])
+        }
+        // 1,000 values in 2,001 bytes against one value in 2,003 bytes.
+        let many = try FlowStore.approximateSize(row(graph: "[" + String(repeating: "0,", count: 999) + "0]"), owners: 0)
+        let one = try FlowStore.approximateSize(row(graph: "[\"" + String(repeating: "x", count: 1999) + "\"]"), owners: 0)
+        #expect(many >= 2_001 + 48 * 999)
+        #expect(one < 3_000)
     }
 }

@@ -1,4 +1,3 @@
-import FlowRepository
 import Foundation
 import GatewayTestSupport
 import HTTPTypes
@@ -8,12 +7,34 @@ import Storage
 import TestSupport
 import Testing
 
+@testable import FlowRepository
+
 /// `GET /flows/{id}` answers from the flow cache (``FlowCache``); these tests hold it to the database.
 @Suite("Flow cache through HTTP")
 struct FlowCacheRouteTests {
+    /// This gateway's flow store, once its change listener is subscribed: from then on no first `*`
+    /// (sent when the listener subscribes) can empty the cache under the test's feet.
+    static func listeningStore(_ env: IdentityEnvironment) async throws -> FlowStore {
+        let store = try #require(env.modules.compactMap { $0 as? FlowModule }.first).store
+        let probe = Flow(
+            id: "listener-probe", draft: FlowDraft(name: "probe", graph: FlowGraph(nodes: [], edges: [])), owners: [], createdAt: Date(),
+            updatedAt: Date())
+        let listening = try await eventually(timeout: .seconds(10)) {
+            _ = store.cache.put(probe, size: 1, readSince: store.cache.generation)
+            try await env.database.withConnection { connection in
+                try await env.database.notify(channel: FlowChanges.channel, payload: probe.id, on: connection)
+            }
+            try await Task.sleep(for: .milliseconds(20))
+            return store.cache.get(probe.id) == nil
+        }
+        #expect(listening, "the flow listener never subscribed")
+        return store
+    }
+
     @Test("a change is read back at once, by its author and by others, and an owner removed stops seeing the flow", arguments: Backend.allCases)
     func changesAreSeenAtOnce(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in
+            _ = try await Self.listeningStore(env)
             // A flow of no tenant shared by two users, which only a platform admin can make.
             let admin = try await env.adminToken()
             let carol = try await env.user("carol", tenant: nil)
@@ -53,18 +74,23 @@ struct FlowCacheRouteTests {
         arguments: Backend.allCases)
     func staleCopyIsRefused(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in
+            let store = try await Self.listeningStore(env)
             let carol = try await env.user("carol", tenant: nil)
             let dave = try await env.user("dave", tenant: nil)
             let admin = try await env.adminToken()
             var ids: [String] = []
-            for _ in 0..<3 {
+            for _ in 0..<4 {
                 let created = try await env.createFlow(
                     FlowFixtures.flow(extra: ["owners": [["id": .string(carol.id), "type": "user"], ["id": .string(dave.id), "type": "user"]]]),
                     token: admin)
                 ids.append(try #require(created["id"]?.stringValue))
             }
+            // The fourth runs, so that it has credentials to rotate.
+            #expect(try await env.call(.post, "/flows/\(ids[3])/start", token: dave.token).status == .ok)
+            #expect(try await env.flowStatus(ids[3], becomes: "active", token: dave.token) != nil)
             for id in ids {
                 #expect(try await env.call(.get, "/flows/\(id)", token: carol.token).status == .ok)
+                #expect(store.cache.get(id) != nil)
                 // Another writer (a process whose notice has not arrived yet) removes carol behind this one's back.
                 try await env.database.execute("DELETE FROM flow_owners WHERE flow_id = \(id) AND owner_id = \(carol.id)")
                 // The precondition of the test: this process still answers from its copy.
@@ -77,9 +103,13 @@ struct FlowCacheRouteTests {
             let delete = try await env.call(.delete, "/flows/\(ids[1])", token: carol.token)
             #expect(delete.status == .conflict, "\(delete.bodyText)")
             #expect(delete.errorReason == "CONCURRENT_CHANGE")
-            for id in ids[0...1] {
+            let rotate = try await env.call(.post, "/flows/\(ids[3])/credentials", token: carol.token)
+            #expect(rotate.status == .conflict, "\(rotate.bodyText)")
+            #expect(rotate.errorReason == "CONCURRENT_CHANGE")
+            #expect(rotate.json?["data"] == nil, "no secret in the answer")
+            for id in [ids[0], ids[1], ids[3]] {
                 let row = try await env.database.first("SELECT status FROM flows WHERE id = \(id)")
-                #expect(try row?.string("status") == "inactive", "the flow is neither started nor deleted")
+                #expect(try row?.string("status") == (id == ids[3] ? "active" : "inactive"), "the flow is neither started nor deleted")
                 // The refused change read the row: the copy is gone at once.
                 #expect(try await env.call(.get, "/flows/\(id)", token: carol.token).status == .notFound)
             }
@@ -94,6 +124,33 @@ struct FlowCacheRouteTests {
             // The owner who still owns them can change them.
             #expect(try await env.call(.post, "/flows/\(ids[0])/start", token: dave.token).status == .ok)
             #expect(try await env.call(.delete, "/flows/\(ids[1])", token: dave.token).status == .ok)
+            #expect(try await env.call(.post, "/flows/\(ids[3])/credentials", token: dave.token).status == .ok)
+        }
+    }
+
+    @Test("a change refused as busy on a cached copy drops the copy: the next request reads the row", arguments: Backend.allCases)
+    func busyDropsTheCopy(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let store = try await Self.listeningStore(env)
+            let admin = try await env.adminToken()
+            let id = try #require(try await env.createFlow(token: admin)["id"]?.stringValue)
+            #expect(try await env.call(.post, "/flows/\(id)/start", token: admin).status == .ok)
+            #expect(try await env.flowStatus(id, becomes: "active", token: admin) != nil)
+            for method in [HTTPRequest.Method.patch, .delete] {
+                // Cached while active, then stopped behind this process's back (another replica, its notice
+                // not arrived yet).
+                try await env.database.execute("UPDATE flows SET status = 'active' WHERE id = \(id)")
+                store.cache.invalidate(id)
+                #expect(try await env.call(.get, "/flows/\(id)", token: admin).json?["data"]?["status"] == "active")
+                #expect(store.cache.get(id)?.flow.status == .active)
+                try await env.database.execute("UPDATE flows SET status = 'inactive' WHERE id = \(id)")
+
+                let refused = try await env.call(method, "/flows/\(id)", token: admin, json: method == .patch ? ["name": "Renamed"] : nil)
+                #expect(refused.status == .conflict, "\(refused.bodyText)")
+                #expect(refused.errorReason == "FLOW_NOT_INACTIVE")
+                #expect(store.cache.get(id) == nil, "the refusal dropped the copy")
+                #expect(try await env.call(.get, "/flows/\(id)", token: admin).json?["data"]?["status"] == "inactive")
+            }
         }
     }
 }

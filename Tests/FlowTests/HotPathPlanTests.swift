@@ -1,5 +1,4 @@
 import AuditLog
-import FlowRepository
 import Foundation
 import GatewayTestSupport
 import HTTPTypes
@@ -9,6 +8,8 @@ import Storage
 import Synchronization
 import TestSupport
 import Testing
+
+@testable import FlowRepository
 
 /// The statements a task ran through a ``RecordingDatabase``, while it was listening.
 final class StatementLog: Sendable {
