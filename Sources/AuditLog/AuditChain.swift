@@ -213,7 +213,7 @@ public struct AuditChain: DecisionLog {
 
     /// HMAC-SHA256 of `text` under the chain key, as hex.
     func mac(_ text: String) -> String {
-        Hex.encode(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: self.key))
+        HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: self.key).withUnsafeBytes { Hex.encode(raw: $0) }
     }
 
     /// The text a checkpoint's MAC covers.

@@ -17,7 +17,7 @@ enum Identifiers {
 
     /// The stored form of an opaque token: SHA-256, hex.
     static func tokenHash(_ token: String) -> String {
-        hex(Array(SHA256.hash(data: Data(token.utf8))))
+        SHA256.hash(data: Data(token.utf8)).withUnsafeBytes { Hex.encode(raw: $0) }
     }
 
     static func randomBytes(_ count: Int) -> [UInt8] {

@@ -18,6 +18,8 @@ public struct RouteRule: Sendable, Hashable {
 
     /// The template's segments, split once: every request is matched against them.
     let segments: [Substring]
+    /// Each segment that must be matched as written; nil for a parameter (`{name}`), which matches any.
+    let literals: [Substring?]
 
     init(id: String, methods: Set<String>, path: String, access: RouteAccess, recorded: Bool, line: Int) {
         self.id = id
@@ -27,6 +29,7 @@ public struct RouteRule: Sendable, Hashable {
         self.recorded = recorded
         self.line = line
         self.segments = PathTemplate.segments(of: path)
+        self.literals = self.segments.map { PathTemplate.isParameter($0) ? nil : $0 }
     }
 
     /// Whether this rule matches `method` and the canonical `path`.
@@ -34,8 +37,14 @@ public struct RouteRule: Sendable, Hashable {
         self.matches(upperCasedMethod: method.uppercased(), segments: PathTemplate.segments(of: path))
     }
 
+    /// The path first (a count, then the literal segments), the method last: every request is matched
+    /// against the rules in order, and most of them differ from it in their path.
     func matches(upperCasedMethod method: String, segments requested: [Substring]) -> Bool {
-        self.methods.contains(method) && PathTemplate.matches(segments: self.segments, requested: requested)
+        guard requested.count == self.literals.count else { return false }
+        for (literal, segment) in zip(self.literals, requested) {
+            if let literal, literal != segment { return false }
+        }
+        return self.methods.contains(method)
     }
 
     /// Whether every request this rule's `other` matches is matched by this rule first.

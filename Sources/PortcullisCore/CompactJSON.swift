@@ -82,6 +82,12 @@ public struct CompactJSON: Sendable {
     /// escaped, everything else as its UTF-8 bytes.
     private mutating func string(_ value: String) {
         self.bytes.append(UInt8(ascii: "\""))
+        // Most text (ids, names, paths) needs no escape: copied whole.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            self.bytes.append(contentsOf: value.utf8)
+            self.bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): self.bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
