@@ -60,10 +60,15 @@ struct PreparedRecordTests {
 
     @Test(
         "hostile strings stay data: quotes, backslashes, control characters, NUL, non-ASCII",
-        arguments: ["\"}, \"seq\": 1, \"x\": \"", "back\\slash\\", "line\nbreak\r\ttab", "nul\u{0}and\u{1f}bell\u{7}", "ünïcødé 🚀 \u{2028}", ""])
+        arguments: [
+            "\"}, \"seq\": 1, \"x\": \"", "back\\slash\\", "line\nbreak\r\ttab", "nul\u{0}and\u{1f}bell\u{7}", "ünïcødé 🚀 \u{2028}", "del\u{7f}", "",
+            "plain-ascii/text",
+        ])
     func hostileStrings(text: String) throws {
         let prepared = Self.decision(reason: text, path: "/p/\(text)", userAgent: text)
         let record = try JSONCoding.decode(AuditRecord.self, from: prepared.body(seq: 7))
+        // Byte for byte the canonical text of the same record, whichever way each string was written.
+        #expect(prepared.body(seq: 7) == (try record.canonicalText()))
         #expect(record.reason == text)
         #expect(record.resource?.path == "/p/\(text)")
         #expect(record.client?.userAgent == text)
