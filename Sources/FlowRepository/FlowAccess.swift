@@ -49,14 +49,34 @@ public struct FlowAccess: Sendable {
         throw Self.notFound
     }
 
-    /// Whether `current` (read again in a change's transaction) is still seen by whoever `checked` was
-    /// shown to: same tenant, same users and tenants among its owners. The flow's own token account, which
-    /// a start adds and a stop removes, does not count. A change checked against a copy read before an
-    /// owner was removed (or read from another replica's cache a moment before its notice arrived) is
-    /// refused rather than carried out for someone who no longer sees the flow.
-    static func sameAudience(_ current: Flow, as checked: Flow) -> Bool {
-        func grants(_ flow: Flow) -> Set<FlowOwner> { Set(flow.owners.filter { $0.type != FlowOwnership.serviceType }) }
-        return current.draft.tenant == checked.draft.tenant && grants(current) == grants(checked)
+    /// Whether the caller still sees `current`, the flow as a change's transaction read it again (holding
+    /// its row): the visibility decided on the copy it was checked on (the cache's, possibly from before an
+    /// owner was removed on another replica) is decided again on the row. The caller's transaction throws
+    /// ``NoLongerVisible`` when not; ``refusingStale(_:_:)`` records and answers it once the transaction ended.
+    func stillVisible(_ current: Flow, to caller: FlowCaller) -> Bool {
+        let authorizer = self.authorizer
+        return Self.sameTenant(current, caller.principal, authorizer)
+            && authorizer.decide(caller.principal, platform: Self.platformPermission, ownedBy: Set(current.owners.map(\.id))).allowed
+    }
+
+    /// A change's transaction found that its caller no longer sees the flow.
+    struct NoLongerVisible: Error {
+        let flowID: String
+    }
+
+    /// Runs a change (its transaction inside `body`) and turns ``NoLongerVisible`` into what a fresh read
+    /// would have given: the recorded `NOT_VISIBLE` deny and 404. Recorded after the transaction, not in it:
+    /// a record waits for the decision journal, which on SQLite needs the connection the transaction holds.
+    func refusingStale<Result: Sendable>(_ caller: FlowCaller, _ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch let stale as NoLongerVisible {
+            let authorizer = self.authorizer
+            let hidden = Decision(outcome: .deny, reason: "NOT_VISIBLE", required: [Self.platformPermission], policyRevision: authorizer.revision)
+            try await authorizer.check(
+                hidden, about: nil, on: ResourceRef(type: "flow", id: stale.flowID, tenant: nil), recordingTo: caller.decisions)
+            throw Self.notFound
+        }
     }
 
     /// Tenant isolation before ownership: a flow of a tenant is seen only by that tenant's members (and

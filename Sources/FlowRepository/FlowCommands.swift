@@ -124,12 +124,14 @@ public struct FlowCommands: Sendable {
     public func delete(_ id: String, by caller: FlowCaller) async throws {
         let flow = try await self.access.visible(id, to: caller)
         guard FlowLifecycle.allowsChanges(flow.status) else { throw self.busy(flow) }
-        try await self.store.transaction(changing: flow.id) { connection in
-            guard let current = try await self.store.find(id: flow.id, on: connection, locking: true) else { throw FlowAccess.notFound }
-            guard FlowAccess.sameAudience(current, as: flow) else { throw Self.concurrentChange }
-            guard FlowLifecycle.allowsChanges(current.status) else { throw Self.busy(current) }
-            try await self.store.delete(id: flow.id, on: connection)
-            try await self.announcer.changed("deleted", current, actor: caller.actor, requestID: caller.requestID, on: connection)
+        try await self.access.refusingStale(caller) {
+            try await self.store.transaction(changing: flow.id) { connection in
+                guard let current = try await self.store.find(id: flow.id, on: connection, locking: true) else { throw FlowAccess.notFound }
+                guard self.access.stillVisible(current, to: caller) else { throw FlowAccess.NoLongerVisible(flowID: flow.id) }
+                guard FlowLifecycle.allowsChanges(current.status) else { throw Self.busy(current) }
+                try await self.store.delete(id: flow.id, on: connection)
+                try await self.announcer.changed("deleted", current, actor: caller.actor, requestID: caller.requestID, on: connection)
+            }
         }
     }
 

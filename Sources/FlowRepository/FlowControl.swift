@@ -45,8 +45,10 @@ public struct FlowControl: Sendable {
     /// forbids it.
     public func run(_ command: Command, on id: String, by caller: FlowCaller) async throws -> StatusChange {
         let flow = try await self.access.visible(id, to: caller)
-        let changed = try await self.apply(command.trigger, to: flow.id, actor: caller.actor, requestID: caller.requestID, checked: flow) { flow in
-            flow.startedBy = command == .start ? caller.principal.accountID : flow.startedBy
+        let changed = try await self.access.refusingStale(caller) {
+            try await self.apply(command.trigger, to: flow.id, actor: caller.actor, requestID: caller.requestID, visibleTo: caller) { flow in
+                flow.startedBy = command == .start ? caller.principal.accountID : flow.startedBy
+            }
         }
         guard let changed else { throw FlowAccess.notFound }
         return StatusChange(id: changed.id, status: changed.status)
@@ -79,11 +81,17 @@ public struct FlowControl: Sendable {
     public func rotateCredentials(of id: String, by caller: FlowCaller) async throws -> FlowSecret {
         let flow = try await self.access.visible(id, to: caller)
         let credentials = try self.credentials()
-        return try await self.store.transaction(changing: flow.id) { connection in
-            guard let current = try await self.store.find(id: flow.id, on: connection, locking: true) else { throw FlowAccess.notFound }
-            guard FlowAccess.sameAudience(current, as: flow) else { throw FlowCommands.concurrentChange }
+        return try await self.access.refusingStale(caller) {
+            try await self.rotate(flow.id, with: credentials, by: caller)
+        }
+    }
+
+    private func rotate(_ id: String, with credentials: any FlowCredentials, by caller: FlowCaller) async throws -> FlowSecret {
+        try await self.store.transaction(changing: id) { connection in
+            guard let current = try await self.store.find(id: id, on: connection, locking: true) else { throw FlowAccess.notFound }
+            guard self.access.stillVisible(current, to: caller) else { throw FlowAccess.NoLongerVisible(flowID: id) }
             guard current.status == .starting || current.status == .active,
-                let secret = try await credentials.rotateSecret(flowID: flow.id, on: connection)
+                let secret = try await credentials.rotateSecret(flowID: id, on: connection)
             else {
                 throw APIError.conflict("FLOW_NOT_RUNNING", "Flow has no credentials while it is \(current.status.rawValue); start it first.")
             }
@@ -97,16 +105,17 @@ public struct FlowControl: Sendable {
     /// event it publishes, its audit record. Returns the changed flow; nil when the flow is gone or, for an
     /// event, when it does not fit the status or answers another round (`version`, the
     /// ``Flow/lifecycleVersion`` the orchestrator echoes): stale, nothing changes. A command that does not
-    /// fit is a 409, and so is one whose flow gained or lost owners since it was `checked` (the copy the
-    /// caller's visibility was decided on).
+    /// fit is a 409. With `caller` (a command), the caller's visibility is decided again on the row
+    /// (``FlowAccess/stillVisible(_:to:)``): it was decided on a copy that may be out of date.
     @discardableResult
     func apply(
         _ trigger: FlowLifecycle.Trigger, to id: String, actor: AuditActor, requestID: String?, answering version: Int64? = nil,
-        checked: Flow? = nil, on connection: (any DatabaseConnection)? = nil, _ adjust: @escaping @Sendable (inout Flow) -> Void = { _ in }
+        visibleTo caller: FlowCaller? = nil, on connection: (any DatabaseConnection)? = nil,
+        _ adjust: @escaping @Sendable (inout Flow) -> Void = { _ in }
     ) async throws -> Flow? {
         let body: @Sendable (any DatabaseConnection) async throws -> Flow? = { connection in
             guard var flow = try await self.store.find(id: id, on: connection, locking: true) else { return nil }
-            if let checked, !FlowAccess.sameAudience(flow, as: checked) { throw FlowCommands.concurrentChange }
+            if let caller, !self.access.stillVisible(flow, to: caller) { throw FlowAccess.NoLongerVisible(flowID: id) }
             if let version, version != flow.lifecycleVersion { return nil }
             let transition: FlowLifecycle.Transition
             switch FlowLifecycle.transition(from: flow.status, on: trigger) {

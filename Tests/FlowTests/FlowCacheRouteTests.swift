@@ -70,7 +70,7 @@ struct FlowCacheRouteTests {
     }
 
     @Test(
-        "a change checked against a copy this process was not told is outdated is refused at the flow's row (409), not carried out; the notice drops the copy",
+        "a change checked on a copy this process was not told is outdated is decided again at the flow's row: 404 and a recorded deny for a removed owner, nothing changed; the notice drops the copy",
         arguments: Backend.allCases)
     func staleCopyIsRefused(backend: Backend) async throws {
         try await withIdentityGateway(backend) { env in
@@ -97,16 +97,18 @@ struct FlowCacheRouteTests {
                 #expect(try await env.call(.get, "/flows/\(id)", token: carol.token).status == .ok)
             }
 
-            let start = try await env.call(.post, "/flows/\(ids[0])/start", token: carol.token)
-            #expect(start.status == .conflict, "\(start.bodyText)")
-            #expect(start.errorReason == "CONCURRENT_CHANGE")
-            let delete = try await env.call(.delete, "/flows/\(ids[1])", token: carol.token)
-            #expect(delete.status == .conflict, "\(delete.bodyText)")
-            #expect(delete.errorReason == "CONCURRENT_CHANGE")
-            let rotate = try await env.call(.post, "/flows/\(ids[3])/credentials", token: carol.token)
-            #expect(rotate.status == .conflict, "\(rotate.bodyText)")
-            #expect(rotate.errorReason == "CONCURRENT_CHANGE")
-            #expect(rotate.json?["data"] == nil, "no secret in the answer")
+            // Each change decides carol's visibility again on the row it holds: she no longer sees the flow,
+            // so each answers as a fresh read would (404, a recorded NOT_VISIBLE deny), and changes nothing.
+            let refusals: [(HTTPRequest.Method, String, String)] = [
+                (.post, "/flows/\(ids[0])/start", "stale-start-\(backend)"), (.delete, "/flows/\(ids[1])", "stale-delete-\(backend)"),
+                (.post, "/flows/\(ids[3])/credentials", "stale-rotate-\(backend)"),
+            ]
+            for (method, path, requestID) in refusals {
+                let refused = try await env.call(method, path, token: carol.token, requestID: requestID)
+                #expect(refused.status == .notFound, "\(path): \(refused.bodyText)")
+                #expect(refused.json?["data"] == nil, "no secret in the answer")
+                _ = try await env.resourceDecisions(of: requestID, outcome: "deny", reason: "NOT_VISIBLE", admin: admin)
+            }
             for id in [ids[0], ids[1], ids[3]] {
                 let row = try await env.database.first("SELECT status FROM flows WHERE id = \(id)")
                 #expect(try row?.string("status") == (id == ids[3] ? "active" : "inactive"), "the flow is neither started nor deleted")
@@ -151,6 +153,26 @@ struct FlowCacheRouteTests {
                 #expect(store.cache.get(id) == nil, "the refusal dropped the copy")
                 #expect(try await env.call(.get, "/flows/\(id)", token: admin).json?["data"]?["status"] == "inactive")
             }
+        }
+    }
+
+    @Test(
+        "a change checked on an outdated copy goes ahead when the row still shows the caller the flow (an owner added meanwhile)",
+        arguments: Backend.allCases)
+    func unrelatedChangeDoesNotRefuse(backend: Backend) async throws {
+        try await withIdentityGateway(backend) { env in
+            let store = try await Self.listeningStore(env)
+            let carol = try await env.user("carol", tenant: nil)
+            let dave = try await env.user("dave", tenant: nil)
+            let admin = try await env.adminToken()
+            let id = try #require(
+                try await env.createFlow(FlowFixtures.flow(extra: ["owners": [["id": .string(carol.id), "type": "user"]]]), token: admin)["id"]?
+                    .stringValue)
+            #expect(try await env.call(.get, "/flows/\(id)", token: carol.token).status == .ok)
+            #expect(store.cache.get(id) != nil)
+            try await env.database.execute("INSERT INTO flow_owners (flow_id, owner_id, owner_type) VALUES (\(id), \(dave.id), 'user')")
+            #expect(try await env.call(.post, "/flows/\(id)/start", token: carol.token).status == .ok)
+            #expect(try await env.flowStatus(id, becomes: "active", token: carol.token) != nil)
         }
     }
 }
