@@ -95,13 +95,18 @@ public struct FlowCommands: Sendable {
         }
         updated.updatedAt = max(self.clock.now, flow.updatedAt.addingTimeInterval(0.001))
         let written = updated
-        try await self.store.transaction(changing: flow.id) { connection in
-            // Over the version that was checked: a start or another change in between wins.
-            guard let current = try await self.store.find(id: flow.id, on: connection, locking: true) else { throw FlowAccess.notFound }
-            guard FlowLifecycle.allowsChanges(current.status) else { throw Self.busy(current) }
-            guard current.updatedAt == flow.updatedAt else { throw Self.concurrentChange }
-            try await self.store.update(written, on: connection)
-            try await self.announcer.changed("modified", written, actor: caller.actor, requestID: caller.requestID, on: connection)
+        try await self.access.refusingStale(caller) {
+            try await self.store.transaction(changing: flow.id) { connection in
+                // Over the version that was checked: a start or another change in between wins. Who may see
+                // the flow is decided again first, so a caller who lost it learns nothing of its status.
+                guard let current = try await self.store.find(id: flow.id, on: connection, locking: true),
+                    self.access.stillVisible(current, to: caller)
+                else { throw FlowAccess.NoLongerVisible(flowID: flow.id) }
+                guard FlowLifecycle.allowsChanges(current.status) else { throw Self.busy(current) }
+                guard current.updatedAt == flow.updatedAt else { throw Self.concurrentChange }
+                try await self.store.update(written, on: connection)
+                try await self.announcer.changed("modified", written, actor: caller.actor, requestID: caller.requestID, on: connection)
+            }
         }
         return written
     }
@@ -126,8 +131,9 @@ public struct FlowCommands: Sendable {
         guard FlowLifecycle.allowsChanges(flow.status) else { throw self.busy(flow) }
         try await self.access.refusingStale(caller) {
             try await self.store.transaction(changing: flow.id) { connection in
-                guard let current = try await self.store.find(id: flow.id, on: connection, locking: true) else { throw FlowAccess.notFound }
-                guard self.access.stillVisible(current, to: caller) else { throw FlowAccess.NoLongerVisible(flowID: flow.id) }
+                guard let current = try await self.store.find(id: flow.id, on: connection, locking: true),
+                    self.access.stillVisible(current, to: caller)
+                else { throw FlowAccess.NoLongerVisible(flowID: flow.id) }
                 guard FlowLifecycle.allowsChanges(current.status) else { throw Self.busy(current) }
                 try await self.store.delete(id: flow.id, on: connection)
                 try await self.announcer.changed("deleted", current, actor: caller.actor, requestID: caller.requestID, on: connection)

@@ -88,8 +88,9 @@ public struct FlowControl: Sendable {
 
     private func rotate(_ id: String, with credentials: any FlowCredentials, by caller: FlowCaller) async throws -> FlowSecret {
         try await self.store.transaction(changing: id) { connection in
-            guard let current = try await self.store.find(id: id, on: connection, locking: true) else { throw FlowAccess.notFound }
-            guard self.access.stillVisible(current, to: caller) else { throw FlowAccess.NoLongerVisible(flowID: id) }
+            guard let current = try await self.store.find(id: id, on: connection, locking: true), self.access.stillVisible(current, to: caller) else {
+                throw FlowAccess.NoLongerVisible(flowID: id)
+            }
             guard current.status == .starting || current.status == .active,
                 let secret = try await credentials.rotateSecret(flowID: id, on: connection)
             else {
@@ -113,8 +114,15 @@ public struct FlowControl: Sendable {
         visibleTo caller: FlowCaller? = nil, on connection: (any DatabaseConnection)? = nil,
         _ adjust: @escaping @Sendable (inout Flow) -> Void = { _ in }
     ) async throws -> Flow? {
+        // A command's refusal is turned into its answer by `FlowAccess.refusingStale` around its own
+        // transaction; inside someone else's (an event's) it would escape as an unknown error.
+        precondition(caller == nil || connection == nil, "a command's visibility is decided in a transaction of its own")
         let body: @Sendable (any DatabaseConnection) async throws -> Flow? = { connection in
-            guard var flow = try await self.store.find(id: id, on: connection, locking: true) else { return nil }
+            guard var flow = try await self.store.find(id: id, on: connection, locking: true) else {
+                // Gone since the command's check: answered as a fresh read of a missing flow would be.
+                if caller != nil { throw FlowAccess.NoLongerVisible(flowID: id) }
+                return nil
+            }
             if let caller, !self.access.stillVisible(flow, to: caller) { throw FlowAccess.NoLongerVisible(flowID: id) }
             if let version, version != flow.lifecycleVersion { return nil }
             let transition: FlowLifecycle.Transition

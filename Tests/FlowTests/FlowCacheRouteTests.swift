@@ -79,7 +79,7 @@ struct FlowCacheRouteTests {
             let dave = try await env.user("dave", tenant: nil)
             let admin = try await env.adminToken()
             var ids: [String] = []
-            for _ in 0..<4 {
+            for _ in 0..<5 {
                 let created = try await env.createFlow(
                     FlowFixtures.flow(extra: ["owners": [["id": .string(carol.id), "type": "user"], ["id": .string(dave.id), "type": "user"]]]),
                     token: admin)
@@ -101,23 +101,25 @@ struct FlowCacheRouteTests {
             // so each answers as a fresh read would (404, a recorded NOT_VISIBLE deny), and changes nothing.
             let refusals: [(HTTPRequest.Method, String, String)] = [
                 (.post, "/flows/\(ids[0])/start", "stale-start-\(backend)"), (.delete, "/flows/\(ids[1])", "stale-delete-\(backend)"),
-                (.post, "/flows/\(ids[3])/credentials", "stale-rotate-\(backend)"),
+                (.post, "/flows/\(ids[3])/credentials", "stale-rotate-\(backend)"), (.patch, "/flows/\(ids[2])", "stale-patch-\(backend)"),
             ]
             for (method, path, requestID) in refusals {
-                let refused = try await env.call(method, path, token: carol.token, requestID: requestID)
+                let refused = try await env.call(
+                    method, path, token: carol.token, json: method == .patch ? ["name": "Mine"] : nil, requestID: requestID)
                 #expect(refused.status == .notFound, "\(path): \(refused.bodyText)")
                 #expect(refused.json?["data"] == nil, "no secret in the answer")
                 _ = try await env.resourceDecisions(of: requestID, outcome: "deny", reason: "NOT_VISIBLE", admin: admin)
             }
-            for id in [ids[0], ids[1], ids[3]] {
-                let row = try await env.database.first("SELECT status FROM flows WHERE id = \(id)")
+            for id in ids[0...3] {
+                let row = try await env.database.first("SELECT status, name FROM flows WHERE id = \(id)")
                 #expect(try row?.string("status") == (id == ids[3] ? "active" : "inactive"), "the flow is neither started nor deleted")
+                #expect(try row?.string("name") == "Sync contacts", "nor renamed")
                 // The refused change read the row: the copy is gone at once.
                 #expect(try await env.call(.get, "/flows/\(id)", token: carol.token).status == .notFound)
             }
 
-            // The third copy goes when the notice arrives.
-            let third = ids[2]
+            // The fifth copy goes when the notice arrives.
+            let third = ids[4]
             try await env.database.withConnection { connection in
                 try await env.database.notify(channel: FlowChanges.channel, payload: third, on: connection)
             }
