@@ -1,6 +1,7 @@
 import Foundation
 public import Policy
 public import PortcullisCore
+import Storage
 
 /// Who sees which flow, decided by the ``Authorizer`` and recorded as a resource decision (API.md §3):
 /// platform admins (`all`) see every flow, others the flows whose owners name their account or their
@@ -49,19 +50,41 @@ public struct FlowAccess: Sendable {
         throw Self.notFound
     }
 
-    /// Whether the caller still sees `current`, the flow as a change's transaction read it again (holding
-    /// its row): the visibility decided on the copy it was checked on (the cache's, possibly from before an
-    /// owner was removed on another replica) is decided again on the row. The caller's transaction throws
-    /// ``NoLongerVisible`` when not; ``refusingStale(_:_:)`` records and answers it once the transaction ended.
-    func stillVisible(_ current: Flow, to caller: FlowCaller) -> Bool {
+    /// Whether the caller still sees `current`, the flow as a change's transaction read it again: the
+    /// visibility decided on the copy it was checked on (the cache's, possibly from before an owner was
+    /// removed on another replica) is decided again on the row.
+    private func stillVisible(_ current: Flow, to caller: FlowCaller) -> Bool {
         let authorizer = self.authorizer
         return Self.sameTenant(current, caller.principal, authorizer)
             && authorizer.decide(caller.principal, platform: Self.platformPermission, ownedBy: Set(current.owners.map(\.id))).allowed
     }
 
-    /// A change's transaction found that its caller no longer sees the flow.
+    /// A change's transaction found that its caller no longer sees the flow (or that it is gone).
     struct NoLongerVisible: Error {
         let flowID: String
+    }
+
+    /// The flow `id` read again in a change's transaction, holding its row, when the caller still sees it.
+    ///
+    /// - Throws: ``NoLongerVisible`` when the flow is gone or the caller no longer sees it; run the change
+    ///   inside ``refusingStale(_:_:)``, which answers that as a fresh read would.
+    func reread(_ id: String, for caller: FlowCaller, on connection: any DatabaseConnection) async throws -> Flow {
+        guard let current = try await self.store.find(id: id, on: connection, locking: true), self.stillVisible(current, to: caller) else {
+            throw NoLongerVisible(flowID: id)
+        }
+        return current
+    }
+
+    /// One change of the flow `id` by `caller`: a transaction (``FlowStore/transaction(changing:_:)``) that
+    /// reads the flow again (``reread(_:for:on:)``) and hands it to `body`, inside ``refusingStale(_:_:)``.
+    func change<Result: Sendable>(
+        _ id: String, by caller: FlowCaller, _ body: @Sendable (any DatabaseConnection, Flow) async throws -> Result
+    ) async throws -> Result {
+        try await self.refusingStale(caller) {
+            try await self.store.transaction(changing: id) { connection in
+                try await body(connection, try await self.reread(id, for: caller, on: connection))
+            }
+        }
     }
 
     /// Runs a change (its transaction inside `body`) and turns ``NoLongerVisible`` into what a fresh read

@@ -76,7 +76,7 @@ public struct FlowCommands: Sendable {
     public func update(_ id: String, with body: JSONValue, by caller: FlowCaller) async throws -> Flow {
         guard case .object(var changes) = body else { throw APIError.validation([(FlowProblem.notAnObject.reason, FlowProblem.notAnObject.message)]) }
         let flow = try await self.access.visible(id, to: caller)
-        guard FlowLifecycle.allowsChanges(flow.status) else { throw self.busy(flow) }
+        guard FlowLifecycle.allowsChanges(flow.status) else { throw self.busyOnCopy(flow) }
         changes["id"] = nil
         guard case .object(var merged) = try Self.writable(flow) else { throw APIError.badRequest("INVALID_BODY", "The flow could not be read.") }
         for (key, value) in changes { merged[key] = value }
@@ -95,18 +95,13 @@ public struct FlowCommands: Sendable {
         }
         updated.updatedAt = max(self.clock.now, flow.updatedAt.addingTimeInterval(0.001))
         let written = updated
-        try await self.access.refusingStale(caller) {
-            try await self.store.transaction(changing: flow.id) { connection in
-                // Over the version that was checked: a start or another change in between wins. Who may see
-                // the flow is decided again first, so a caller who lost it learns nothing of its status.
-                guard let current = try await self.store.find(id: flow.id, on: connection, locking: true),
-                    self.access.stillVisible(current, to: caller)
-                else { throw FlowAccess.NoLongerVisible(flowID: flow.id) }
-                guard FlowLifecycle.allowsChanges(current.status) else { throw Self.busy(current) }
-                guard current.updatedAt == flow.updatedAt else { throw Self.concurrentChange }
-                try await self.store.update(written, on: connection)
-                try await self.announcer.changed("modified", written, actor: caller.actor, requestID: caller.requestID, on: connection)
-            }
+        // Who may see the flow is decided again first (`change`), so a caller who lost it learns nothing of
+        // its status; then over the version that was checked: a start or another change in between wins.
+        try await self.access.change(flow.id, by: caller) { connection, current in
+            guard FlowLifecycle.allowsChanges(current.status) else { throw Self.busy(current) }
+            guard current.updatedAt == flow.updatedAt else { throw Self.concurrentChange }
+            try await self.store.update(written, on: connection)
+            try await self.announcer.changed("modified", written, actor: caller.actor, requestID: caller.requestID, on: connection)
         }
         return written
     }
@@ -128,16 +123,11 @@ public struct FlowCommands: Sendable {
 
     public func delete(_ id: String, by caller: FlowCaller) async throws {
         let flow = try await self.access.visible(id, to: caller)
-        guard FlowLifecycle.allowsChanges(flow.status) else { throw self.busy(flow) }
-        try await self.access.refusingStale(caller) {
-            try await self.store.transaction(changing: flow.id) { connection in
-                guard let current = try await self.store.find(id: flow.id, on: connection, locking: true),
-                    self.access.stillVisible(current, to: caller)
-                else { throw FlowAccess.NoLongerVisible(flowID: flow.id) }
-                guard FlowLifecycle.allowsChanges(current.status) else { throw Self.busy(current) }
-                try await self.store.delete(id: flow.id, on: connection)
-                try await self.announcer.changed("deleted", current, actor: caller.actor, requestID: caller.requestID, on: connection)
-            }
+        guard FlowLifecycle.allowsChanges(flow.status) else { throw self.busyOnCopy(flow) }
+        try await self.access.change(flow.id, by: caller) { connection, current in
+            guard FlowLifecycle.allowsChanges(current.status) else { throw Self.busy(current) }
+            try await self.store.delete(id: flow.id, on: connection)
+            try await self.announcer.changed("deleted", current, actor: caller.actor, requestID: caller.requestID, on: connection)
         }
     }
 
@@ -167,7 +157,7 @@ public struct FlowCommands: Sendable {
 
     /// ``busy(_:)`` for a flow checked on its cached copy, which goes: the copy may be what is out of date
     /// (a stop on another replica whose notice has not arrived), and the next try reads the row.
-    func busy(_ checked: Flow) -> APIError {
+    func busyOnCopy(_ checked: Flow) -> APIError {
         self.store.cache.invalidate(checked.id)
         return Self.busy(checked)
     }

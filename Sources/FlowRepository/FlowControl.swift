@@ -81,18 +81,9 @@ public struct FlowControl: Sendable {
     public func rotateCredentials(of id: String, by caller: FlowCaller) async throws -> FlowSecret {
         let flow = try await self.access.visible(id, to: caller)
         let credentials = try self.credentials()
-        return try await self.access.refusingStale(caller) {
-            try await self.rotate(flow.id, with: credentials, by: caller)
-        }
-    }
-
-    private func rotate(_ id: String, with credentials: any FlowCredentials, by caller: FlowCaller) async throws -> FlowSecret {
-        try await self.store.transaction(changing: id) { connection in
-            guard let current = try await self.store.find(id: id, on: connection, locking: true), self.access.stillVisible(current, to: caller) else {
-                throw FlowAccess.NoLongerVisible(flowID: id)
-            }
+        return try await self.access.change(flow.id, by: caller) { connection, current in
             guard current.status == .starting || current.status == .active,
-                let secret = try await credentials.rotateSecret(flowID: id, on: connection)
+                let secret = try await credentials.rotateSecret(flowID: current.id, on: connection)
             else {
                 throw APIError.conflict("FLOW_NOT_RUNNING", "Flow has no credentials while it is \(current.status.rawValue); start it first.")
             }
@@ -107,7 +98,7 @@ public struct FlowControl: Sendable {
     /// event, when it does not fit the status or answers another round (`version`, the
     /// ``Flow/lifecycleVersion`` the orchestrator echoes): stale, nothing changes. A command that does not
     /// fit is a 409. With `caller` (a command), the caller's visibility is decided again on the row
-    /// (``FlowAccess/stillVisible(_:to:)``): it was decided on a copy that may be out of date.
+    /// (``FlowAccess/reread(_:for:on:)``): it was decided on a copy that may be out of date.
     @discardableResult
     func apply(
         _ trigger: FlowLifecycle.Trigger, to id: String, actor: AuditActor, requestID: String?, answering version: Int64? = nil,
@@ -118,12 +109,13 @@ public struct FlowControl: Sendable {
         // transaction; inside someone else's (an event's) it would escape as an unknown error.
         precondition(caller == nil || connection == nil, "a command's visibility is decided in a transaction of its own")
         let body: @Sendable (any DatabaseConnection) async throws -> Flow? = { connection in
-            guard var flow = try await self.store.find(id: id, on: connection, locking: true) else {
-                // Gone since the command's check: answered as a fresh read of a missing flow would be.
-                if caller != nil { throw FlowAccess.NoLongerVisible(flowID: id) }
-                return nil
+            var flow: Flow
+            if let caller {
+                flow = try await self.access.reread(id, for: caller, on: connection)
+            } else {
+                guard let found = try await self.store.find(id: id, on: connection, locking: true) else { return nil }
+                flow = found
             }
-            if let caller, !self.access.stillVisible(flow, to: caller) { throw FlowAccess.NoLongerVisible(flowID: id) }
             if let version, version != flow.lifecycleVersion { return nil }
             let transition: FlowLifecycle.Transition
             switch FlowLifecycle.transition(from: flow.status, on: trigger) {
