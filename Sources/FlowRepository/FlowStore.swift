@@ -224,7 +224,19 @@ public struct FlowStore: Sendable {
     }
 
     /// Removes `ownerID` from the owners of every flow; returns the ids of the flows it owned.
+    ///
+    /// On PostgreSQL the flows' rows are held first, in id order: a command holding one of them, which read
+    /// its owners before this removal and writes them back (every change does), would otherwise put the
+    /// removed owner back once this transaction has committed. On SQLite the transaction holds the file.
     public func removeOwner(_ ownerID: String, type: String, on connection: any DatabaseConnection) async throws -> [String] {
+        if connection.dialect == .postgres {
+            _ = try await connection.query(
+                """
+                SELECT id FROM flows WHERE id IN (SELECT flow_id FROM flow_owners WHERE owner_id = \(ownerID) AND owner_type = \(type))
+                ORDER BY id FOR UPDATE
+                """
+            )
+        }
         let flowIDs = try await connection.query(
             "DELETE FROM flow_owners WHERE owner_id = \(ownerID) AND owner_type = \(type) RETURNING flow_id"
         ).map { try $0.string("flow_id") }.sorted()

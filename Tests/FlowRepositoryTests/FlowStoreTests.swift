@@ -58,6 +58,41 @@ struct FlowStoreTests {
         }
     }
 
+    @Test("removing an owner waits for a command holding the flow, which cannot write the owner back", arguments: Backend.allCases)
+    func removedOwnerStaysRemoved(backend: Backend) async throws {
+        try await Self.withStore(backend) { database, store in
+            let flow = Self.flow(
+                "f1", name: "Shared", owners: [FlowOwner(id: "alice", type: "user"), FlowOwner(id: "admin", type: "user")], created: 0)
+            try await database.transaction { connection in try await store.insert(flow, on: connection) }
+            let (locked, lockedSignal) = AsyncStream.makeStream(of: Void.self)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // A rename holds the flow's row, with the owners it read before alice's account is deleted, and
+                // writes them back as it read them a moment later.
+                group.addTask {
+                    try await database.transaction { connection in
+                        var renamed = try #require(try await store.find(id: "f1", on: connection, locking: true))
+                        lockedSignal.yield()
+                        try await Task.sleep(for: .milliseconds(300))
+                        renamed.draft.name = "Renamed"
+                        try await store.update(renamed, on: connection)
+                    }
+                }
+                // Meanwhile alice's account is deleted, which removes her from every flow she owns.
+                group.addTask {
+                    for await _ in locked { break }
+                    let removed = try await database.transaction { connection in
+                        try await store.removeOwner("alice", type: "user", on: connection)
+                    }
+                    #expect(removed == ["f1"])
+                }
+                try await group.waitForAll()
+            }
+            let stored = try #require(try await store.find(id: "f1"))
+            #expect(stored.draft.name == "Renamed")
+            #expect(stored.owners == [FlowOwner(id: "admin", type: "user")])
+        }
+    }
+
     @Test("a flow round-trips whole: graph, owners, webhook settings and the sealed secret", arguments: Backend.allCases)
     func roundTrip(backend: Backend) async throws {
         try await Self.withStore(backend) { database, store in
