@@ -13,6 +13,9 @@ public import Storage
 public struct AuditChain: DecisionLog {
     public let database: any Database
     let key: SymmetricKey
+    /// HMAC-SHA256 already keyed with `key`: each MAC starts from a copy, so the key's two pad blocks are
+    /// hashed once, not once per record.
+    let keyed: HMAC<SHA256>
     /// Digests of permission sets known to be stored: each set is written once, not with every record.
     let storedSets = StoredPermissionSets()
     /// The last link this process appended decisions after, for the one-statement append.
@@ -25,6 +28,7 @@ public struct AuditChain: DecisionLog {
     public init(database: any Database, key: SymmetricKey) {
         self.database = database
         self.key = key
+        self.keyed = HMAC<SHA256>(key: key)
     }
 
     /// Appends `record` as the next link and returns it as stored. A record whose id is already in the
@@ -130,8 +134,9 @@ public struct AuditChain: DecisionLog {
         var head = head
         for (index, record) in records.enumerated() {
             let seq = head.seq + 1
-            let body = record.body(seq: seq)
-            let hash = self.mac(body + head.hash)
+            let bytes = record.bodyBytes(seq: seq)
+            let hash = self.link(bytes, after: head.hash)
+            let body = String(decoding: bytes, as: UTF8.self)
             query.append(
                 """
                 \(unsafe: index == 0 ? "" : ", ")(\(seq), \(record.id), \(record.createdMilliseconds), \(record.name), \(record.serviceName),
@@ -213,7 +218,20 @@ public struct AuditChain: DecisionLog {
 
     /// HMAC-SHA256 of `text` under the chain key, as hex.
     func mac(_ text: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: self.key).withUnsafeBytes { Hex.encode(raw: $0) }
+        var hmac = self.keyed
+        var text = text
+        text.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
+        return hmac.finalize().withUnsafeBytes { Hex.encode(raw: $0) }
+    }
+
+    /// A record's hash: the MAC of its stored text followed by the previous record's hash (the same as
+    /// `mac(body + previousHash)`, without joining them first).
+    func link(_ body: [UInt8], after previousHash: String) -> String {
+        var hmac = self.keyed
+        hmac.update(data: body)
+        var previous = previousHash
+        previous.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
+        return hmac.finalize().withUnsafeBytes { Hex.encode(raw: $0) }
     }
 
     /// The text a checkpoint's MAC covers.

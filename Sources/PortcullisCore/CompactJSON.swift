@@ -82,9 +82,15 @@ public struct CompactJSON: Sendable {
     /// escaped, everything else as its UTF-8 bytes.
     private mutating func string(_ value: String) {
         self.bytes.append(UInt8(ascii: "\""))
-        // Most text (ids, names, paths) needs no escape: copied whole.
-        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            self.bytes.append(contentsOf: value.utf8)
+        // Most text (ids, names, paths) needs no escape: checked and copied whole over its contiguous UTF-8
+        // (a generic `contains(where:)` over the view cost more than the rest of a decision record).
+        var value = value
+        let copied = value.withUTF8 { utf8 -> Bool in
+            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            self.bytes.append(contentsOf: utf8)
+            return true
+        }
+        if copied {
             self.bytes.append(UInt8(ascii: "\""))
             return
         }
