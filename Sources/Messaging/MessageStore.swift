@@ -254,8 +254,10 @@ public struct MessageStore: Sendable {
     }
 
     /// Error texts are kept short: they are for operators, and a handler's error may be arbitrarily long.
+    /// Bounded in bytes (at most 2,000 of UTF-8 and the ellipsis): a bound in characters bounds nothing,
+    /// since one character may be any number of scalars.
     static func truncated(_ error: String) -> String {
-        error.count <= 2000 ? error : String(error.prefix(2000)) + "…"
+        error.utf8.count <= 2000 ? error : error.utf8Prefix(2000) + "…"
     }
 }
 
