@@ -12,9 +12,8 @@ public import Storage
 /// instead be one statement that checks the head it links to (``append(decisions:)``).
 public struct AuditChain: DecisionLog {
     public let database: any Database
-    let key: SymmetricKey
-    /// HMAC-SHA256 already keyed with `key`: each MAC starts from a copy, so the key's two pad blocks are
-    /// hashed once, not once per record.
+    /// HMAC-SHA256 keyed with the chain key (which is kept only in it): each MAC starts from a copy, so the
+    /// key's two pad blocks are hashed once, not once per record.
     let keyed: HMAC<SHA256>
     /// Digests of permission sets known to be stored: each set is written once, not with every record.
     let storedSets = StoredPermissionSets()
@@ -27,7 +26,6 @@ public struct AuditChain: DecisionLog {
     /// - Parameter key: the chain key, derived from the master key (`masterKey.derived(for: "audit-chain")`).
     public init(database: any Database, key: SymmetricKey) {
         self.database = database
-        self.key = key
         self.keyed = HMAC<SHA256>(key: key)
     }
 
@@ -134,9 +132,8 @@ public struct AuditChain: DecisionLog {
         var head = head
         for (index, record) in records.enumerated() {
             let seq = head.seq + 1
-            let bytes = record.bodyBytes(seq: seq)
-            let hash = self.link(bytes, after: head.hash)
-            let body = String(decoding: bytes, as: UTF8.self)
+            let body = record.body(seq: seq)
+            let hash = self.linkHash(of: body, after: head.hash)
             query.append(
                 """
                 \(unsafe: index == 0 ? "" : ", ")(\(seq), \(record.id), \(record.createdMilliseconds), \(record.name), \(record.serviceName),
@@ -226,9 +223,11 @@ public struct AuditChain: DecisionLog {
 
     /// A record's hash: the MAC of its stored text followed by the previous record's hash (the same as
     /// `mac(body + previousHash)`, without joining them first).
-    func link(_ body: [UInt8], after previousHash: String) -> String {
+    /// It reads the text's own UTF-8, the bytes stored, so the two cannot differ.
+    func linkHash(of body: String, after previousHash: String) -> String {
         var hmac = self.keyed
-        hmac.update(data: body)
+        var body = body
+        body.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
         var previous = previousHash
         previous.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
         return hmac.finalize().withUnsafeBytes { Hex.encode(raw: $0) }

@@ -46,7 +46,7 @@ public struct FlowAccess: Sendable {
         }
         let hidden = Decision(outcome: .deny, reason: "NOT_VISIBLE", required: [Self.platformPermission], policyRevision: authorizer.revision)
         try await authorizer.check(
-            hidden, about: nil, on: ResourceRef(type: "flow", id: String(id.prefix(64)), tenant: nil), recordingTo: caller.decisions)
+            hidden, about: nil, on: ResourceRef(type: "flow", id: id.utf8Prefix(64), tenant: nil), recordingTo: caller.decisions)
         throw Self.notFound
     }
 

@@ -65,7 +65,7 @@ public struct FlowEventHandlers: Sendable {
                 try await self.control.apply(.stopped, to: id, actor: FlowAnnouncer.system, requestID: requestID, answering: version, on: connection)
             }
         case "flow.failed":
-            let reason: String = if case .string(let text)? = payload["reason"] { String(text.prefix(500)) } else { "The flow failed." }
+            let reason: String = if case .string(let text)? = payload["reason"] { text.utf8Prefix(500) } else { "The flow failed." }
             try await delivery.once { connection in
                 try await self.control.apply(
                     .failed(reason: reason), to: id, actor: FlowAnnouncer.system, requestID: requestID, answering: version, on: connection)

@@ -20,7 +20,7 @@ public enum FlowQueryParser {
             throw APIError.badRequest("INVALID_QUERY", "Query parameters must not contain control characters.")
         }
         if let unknown = parameters.names.subtracting(Self.known).sorted().first {
-            throw APIError.badRequest("UNKNOWN_PARAMETER", "Unknown query parameter \(unknown.prefix(64)).")
+            throw APIError.badRequest("UNKNOWN_PARAMETER", "Unknown query parameter \(unknown.utf8Prefix(64)).")
         }
         var query = FlowQuery(visibleTo: [])
         if let status = parameters["filter[status]"] {

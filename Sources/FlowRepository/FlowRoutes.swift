@@ -137,7 +137,7 @@ public struct FlowRoutes: Sendable {
         case .refused(let id, let error):
             return [
                 "errors": .array(
-                    error.entries.map { ["message": .string($0.message), "flowId": .string(String(id.prefix(64))), "code": .int(Int64($0.code))] })
+                    error.entries.map { ["message": .string($0.message), "flowId": .string(id.utf8Prefix(64)), "code": .int(Int64($0.code))] })
             ]
         }
     }

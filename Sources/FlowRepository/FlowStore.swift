@@ -225,26 +225,41 @@ public struct FlowStore: Sendable {
 
     /// Removes `ownerID` from the owners of every flow; returns the ids of the flows it owned.
     ///
-    /// On PostgreSQL the flows' rows are held first, in id order: a command holding one of them, which read
-    /// its owners before this removal and writes them back (every change does), would otherwise put the
-    /// removed owner back once this transaction has committed. On SQLite the transaction holds the file.
+    /// On PostgreSQL the flows' rows are held first, in id order, and the account is removed only from the
+    /// flows held: a command holding one of them, which read its owners before this removal and writes them
+    /// back (every change does), would otherwise put the removed owner back once this transaction has
+    /// committed, and a row removed from a flow not held could deadlock with that command. Ownerships another
+    /// transaction committed meanwhile (a command that made the account an owner of one more flow) are found
+    /// by the next round, up to ``removalRounds``. On SQLite the transaction holds the file: one round.
     public func removeOwner(_ ownerID: String, type: String, on connection: any DatabaseConnection) async throws -> [String] {
-        if connection.dialect == .postgres {
-            _ = try await connection.query(
-                """
-                SELECT id FROM flows WHERE id IN (SELECT flow_id FROM flow_owners WHERE owner_id = \(ownerID) AND owner_type = \(type))
-                ORDER BY id FOR UPDATE
-                """
-            )
+        var removed: Set<String> = []
+        for _ in 0..<Self.removalRounds {
+            var held: [String]?
+            if connection.dialect == .postgres {
+                held = try await connection.query(
+                    """
+                    SELECT id FROM flows WHERE id IN (SELECT flow_id FROM flow_owners WHERE owner_id = \(ownerID) AND owner_type = \(type))
+                    ORDER BY id FOR UPDATE
+                    """
+                ).map { try $0.string("id") }
+                if held?.isEmpty == true { break }
+            }
+            let onlyHeld: SQLQuery = held.map { " AND flow_id IN (\(list: $0))" } ?? ""
+            let deleted = try await connection.query(
+                "DELETE FROM flow_owners WHERE owner_id = \(ownerID) AND owner_type = \(type)\(onlyHeld) RETURNING flow_id"
+            ).map { try $0.string("flow_id") }
+            removed.formUnion(deleted)
+            if held == nil || deleted.isEmpty { break }
         }
-        let flowIDs = try await connection.query(
-            "DELETE FROM flow_owners WHERE owner_id = \(ownerID) AND owner_type = \(type) RETURNING flow_id"
-        ).map { try $0.string("flow_id") }.sorted()
+        let flowIDs = removed.sorted()
         for flowID in flowIDs {
             try await self.changed(flowID, on: connection)
         }
         return flowIDs
     }
+
+    /// Rounds of ``removeOwner(_:type:on:)`` on PostgreSQL: each one finds what was committed since the last.
+    static let removalRounds = 8
 
     /// How many users and tenants own the flow (its running token's account does not count).
     public func ownerCount(of flowID: String, on connection: any DatabaseConnection) async throws -> Int {

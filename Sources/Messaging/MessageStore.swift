@@ -176,7 +176,8 @@ public struct MessageStore: Sendable {
                     "SELECT attempts FROM bus_messages WHERE seq = \(seq) AND queue = \(queue) AND lease_id = \(leaseID)\(lock)"
                 )
             else { return .staleLease }
-            try await connection.execute("UPDATE bus_messages SET last_error = \(Self.truncated(error)) WHERE seq = \(seq)")
+            let error = Self.truncated(error)
+            try await connection.execute("UPDATE bus_messages SET last_error = \(error) WHERE seq = \(seq)")
             if try row.int("attempts") >= maxAttempts {
                 try await Self.moveToDeadLetters(connection, seqs: [seq], now: now, fallbackError: error)
                 return .deadLettered
@@ -254,7 +255,7 @@ public struct MessageStore: Sendable {
     }
 
     /// Error texts are kept short: they are for operators, and a handler's error may be arbitrarily long.
-    /// Bounded in bytes (at most 2,000 of UTF-8 and the ellipsis): a bound in characters bounds nothing,
+    /// Bounded in bytes (at most 2,000 bytes of UTF-8, then `…`): a bound in characters bounds nothing,
     /// since one character may be any number of scalars.
     static func truncated(_ error: String) -> String {
         error.utf8.count <= 2000 ? error : error.utf8Prefix(2000) + "…"

@@ -42,7 +42,7 @@ public struct FlowQueueAccess: Sendable {
 
     public func step(flowID: String, nodeID: String, caller: Principal, decisions: any ResourceDecisionRecorder) async throws -> Step {
         let authorizer = self.policies.current.authorizer
-        let resource = ResourceRef(type: "flow-step", id: "\(flowID.prefix(64))/\(nodeID.prefix(64))", tenant: nil)
+        let resource = ResourceRef(type: "flow-step", id: "\(flowID.utf8Prefix(64))/\(nodeID.utf8Prefix(64))", tenant: nil)
         if let row = try await self.database.first(
             """
             SELECT f.owners, f.tenant, f.version, q.queue FROM orchestrator_flows f JOIN orchestrator_queues q ON q.flow_id = f.flow_id

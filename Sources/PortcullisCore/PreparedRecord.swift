@@ -24,17 +24,12 @@ public struct PreparedRecord: Sendable {
 
     /// The stored text with `seq` in its place.
     public func body(seq: Int64) -> String {
-        String(decoding: self.bodyBytes(seq: seq), as: UTF8.self)
-    }
-
-    /// ``body(seq:)`` as UTF-8 bytes, what the chain's MAC reads.
-    public func bodyBytes(seq: Int64) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(self.beforeSeq.count + 20 + self.afterSeq.count)
         bytes.append(contentsOf: self.beforeSeq)
         bytes.append(contentsOf: String(seq).utf8)
         bytes.append(contentsOf: self.afterSeq)
-        return bytes
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// An `audit.authz.decision` record (API.md §7): one authorization decision about one request, by the

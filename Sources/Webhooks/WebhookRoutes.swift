@@ -42,7 +42,7 @@ public struct WebhookRoutes: Sendable {
     }
 
     static func inactive(_ flowID: String) -> APIError {
-        APIError.notFound("Flow \(flowID.prefix(64)) either does not exist or is inactive.", reason: "FLOW_NOT_ACTIVE")
+        APIError.notFound("Flow \(flowID.utf8Prefix(64)) either does not exist or is inactive.", reason: "FLOW_NOT_ACTIVE")
     }
 
     func answer(_ request: Request, context: GatewayRequestContext) async throws -> Response {
@@ -156,6 +156,6 @@ public struct WebhookRoutes: Sendable {
         let required = context.principal == nil ? [] : ["webhooks.execute"]
         let decision = Decision(outcome: outcome, reason: reason, required: required, policyRevision: self.policies.current.revision)
         try await context.decisions.record(
-            decision, about: nil, resource: ResourceRef(type: "webhook", id: String(flowID.prefix(64)), tenant: tenant))
+            decision, about: nil, resource: ResourceRef(type: "webhook", id: flowID.utf8Prefix(64), tenant: tenant))
     }
 }

@@ -16,18 +16,26 @@ struct ChainMACTests {
         }
     }
 
-    @Test("a link's hash is the MAC of its text followed by the previous hash, the same from a reused key, for any text")
-    func linkIsMACOfJoinedText() async throws {
+    @Test("a link's hash is the MAC of its text joined to the previous hash, from a key state reused by every MAC")
+    func linkHashIsMACOfJoinedText() async throws {
         try await TestDatabases.withDatabase(.sqlite) { database in
-            let chain = AuditChain(database: database, key: SymmetricKey(data: Data("Jefe".utf8)))
-            // RFC 4231 test case 2 again, split where a record's text would end: the key state is reused.
-            #expect(
-                chain.link(Array("what do ya ".utf8), after: "want for nothing?")
-                    == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
-            for (body, previous) in [("", AuditChain.genesis), ("{\"path\":\"/caf\u{e9}/\u{1F600}\"}", String(repeating: "ab", count: 32))] {
-                #expect(chain.link(Array(body.utf8), after: previous) == chain.mac(body + previous))
-                #expect(chain.link(Array(body.utf8), after: previous) != chain.link(Array((body + " ").utf8), after: previous))
+            let key = SymmetricKey(data: Data("Jefe".utf8))
+            let chain = AuditChain(database: database, key: key)
+            let cases = [
+                ("", AuditChain.genesis), ("what do ya ", "want for nothing?"),
+                ("{\"path\":\"/caf\u{e9}/\u{1F600}\\\"\\u0000\"}", String(repeating: "ab", count: 32)),
+            ]
+            for (body, previous) in cases {
+                // The formula every stored hash was made with before the key state was reused.
+                let joined = HMAC<SHA256>.authenticationCode(for: Data((body + previous).utf8), using: key)
+                let expected = joined.map { String(format: "%02x", $0) }.joined()
+                #expect(chain.linkHash(of: body, after: previous) == expected)
+                #expect(chain.mac(body + previous) == expected)
             }
+            // RFC 4231 test case 2 once more, after the MACs above: the shared key state was not changed by them.
+            #expect(
+                chain.linkHash(of: "what do ya ", after: "want for nothing?")
+                    == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
         }
     }
 }

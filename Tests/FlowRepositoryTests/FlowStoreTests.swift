@@ -63,7 +63,11 @@ struct FlowStoreTests {
         try await Self.withStore(backend) { database, store in
             let flow = Self.flow(
                 "f1", name: "Shared", owners: [FlowOwner(id: "alice", type: "user"), FlowOwner(id: "admin", type: "user")], created: 0)
-            try await database.transaction { connection in try await store.insert(flow, on: connection) }
+            let other = Self.flow("f2", name: "Hers", owners: [FlowOwner(id: "alice", type: "user")], created: 1)
+            try await database.transaction { connection in
+                try await store.insert(flow, on: connection)
+                try await store.insert(other, on: connection)
+            }
             let (locked, lockedSignal) = AsyncStream.makeStream(of: Void.self)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // A rename holds the flow's row, with the owners it read before alice's account is deleted, and
@@ -83,13 +87,14 @@ struct FlowStoreTests {
                     let removed = try await database.transaction { connection in
                         try await store.removeOwner("alice", type: "user", on: connection)
                     }
-                    #expect(removed == ["f1"])
+                    #expect(removed == ["f1", "f2"])
                 }
                 try await group.waitForAll()
             }
             let stored = try #require(try await store.find(id: "f1"))
             #expect(stored.draft.name == "Renamed")
             #expect(stored.owners == [FlowOwner(id: "admin", type: "user")])
+            #expect(try await store.find(id: "f2")?.owners == [])
         }
     }
 

@@ -63,7 +63,7 @@ public struct PolicyDiffRoutes: Sendable {
         } catch {
             // The loader names the file and entry; the temporary path is left out.
             let problem = "\(error)".replacingOccurrences(of: directory.path + "/", with: "")
-            throw APIError.badRequest("INVALID_POLICY", "The candidate policy files are invalid: \(problem.prefix(500))")
+            throw APIError.badRequest("INVALID_POLICY", "The candidate policy files are invalid: \(problem.utf8Prefix(500))")
         }
     }
 }
