@@ -177,7 +177,7 @@ public struct AuditChain: DecisionLog {
         var record = record
         record.seq = head.seq + 1
         let body = try record.canonicalText()
-        let hash = self.mac(body + head.hash)
+        let hash = self.linkHash(of: body, after: head.hash)
         try await connection.execute(
             """
             INSERT INTO audit_records (\(unsafe: Self.columns))
@@ -215,21 +215,22 @@ public struct AuditChain: DecisionLog {
 
     /// HMAC-SHA256 of `text` under the chain key, as hex.
     func mac(_ text: String) -> String {
-        var hmac = self.keyed
-        var text = text
-        text.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
-        return hmac.finalize().withUnsafeBytes { Hex.encode(raw: $0) }
+        self.mac(of: text)
     }
 
     /// A record's hash: the MAC of its stored text followed by the previous record's hash (the same as
     /// `mac(body + previousHash)`, without joining them first).
     /// It reads the text's own UTF-8, the bytes stored, so the two cannot differ.
     func linkHash(of body: String, after previousHash: String) -> String {
+        self.mac(of: body, previousHash)
+    }
+
+    /// The MAC of the texts' UTF-8, one after the other, from a copy of the keyed state.
+    private func mac(of texts: String...) -> String {
         var hmac = self.keyed
-        var body = body
-        body.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
-        var previous = previousHash
-        previous.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
+        for var text in texts {
+            text.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
+        }
         return hmac.finalize().withUnsafeBytes { Hex.encode(raw: $0) }
     }
 

@@ -49,7 +49,7 @@ extension AuditChain {
                 guard Hex.constantTimeEquals(prevHash, expectedPrevious) else {
                     return broken(seq, "prevHash is not the hash of the record before")
                 }
-                guard Hex.constantTimeEquals(self.mac(body + prevHash), try row.string("hash")) else {
+                guard Hex.constantTimeEquals(self.linkHash(of: body, after: prevHash), try row.string("hash")) else {
                     return broken(seq, "the hash does not match the record")
                 }
                 guard let record = try? JSONCoding.decode(AuditRecord.self, from: body), try Self.columnsMatch(row, record) else {

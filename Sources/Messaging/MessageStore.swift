@@ -258,7 +258,7 @@ public struct MessageStore: Sendable {
     /// Bounded in bytes (at most 2,000 bytes of UTF-8, then `…`): a bound in characters bounds nothing,
     /// since one character may be any number of scalars.
     static func truncated(_ error: String) -> String {
-        error.utf8.count <= 2000 ? error : error.utf8Prefix(2000) + "…"
+        error.utf8Prefix(2000, marking: "…")
     }
 }
 

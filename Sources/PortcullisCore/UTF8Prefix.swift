@@ -15,4 +15,10 @@ extension StringProtocol {
         // `length` ends between two scalars, so these bytes decode without a replacement character.
         return String(decoding: self.utf8.prefix(length), as: UTF8.self)
     }
+
+    /// ``utf8Prefix(_:)`` followed by `mark` when something was cut, so a reader sees that the text went on.
+    public func utf8Prefix(_ limit: Int, marking mark: String) -> String {
+        let kept = self.utf8Prefix(limit)
+        return kept.utf8.count < self.utf8.count ? kept + mark : kept
+    }
 }

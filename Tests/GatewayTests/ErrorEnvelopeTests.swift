@@ -24,6 +24,17 @@ struct ErrorEnvelopeTests {
         }
     }
 
+    @Test("a 404 echoes at most 200 bytes of the path, cut between characters, and says when it cut")
+    func longPathEcho() {
+        // 150 two-byte letters: 300 bytes, so 100 letters (200 bytes) are echoed, then "...".
+        let long = "/" + String(repeating: "é", count: 150)
+        let message = AccessRefusal.noRoute(method: "GET", path: long).apiError.entries[0].message
+        #expect(message == "No route matches GET /" + String(repeating: "é", count: 99) + "....")
+        // Exactly 200 bytes is echoed whole, without the mark.
+        let fits = "/" + String(repeating: "a", count: 199)
+        #expect(AccessRefusal.noRoute(method: "GET", path: fits).apiError.entries[0].message == "No route matches GET \(fits).")
+    }
+
     @Test("another method: 404 NO_ROUTE where no rule allows it (what serve answers), 405 with Allow where a rule does and no route serves it")
     func wrongMethod() async throws {
         try await withTestGateway { client in

@@ -36,4 +36,12 @@ struct UTF8PrefixTests {
         let text = "xx/aé/b"
         #expect(text.dropFirst(2).utf8Prefix(3) == "/a")
     }
+
+    @Test("the mark is added only when something was cut")
+    func marking() {
+        #expect("abc".utf8Prefix(3, marking: "...") == "abc")
+        #expect("abcd".utf8Prefix(3, marking: "...") == "abc...")
+        // "é" does not fit in 2 bytes after "a": cut, so marked, though fewer than 2 bytes are kept.
+        #expect("aé".utf8Prefix(2, marking: "…") == "a…")
+    }
 }

@@ -34,7 +34,7 @@ public enum AccessRefusal: Error, Sendable, Equatable {
         case .missingPermission(let requirement, let missing): .forbidden("MISSING_PERMISSION", requirement.refusal(missing: missing))
         case .noRoute(let method, let path):
             // The path is the caller's; a long one is shortened rather than echoed whole.
-            .notFound("No route matches \(method) \(path.utf8.count > 200 ? path.utf8Prefix(200) + "..." : path).", reason: "NO_ROUTE")
+            .notFound("No route matches \(method) \(path.utf8Prefix(200, marking: "...")).", reason: "NO_ROUTE")
         }
     }
 
