@@ -110,6 +110,54 @@ public struct DatabaseWorkQueue: WorkQueue {
         return try await self.store.database.transaction(write)
     }
 
+    /// A message for a provisioned queue of the run `round`.
+    public struct ProvisionedMessage: Sendable, Equatable {
+        public let message: MessageStore.Outgoing
+        public let round: Int64
+
+        /// - Parameter visibleAt: when it may be leased (milliseconds; nil: at once).
+        public init(queue: String, round: Int64, messageID: String, body: String, visibleAt: Int64? = nil) {
+            self.message = MessageStore.Outgoing(queue: queue, messageID: messageID, body: body, visibleAt: visibleAt)
+            self.round = round
+        }
+    }
+
+    /// What became of one message of ``enqueue(intoProvisioned:on:)``.
+    public enum ProvisionedOutcome: Sendable, Equatable {
+        case added
+        /// Its queue holds a message with its id already.
+        case alreadyQueued
+        /// Its queue does not exist for its run (see ``QueueNotProvisioned``).
+        case notProvisioned
+    }
+
+    /// ``enqueue(intoProvisioned:round:messageID:message:on:)`` for many messages, in `connection`'s
+    /// transaction and with a few statements however many there are: the queues are held (shared) in one
+    /// statement per ``MessageStore/rowsPerStatement`` queues, and the messages of those provisioned for
+    /// their message's run are added by ``MessageStore/enqueue(_:on:)``.
+    ///
+    /// - Returns: the outcome of each message, in the order of `messages`.
+    public func enqueue(intoProvisioned messages: [ProvisionedMessage], on connection: any DatabaseConnection) async throws
+        -> [ProvisionedOutcome]
+    {
+        let names = Set(messages.map(\.message.queue)).sorted()
+        let lock: SQLQuery = connection.dialect == .postgres ? " FOR SHARE" : ""
+        var provisioned: [String: Int64] = [:]
+        for start in stride(from: 0, to: names.count, by: MessageStore.rowsPerStatement) {
+            let chunk = Array(names[start..<min(start + MessageStore.rowsPerStatement, names.count)])
+            for row in try await connection.query("SELECT queue, round FROM bus_queues WHERE queue IN (\(list: chunk)) ORDER BY queue\(lock)") {
+                provisioned[try row.string("queue")] = try row.int("round")
+            }
+        }
+        let eligible = messages.indices.filter { provisioned[messages[$0].message.queue] == messages[$0].round }
+        let added = try await self.store.enqueue(eligible.map { messages[$0].message }, on: connection)
+        var outcomes = [ProvisionedOutcome](repeating: .notProvisioned, count: messages.count)
+        for (position, index) in eligible.enumerated() {
+            outcomes[index] = added.contains(position) ? .added : .alreadyQueued
+        }
+        return outcomes
+    }
+
     /// Gives back what `leaseID` holds in `queue`, without counting the delivery.
     @discardableResult
     public func release(_ queue: String, leaseID: String) async throws -> Int {

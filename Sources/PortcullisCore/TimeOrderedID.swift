@@ -14,7 +14,11 @@ public import Foundation
 public enum TimeOrderedID {
     /// A version 7 UUID in its canonical lower-case text, e.g. `0193a1b2-c3d4-7e5f-9a0b-1c2d3e4f5a6b`.
     public static func uuidString(at date: Date = Date()) -> String {
-        let bytes = Self.bytes(milliseconds: Self.milliseconds(date))
+        Self.canonicalText(Self.bytes(milliseconds: Self.milliseconds(date)))
+    }
+
+    /// 16 bytes as a UUID's canonical text: lower-case hex in groups of 8-4-4-4-12.
+    static func canonicalText(_ bytes: [UInt8]) -> String {
         var text: [UInt8] = []
         text.reserveCapacity(36)
         for (index, byte) in bytes.enumerated() {

@@ -26,8 +26,12 @@ public struct ScheduleRunner: Service {
     public static let idleCheck: Duration = .seconds(1)
     /// How long after its last mark a loop still counts as up (a loaded machine marks late).
     public static let livenessTolerance: Duration = .seconds(10)
+    /// How early a due execution is fired: its message is written up to this long before its due time and
+    /// can be leased from its due time on, so that thousands due in the same second are all in their
+    /// queues when the second comes, instead of being written one batch after the other from then on.
+    public static let lookahead: Duration = .seconds(2)
     static let signalName = "scheduler:schedules"
-    static let batch = 100
+    static let batch = 1000
 
     let database: any Database
     let queues: DatabaseWorkQueue
@@ -70,8 +74,8 @@ public struct ScheduleRunner: Service {
                         series = current
                     }
                     if let due = try await self.nextDue() {
-                        let untilDue = Duration.milliseconds(max(0, Timestamp.milliseconds(due) - Timestamp.milliseconds(self.clock.now)))
-                        wait = min(wait, untilDue)
+                        let untilDue = Timestamp.milliseconds(due) - Timestamp.milliseconds(self.clock.now) - Self.lookahead.components.seconds * 1000
+                        wait = min(wait, .milliseconds(max(0, untilDue)))
                     }
                 } catch is CancellationError {
                     break
@@ -133,7 +137,7 @@ public struct ScheduleRunner: Service {
         while true {
             let (claimed, due) = try await self.fireBatch()
             // How late each execution fired after its due time: measured once the batch is committed, the moment
-            // its messages can be leased.
+            // its messages can be leased (0 for one written ahead, which can be leased from its due time on).
             let committed = Timestamp.milliseconds(self.clock.now)
             let lag = Timer(label: "portcullis_scheduler_lag_seconds")
             for time in due {
@@ -145,10 +149,16 @@ public struct ScheduleRunner: Service {
     }
 
     /// Fires one batch of due flows in one transaction: how many rows it read, and the due times it fired.
+    ///
+    /// Rows due up to ``lookahead`` from now are fired, each message leased from its due time on. A few
+    /// statements whatever the batch's size: the due rows are read, moved to their next due times with
+    /// one statement per distinct pair of due and next time (flows on the same cron share one), and their
+    /// messages go to the flows' queues in one batch (``DatabaseWorkQueue/enqueue(intoProvisioned:on:)``).
     private func fireBatch() async throws -> (read: Int, fired: [Int64]) {
         let now = self.clock.now
         let nowMilliseconds = Timestamp.milliseconds(now)
         let queues = self.queues
+        let logger = self.logger
         let tolerance = Self.livenessTolerance.components.seconds * 1000
         return try await self.database.transaction { connection in
             // Since when some loop has been up without a break: due times from then on are caught up one by one.
@@ -159,51 +169,136 @@ public struct ScheduleRunner: Service {
             let rows = try await connection.query(
                 """
                 SELECT flow_id, version, cron, timezone, queue, due_at FROM scheduler_flows
-                WHERE state = 'active' AND due_at IS NOT NULL AND due_at <= \(nowMilliseconds)
+                WHERE state = 'active' AND due_at IS NOT NULL AND due_at <= \(nowMilliseconds + Self.lookahead.components.seconds * 1000)
                 ORDER BY due_at LIMIT \(Self.batch)\(lock)
                 """
             )
-            var fired: [Int64] = []
-            for row in rows {
-                let flowID = try row.string("flow_id")
+            var nextTimes = NextDueTimes()
+            let executions = try rows.map { row in
                 let due = try row.int("due_at")
                 // A loop was up when it fell due: late, so the following due time is the next in line. Otherwise
                 // the replicas were down: fire once, and go on from now.
                 let caughtUp = coveredSince.map { due >= $0 } ?? false
-                let after = caughtUp ? Timestamp.date(milliseconds: due) : now
-                let next = Schedules.next(cron: try row.string("cron"), timezone: try row.optionalString("timezone"), after: after)
-                let claimed = try await connection.first(
-                    """
-                    UPDATE scheduler_flows SET due_at = \(next.map(Timestamp.milliseconds)), last_at = \(due)
-                    WHERE flow_id = \(flowID) AND state = 'active' AND due_at = \(due) RETURNING flow_id
-                    """
-                )
-                guard claimed != nil, let queue = try row.optionalString("queue") else { continue }
-                let scheduledFor = Timestamp.date(milliseconds: due)
-                let message: JSONValue = [
-                    "id": .string(TimeOrderedID.uuidString(at: now)), "attachments": [:], "body": [:], "headers": [:],
-                    "metadata": [
-                        "source": ["name": "scheduler", "type": "scheduler", "externalExecId": .string(UUID().uuidString.lowercased())],
-                        "scheduledFor": .string(Timestamp.format(scheduledFor)),
-                        "nextScheduledFor": next.map { .string(Timestamp.format($0)) } ?? .null,
-                    ],
-                ]
-                // One message per flow and due time, whoever fires it; none once the flow's queue is gone (stopping).
-                do {
-                    let round = try row.int("version")
-                    if try await queues.enqueue(
-                        intoProvisioned: queue, round: round, messageID: "scheduled:\(flowID):\(due)", message: message, on: connection)
-                    {
-                        fired.append(due)
-                    }
-                } catch is QueueNotProvisioned {
+                let next = nextTimes.next(
+                    cron: try row.string("cron"), timezone: try row.optionalString("timezone"),
+                    after: caughtUp ? Timestamp.date(milliseconds: due) : now)
+                return Execution(
+                    flowID: try row.string("flow_id"), round: try row.int("version"), queue: try row.optionalString("queue"), due: due,
+                    next: next.map(Timestamp.milliseconds))
+            }
+            let claimed = try await Self.claim(executions, on: connection)
+            // One message per flow and due time, whoever fires it; none once the flow's queue is gone (stopping).
+            let firing = executions.filter { claimed.contains($0.flowID) && $0.queue != nil }
+            var formatted = FormattedTimes()
+            let messages = firing.map { execution in
+                DatabaseWorkQueue.ProvisionedMessage(
+                    queue: execution.queue ?? "", round: execution.round, messageID: "scheduled:\(execution.flowID):\(execution.due)",
+                    body: Self.message(
+                        id: TimeOrderedID.uuidString(at: now), scheduledFor: formatted.text(of: execution.due),
+                        nextScheduledFor: execution.next.map { formatted.text(of: $0) }),
+                    visibleAt: execution.due)
+            }
+            var fired: [Int64] = []
+            for (execution, outcome) in zip(firing, try await queues.enqueue(intoProvisioned: messages, on: connection)) {
+                switch outcome {
+                case .added: fired.append(execution.due)
+                case .alreadyQueued: continue
+                case .notProvisioned:
                     // The flow stopped, or runs again in a later round, since its row was read: that round's
                     // own row fires for it.
-                    self.logger.debug("due execution of a flow run that has ended", metadata: ["flow.id": .string(flowID)])
-                    continue
+                    logger.debug("due execution of a flow run that has ended", metadata: ["flow.id": .string(execution.flowID)])
                 }
             }
             return (rows.count, fired)
         }
+    }
+
+    /// A due execution read in a batch: the flow's run and first queue, its due time, and the one after.
+    struct Execution: Sendable {
+        let flowID: String
+        let round: Int64
+        let queue: String?
+        let due: Int64
+        let next: Int64?
+    }
+
+    /// Moves each execution's row to its next due time if it still holds the due time read (and is active);
+    /// returns the flows whose rows moved. One statement per distinct due and next time.
+    static func claim(_ executions: [Execution], on connection: any DatabaseConnection) async throws -> Set<String> {
+        struct Move: Hashable {
+            let due: Int64
+            let next: Int64?
+        }
+        let moves = Dictionary(grouping: executions) { Move(due: $0.due, next: $0.next) }
+        var claimed: Set<String> = []
+        for (move, group) in moves.sorted(by: { ($0.key.due, $0.key.next ?? -1) < ($1.key.due, $1.key.next ?? -1) }) {
+            for start in stride(from: 0, to: group.count, by: Self.batch) {
+                let flowIDs = group[start..<min(start + Self.batch, group.count)].map(\.flowID)
+                let rows = try await connection.query(
+                    """
+                    UPDATE scheduler_flows SET due_at = \(move.next), last_at = \(move.due)
+                    WHERE flow_id IN (\(list: flowIDs)) AND state = 'active' AND due_at = \(move.due) RETURNING flow_id
+                    """
+                )
+                for row in rows { claimed.insert(try row.string("flow_id")) }
+            }
+        }
+        return claimed
+    }
+
+    /// The message a scheduled execution puts on the flow's first queue, as JSON text: what encoding
+    /// `{"id", "attachments": {}, "body": {}, "headers": {}, "metadata": {"source", "scheduledFor",
+    /// "nextScheduledFor"}}` with sorted keys gives, written directly (thousands fire in the same second).
+    static func message(id: String, scheduledFor: String, nextScheduledFor: String?) -> String {
+        var json = CompactJSON(capacity: 320)
+        json.open()
+        for empty in ["attachments", "body", "headers"] {
+            json.open(empty)
+            json.close()
+        }
+        json.field("id", id)
+        json.open("metadata")
+        if let nextScheduledFor { json.field("nextScheduledFor", nextScheduledFor) } else { json.field("nextScheduledFor", json: "null".utf8) }
+        json.field("scheduledFor", scheduledFor)
+        json.open("source")
+        json.field("externalExecId", RandomUUID.string())
+        json.field("name", "scheduler")
+        json.field("type", "scheduler")
+        json.close()
+        json.close()
+        json.close()
+        return json.text
+    }
+}
+
+/// Next due times worked out in one batch: flows on the same cron and zone, due at the same time, share
+/// one answer.
+struct NextDueTimes {
+    private struct Key: Hashable {
+        let cron: String
+        let timezone: String?
+        let after: Date
+    }
+
+    private var known: [Key: Date?] = [:]
+
+    mutating func next(cron: String, timezone: String?, after: Date) -> Date? {
+        let key = Key(cron: cron, timezone: timezone, after: after)
+        if let next = self.known[key] { return next }
+        let next = Schedules.next(cron: cron, timezone: timezone, after: after)
+        self.known[key] = next
+        return next
+    }
+}
+
+/// Timestamps formatted in one batch, each once.
+struct FormattedTimes {
+    private var known: [Int64: String] = [:]
+
+    mutating func text(of milliseconds: Int64) -> String {
+        if let text = self.known[milliseconds] { return text }
+        let text = Timestamp.format(milliseconds: milliseconds)
+        self.known[milliseconds] = text
+        return text
     }
 }

@@ -188,6 +188,61 @@ struct WorkQueueTests {
         }
     }
 
+    @Test("a batch adds each message once, only into a queue provisioned for its run, and journals what it added", arguments: Backend.allCases)
+    func provisionedBatch(backend: Backend) async throws {
+        try await withMessaging(backend) { database, messaging in
+            let (a, b) = ("flow-a:step_1:messages", "flow-b:step_1:messages")
+            try await database.transaction { connection in
+                try await messaging.store.provisionQueues([a], round: 1, on: connection)
+                try await messaging.store.provisionQueues([b], round: 2, on: connection)
+            }
+            #expect(try await messaging.queues.enqueue(intoProvisioned: a, round: 1, messageID: "held", message: .null))
+            let batch: [DatabaseWorkQueue.ProvisionedMessage] = [
+                .init(queue: a, round: 1, messageID: "m1", body: "{\"n\":1}"),
+                .init(queue: a, round: 1, messageID: "m1", body: "{\"n\":2}"),  // the same id again
+                .init(queue: b, round: 1, messageID: "m2", body: "{}"),  // an earlier run of b
+                .init(queue: "flow-c:step_1:messages", round: 1, messageID: "m3", body: "{}"),  // never provisioned
+                .init(queue: b, round: 2, messageID: "m4", body: "{}"),
+                .init(queue: a, round: 1, messageID: "held", body: "{}"),  // already queued
+            ]
+            let outcomes = try await database.transaction { try await messaging.queues.enqueue(intoProvisioned: batch, on: $0) }
+            #expect(outcomes == [.added, .alreadyQueued, .notProvisioned, .notProvisioned, .added, .alreadyQueued])
+            #expect(try await messaging.queues.depth(a) == 2)
+            #expect(try await messaging.queues.depth(b) == 1)
+            #expect(try await messaging.queues.depth("flow-c:step_1:messages") == 0)
+            let leased = try await messaging.queues.lease(a, max: 10, visibility: .seconds(30), wait: .zero)
+            #expect(leased.first { $0.messageID == "m1" }?.body == "{\"n\":1}", "the first of two with one id is the one kept")
+            #expect(
+                try await messaging.store.journal(queue: a, after: nil, limit: 10).filter { $0.kind == .enqueued }.map(\.messageID) == ["held", "m1"])
+            #expect(try await messaging.store.journal(queue: b, after: nil, limit: 10).map(\.messageID) == ["m4"])
+        }
+    }
+
+    @Test("a batch larger than one statement adds every message, and wakes waiting leases of many queues at once", arguments: Backend.allCases)
+    func largeBatch(backend: Backend) async throws {
+        try await withMessaging(backend, pollInterval: .seconds(120)) { database, messaging in
+            let queues = (0..<1_203).map { "flow-f\($0):step_1:messages" }
+            try await database.transaction { try await messaging.store.provisionQueues(queues, round: 0, on: $0) }
+            // Waiting on one of many queues: the batch wakes everyone once instead of naming 1,203 queues.
+            async let leased = messaging.queues.lease(queues[700], max: 1, visibility: .seconds(30), wait: .seconds(60))
+            try await Task.sleep(for: .milliseconds(200))
+            let started = ContinuousClock.now
+            let batch = queues.map { DatabaseWorkQueue.ProvisionedMessage(queue: $0, round: 0, messageID: "tick", body: "{}") }
+            let outcomes = try await database.transaction { try await messaging.queues.enqueue(intoProvisioned: batch, on: $0) }
+            #expect(outcomes.count == queues.count)
+            #expect(outcomes.allSatisfy { $0 == .added })
+            #expect(try await leased.map(\.messageID) == ["tick"])
+            #expect(ContinuousClock.now - started < .seconds(60), "woken, not polled")
+            let total = try await database.first("SELECT COUNT(*) AS n FROM bus_messages")?.int("n")
+            #expect(total == Int64(queues.count))
+            let journaled = try await database.first("SELECT COUNT(*) AS n FROM bus_queue_journal WHERE event = 'enqueued'")?.int("n")
+            #expect(journaled == Int64(queues.count))
+            // Again: every queue holds its message already.
+            let again = try await database.transaction { try await messaging.queues.enqueue(intoProvisioned: batch, on: $0) }
+            #expect(again.allSatisfy { $0 == .alreadyQueued })
+        }
+    }
+
     @Test("stats report depth, leased count and the oldest message per queue", arguments: Backend.allCases)
     func stats(backend: Backend) async throws {
         try await withMessaging(backend) { _, messaging in

@@ -53,4 +53,16 @@ struct SQLiteBackendTests {
             #expect(try await database.first("SELECT COUNT(*) AS n FROM t")?.int("n") == 2000)
         }
     }
+
+    @Test("the connection runs in WAL mode with a 64 MiB page cache and statement journals in memory")
+    func settings() async throws {
+        try await Self.withSQLite { database, _ in
+            let mode = try #require(try await database.first("PRAGMA journal_mode"))
+            let cache = try #require(try await database.first("PRAGMA cache_size"))
+            let temp = try #require(try await database.first("PRAGMA temp_store"))
+            #expect(try mode.string("journal_mode") == "wal")
+            #expect(try cache.int("cache_size") == -65_536)
+            #expect(try temp.int("temp_store") == 2, "2 is MEMORY")
+        }
+    }
 }

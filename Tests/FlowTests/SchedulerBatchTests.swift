@@ -1,0 +1,121 @@
+import Foundation
+import Messaging
+import PortcullisCore
+import Storage
+import TestSupport
+import Testing
+
+@testable import Scheduler
+
+/// Many flows due at once: the firing loop's batches, on the scheduler's and the queues' tables directly.
+@Suite("Scheduler batches")
+struct SchedulerBatchTests {
+    /// Messaging and the scheduler's tables on a fresh database, and a firing loop over them, for `body`.
+    static func withScheduler(
+        _ backend: Backend, _ body: @Sendable (any Database, Messaging, ScheduleRunner) async throws -> Void
+    ) async throws {
+        try await withMessaging(backend) { database, messaging in
+            try await MigrationRunner(database: database, migrations: SchedulerMigrations.all, logger: TestDatabases.logger).migrate()
+            let runner = ScheduleRunner(
+                database: database, queues: messaging.queues, signals: messaging.signals, clock: .system, logger: TestDatabases.logger)
+            try await body(database, messaging, runner)
+        }
+    }
+
+    @Test(
+        "flows due at the same time fire once each across several batches; a stopped run, a later run and a fired one do not fire again",
+        arguments: Backend.allCases)
+    func manyDueAtOnce(backend: Backend) async throws {
+        try await Self.withScheduler(backend) { database, messaging, runner in
+            let count = 1_203  // more than one batch
+            let due = (Timestamp.milliseconds(Date()) / 1000 - 1) * 1000
+            let queue = { (index: Int) in FlowQueueNames.messages(flowID: "f\(index)", nodeID: "step_1") }
+            try await database.transaction { connection in
+                for start in stride(from: 0, to: count, by: 100) {
+                    var insert: SQLQuery = "INSERT INTO scheduler_flows (flow_id, state, version, cron, queue, due_at) VALUES "
+                    for index in start..<min(start + 100, count) {
+                        insert.append("\(unsafe: index == start ? "" : ", ")(\("f\(index)"), 'active', 1, '0 0 1 1 *', \(queue(index)), \(due))")
+                    }
+                    try await connection.execute(insert)
+                }
+                // f0's queue belongs to a later run, f1 has none (stopping); the others run in round 1.
+                try await messaging.store.provisionQueues([queue(0)], round: 2, on: connection)
+                try await messaging.store.provisionQueues((2..<count).map(queue), round: 1, on: connection)
+            }
+            // f2's execution was put on its queue already (by another replica's batch that then lost its answer).
+            #expect(try await messaging.queues.enqueue(intoProvisioned: queue(2), round: 1, messageID: "scheduled:f2:\(due)", message: .null))
+
+            #expect(try await runner.fireDue() == count - 3)
+            #expect(try await runner.fireDue() == 0, "nothing is due any more")
+
+            let depths = try await database.query("SELECT queue, COUNT(*) AS n FROM bus_messages GROUP BY queue")
+            #expect(depths.count == count - 2)
+            #expect(try depths.allSatisfy { try $0.int("n") == 1 })
+            #expect(try await messaging.queues.depth(queue(0)) == 0)
+            #expect(try await messaging.queues.depth(queue(1)) == 0)
+            // Every row moved on to the next 1 January, having fired `due`.
+            let next = try #require(Schedules.next(cron: "0 0 1 1 *", timezone: nil, after: Date())).timeIntervalSince1970
+            let moved = try await database.first(
+                "SELECT COUNT(*) AS n FROM scheduler_flows WHERE due_at = \(Int64(next * 1000)) AND last_at = \(due)")?.int("n")
+            #expect(moved == Int64(count))
+
+            // A message as a component gets it.
+            let message = try #require(try await messaging.queues.lease(queue(700), max: 1, visibility: .seconds(30), wait: .zero).first)
+            #expect(message.messageID == "scheduled:f700:\(due)")
+            let body = try JSONCoding.decode(JSONValue.self, from: message.body)
+            #expect(body["metadata"]?["scheduledFor"] == .string(Timestamp.format(milliseconds: due)))
+            #expect(body["metadata"]?["nextScheduledFor"] == .string(Timestamp.format(milliseconds: Int64(next * 1000))))
+            #expect(body["metadata"]?["source"]?["name"] == "scheduler")
+        }
+    }
+
+    @Test("a scheduled message's text is what encoding it as a JSON value with sorted keys gives")
+    func messageText() throws {
+        for next in ["2027-01-01T00:00:00.000Z", nil] {
+            let text = ScheduleRunner.message(id: "0193-id", scheduledFor: "2026-12-03T07:00:00.000Z", nextScheduledFor: next)
+            let decoded = try JSONCoding.decode(JSONValue.self, from: text)
+            let execID = try #require(decoded["metadata"]?["source"]?["externalExecId"]?.stringValue)
+            #expect(UUID(uuidString: execID) != nil)
+            let expected: JSONValue = [
+                "id": "0193-id", "attachments": [:], "body": [:], "headers": [:],
+                "metadata": [
+                    "source": ["name": "scheduler", "type": "scheduler", "externalExecId": .string(execID)],
+                    "scheduledFor": "2026-12-03T07:00:00.000Z",
+                    "nextScheduledFor": next.map { .string($0) } ?? .null,
+                ],
+            ]
+            #expect(text == (try JSONCoding.string(expected)))
+        }
+    }
+
+    @Test(
+        "an execution due within the lookahead is written now and leased only from its due time; one due later is not written yet",
+        arguments: Backend.allCases)
+    func writtenAhead(backend: Backend) async throws {
+        try await Self.withScheduler(backend) { database, messaging, runner in
+            let now = Timestamp.milliseconds(Date())
+            let soon = now + 1_500
+            let later = now + (ScheduleRunner.lookahead.components.seconds + 2) * 1000
+            let queue = { (flow: String) in FlowQueueNames.messages(flowID: flow, nodeID: "step_1") }
+            try await database.transaction { connection in
+                for (flow, due) in [("soon", soon), ("later", later)] {
+                    try await connection.execute(
+                        "INSERT INTO scheduler_flows (flow_id, state, version, cron, queue, due_at) VALUES (\(flow), 'active', 1, '0 0 1 1 *', \(queue(flow)), \(due))"
+                    )
+                    try await messaging.store.provisionQueues([queue(flow)], round: 1, on: connection)
+                }
+            }
+            #expect(try await runner.fireDue() == 1)
+            #expect(try await messaging.queues.depth(queue("soon")) == 1)
+            #expect(try await messaging.queues.depth(queue("later")) == 0)
+            // Written, but not to be leased before its time.
+            #expect(try await messaging.queues.lease(queue("soon"), max: 1, visibility: .seconds(30), wait: .zero).isEmpty)
+            let visibleAt = try await database.first("SELECT visible_at FROM bus_messages WHERE queue = \(queue("soon"))")?.int("visible_at")
+            #expect(visibleAt == soon)
+            // A waiting lease gets it once it is due.
+            let leased = try await messaging.queues.lease(queue("soon"), max: 1, visibility: .seconds(30), wait: .seconds(10))
+            #expect(leased.map(\.messageID) == ["scheduled:soon:\(soon)"])
+            #expect(Timestamp.milliseconds(Date()) >= soon)
+        }
+    }
+}
