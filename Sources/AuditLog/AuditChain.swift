@@ -215,21 +215,23 @@ public struct AuditChain: DecisionLog {
 
     /// HMAC-SHA256 of `text` under the chain key, as hex.
     func mac(_ text: String) -> String {
-        self.mac(of: text)
+        self.keyedMAC(text, then: nil)
     }
 
     /// A record's hash: the MAC of its stored text followed by the previous record's hash (the same as
     /// `mac(body + previousHash)`, without joining them first).
     /// It reads the text's own UTF-8, the bytes stored, so the two cannot differ.
     func linkHash(of body: String, after previousHash: String) -> String {
-        self.mac(of: body, previousHash)
+        self.keyedMAC(body, then: previousHash)
     }
 
-    /// The MAC of the texts' UTF-8, one after the other, from a copy of the keyed state.
-    private func mac(of texts: String...) -> String {
+    /// The MAC of `first`'s UTF-8 followed by `second`'s, from a copy of the keyed state.
+    private func keyedMAC(_ first: String, then second: String?) -> String {
         var hmac = self.keyed
-        for var text in texts {
-            text.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
+        var first = first
+        first.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
+        if var second {
+            second.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
         }
         return hmac.finalize().withUnsafeBytes { Hex.encode(raw: $0) }
     }

@@ -19,7 +19,7 @@ extension MessageStore {
 
     /// Adds each of `messages` that its queue does not hold yet, in `connection`'s transaction, with a few
     /// statements however many there are (one per ``rowsPerStatement`` messages, and as many for their
-    /// journal lines), and wakes the consumers of the queues that got one. ``enqueue(queue:messageID:body:delay:on:)``
+    /// journal lines), and wakes the waiting consumers of each queue that got one. ``enqueue(queue:messageID:body:delay:on:)``
     /// does the same for one message.
     ///
     /// - Returns: the positions in `messages` of those added; a message whose queue and id came earlier in
@@ -45,19 +45,33 @@ extension MessageStore {
         }
         let inserted = added.sorted().map { messages[$0] }
         try await QueueJournal.record(.enqueued, lines: inserted.map { ($0.queue, $0.messageID, 0) }, at: now, on: connection)
-        // Each queue's waiters are woken by name; past a few queues, everyone is woken once ("*"), so that a
-        // batch for thousands of queues sends one notification, not thousands.
-        let queues = Set(inserted.map(\.queue))
-        for payload in queues.count > Self.namedWakeUps ? ["*"] : queues.sorted() {
-            try await self.database.notify(channel: Self.channel, payload: payload, on: connection)
+        // Each queue's waiters are woken by name (one statement for them all on PostgreSQL): a waiting lease
+        // learns of the message even when it can be leased only later, and waits for that time.
+        let queues = Set(inserted.map(\.queue)).sorted()
+        if !queues.isEmpty {
+            try await self.database.notify(channel: Self.channel, payloads: queues, on: connection)
         }
         return added
     }
 
-    /// Most queues whose waiters a batch wakes by name.
-    static let namedWakeUps = 8
+    /// Removes the messages of `queue` whose ids start with `idPrefix` that were written ahead and cannot be
+    /// leased yet (never delivered, visible only after `now`), in `connection`'s transaction: what a producer
+    /// withdraws when what it wrote ahead no longer holds (a scheduled flow stopping). Returns how many went.
+    @discardableResult
+    public static func withdrawUnseen(queue: String, idPrefix: String, at now: Int64, on connection: any DatabaseConnection) async throws
+        -> Int
+    {
+        try await connection.query(
+            """
+            DELETE FROM bus_messages WHERE queue = \(queue) AND attempts = 0 AND lease_id IS NULL AND visible_at > \(now)
+                AND substr(message_id, 1, CAST(\(Int64(idPrefix.count)) AS INTEGER)) = \(idPrefix)
+            RETURNING seq
+            """
+        ).count
+    }
 
-    /// Messages per `INSERT`: 6 parameters each, well within both backends' limits.
+    /// Rows (messages, journal lines, queue names) per statement: at most 6 parameters each, well within
+    /// both backends' limits.
     static let rowsPerStatement = 500
 
     private struct Key: Hashable {

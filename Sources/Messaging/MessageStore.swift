@@ -31,22 +31,9 @@ public struct MessageStore: Sendable {
         delay: Duration = .zero,
         on connection: (any DatabaseConnection)? = nil
     ) async throws -> Bool {
-        let now = self.nowMilliseconds
-        let visibleAt = now + delay.milliseconds
+        let message = Outgoing(queue: queue, messageID: messageID, body: body, visibleAt: self.nowMilliseconds + delay.milliseconds)
         let insert: @Sendable (any DatabaseConnection) async throws -> Bool = { connection in
-            let inserted = try await connection.first(
-                """
-                INSERT INTO bus_messages (queue, message_id, body, attempts, enqueued_at, visible_at)
-                VALUES (\(queue), \(messageID), \(body), 0, \(now), \(visibleAt))
-                ON CONFLICT (queue, message_id) DO NOTHING
-                RETURNING seq
-                """
-            )
-            if inserted != nil {
-                try await QueueJournal.record(.enqueued, queue: queue, messages: [(messageID, 0)], at: now, on: connection)
-                try await self.database.notify(channel: Self.channel, payload: queue, on: connection)
-            }
-            return inserted != nil
+            try await !self.enqueue([message], on: connection).isEmpty
         }
         if let connection {
             return try await insert(connection)

@@ -36,26 +36,25 @@ public enum QueueJournal {
     static func record(_ kind: Kind, queue: String, messages: [(id: String, attempts: Int)], at now: Int64, on connection: any DatabaseConnection)
         async throws
     {
+        guard Self.isJournaled(queue) else { return }
         try await Self.record(kind, lines: messages.map { (queue, $0.id, $0.attempts) }, at: now, on: connection)
     }
 
     /// Journals messages of any queues, those of journaled queues only, with one statement per
-    /// ``rowsPerStatement`` lines.
+    /// ``MessageStore/rowsPerStatement`` lines.
     static func record(
         _ kind: Kind, lines: [(queue: String, id: String, attempts: Int)], at now: Int64, on connection: any DatabaseConnection
     ) async throws {
         let journaled = lines.filter { Self.isJournaled($0.queue) }
-        for start in stride(from: 0, to: journaled.count, by: Self.rowsPerStatement) {
+        let rows = MessageStore.rowsPerStatement
+        for start in stride(from: 0, to: journaled.count, by: rows) {
             var query: SQLQuery = "INSERT INTO bus_queue_journal (queue, event, message_id, attempts, at) VALUES "
-            for (index, line) in journaled[start..<min(start + Self.rowsPerStatement, journaled.count)].enumerated() {
+            for (index, line) in journaled[start..<min(start + rows, journaled.count)].enumerated() {
                 query.append("\(unsafe: index == 0 ? "" : ", ")(\(line.queue), \(kind.rawValue), \(line.id), \(Int64(line.attempts)), \(now))")
             }
             try await connection.execute(query)
         }
     }
-
-    /// Lines per journal statement: 5 parameters each, well within both backends' limits.
-    static let rowsPerStatement = 500
 
     /// Journals the messages `seqs` of `bus_messages` as they are now (before a move or a delete).
     static func record(_ kind: Kind, seqs: [Int64], at now: Int64, on connection: any DatabaseConnection) async throws {

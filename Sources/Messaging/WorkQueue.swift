@@ -45,7 +45,7 @@ public struct DatabaseWorkQueue: WorkQueue {
         let deadline = ContinuousClock.now + wait
         while true {
             let generation = self.signals.generation(of: queue)
-            let leaseID = UUID().uuidString.lowercased()
+            let leaseID = RandomUUID.string()
             let messages: [QueuedMessage]
             do {
                 messages = try await self.store.claim(
@@ -99,12 +99,14 @@ public struct DatabaseWorkQueue: WorkQueue {
     public func enqueue(
         intoProvisioned queue: String, round: Int64, messageID: String, message: JSONValue, on connection: (any DatabaseConnection)? = nil
     ) async throws -> Bool {
+        let body = try JSONCoding.string(message)
         let write: @Sendable (any DatabaseConnection) async throws -> Bool = { connection in
-            let lock: SQLQuery = connection.dialect == .postgres ? " FOR SHARE" : ""
-            guard try await connection.first("SELECT queue FROM bus_queues WHERE queue = \(queue) AND round = \(round)\(lock)") != nil else {
-                throw QueueNotProvisioned(queue: queue)
+            let batch = [ProvisionedMessage(queue: queue, round: round, messageID: messageID, body: body)]
+            switch try await self.enqueue(intoProvisioned: batch, on: connection).first {
+            case .added: return true
+            case .alreadyQueued: return false
+            case .notProvisioned, nil: throw QueueNotProvisioned(queue: queue)
             }
-            return try await self.enqueue(queue, messageID: messageID, message: message, on: connection)
         }
         if let connection { return try await write(connection) }
         return try await self.store.database.transaction(write)

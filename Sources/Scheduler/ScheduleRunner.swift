@@ -7,9 +7,10 @@ public import PortcullisCore
 public import ServiceLifecycle
 public import Storage
 
-/// Fires due executions: sleeps until the earliest due time (or until a schedule changes in this
-/// process, or at most ``idleCheck`` so that changes made by another replica are seen), then claims the
-/// due rows and puts one message per execution on the flow's first node's queue, in one transaction.
+/// Fires due executions: sleeps until ``lookahead`` before the earliest due time (or until a schedule
+/// changes in this process, or at most ``idleCheck`` so that changes made by another replica are seen),
+/// then claims the rows due by then and puts one message per execution on the flow's first node's queue,
+/// leasable from its due time on, a batch per transaction.
 ///
 /// Exactly once across replicas: a due row is claimed `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite has one
 /// writer) and moved to its next due time only if it still holds the due time read, and the message id is
@@ -29,7 +30,8 @@ public struct ScheduleRunner: Service {
     /// How early a due execution is fired: its message is written up to this long before its due time and
     /// can be leased from its due time on, so that thousands due in the same second are all in their
     /// queues when the second comes, instead of being written one batch after the other from then on.
-    public static let lookahead: Duration = .seconds(2)
+    public static var lookahead: Duration { .milliseconds(Self.lookaheadMilliseconds) }
+    static let lookaheadMilliseconds: Int64 = 2_000
     static let signalName = "scheduler:schedules"
     static let batch = 1000
 
@@ -74,7 +76,7 @@ public struct ScheduleRunner: Service {
                         series = current
                     }
                     if let due = try await self.nextDue() {
-                        let untilDue = Timestamp.milliseconds(due) - Timestamp.milliseconds(self.clock.now) - Self.lookahead.components.seconds * 1000
+                        let untilDue = Timestamp.milliseconds(due) - Timestamp.milliseconds(self.clock.now) - Self.lookaheadMilliseconds
                         wait = min(wait, .milliseconds(max(0, untilDue)))
                     }
                 } catch is CancellationError {
@@ -130,10 +132,12 @@ public struct ScheduleRunner: Service {
             .flatMap { try $0.optionalInt("due") }.map(Timestamp.date(milliseconds:))
     }
 
-    /// Fires every due execution; returns how many fired.
+    /// Fires the executions due by ``lookahead`` from now, batch after batch for up to about ``idleCheck``
+    /// (then the loop says again that it is up, and calls again); returns how many fired.
     @discardableResult
     public func fireDue() async throws -> Int {
         var fired = 0
+        let started = ContinuousClock.now
         while true {
             let (claimed, due) = try await self.fireBatch()
             // How late each execution fired after its due time: measured once the batch is committed, the moment
@@ -144,7 +148,7 @@ public struct ScheduleRunner: Service {
                 lag.recordMilliseconds(max(0, committed - time))
             }
             fired += due.count
-            if claimed < Self.batch { return fired }
+            if claimed < Self.batch || ContinuousClock.now - started >= Self.idleCheck { return fired }
         }
     }
 
@@ -169,16 +173,16 @@ public struct ScheduleRunner: Service {
             let rows = try await connection.query(
                 """
                 SELECT flow_id, version, cron, timezone, queue, due_at FROM scheduler_flows
-                WHERE state = 'active' AND due_at IS NOT NULL AND due_at <= \(nowMilliseconds + Self.lookahead.components.seconds * 1000)
+                WHERE state = 'active' AND due_at IS NOT NULL AND due_at <= \(nowMilliseconds + Self.lookaheadMilliseconds)
                 ORDER BY due_at LIMIT \(Self.batch)\(lock)
                 """
             )
             var nextTimes = NextDueTimes()
             let executions = try rows.map { row in
                 let due = try row.int("due_at")
-                // A loop was up when it fell due: late, so the following due time is the next in line. Otherwise
-                // the replicas were down: fire once, and go on from now.
-                let caughtUp = coveredSince.map { due >= $0 } ?? false
+                // Not due yet (written ahead), or a loop was up when it fell due (late): the following due time is
+                // the next in line. Otherwise the replicas were down: fire once, and go on from now.
+                let caughtUp = due > nowMilliseconds || coveredSince.map { due >= $0 } ?? false
                 let next = nextTimes.next(
                     cron: try row.string("cron"), timezone: try row.optionalString("timezone"),
                     after: caughtUp ? Timestamp.date(milliseconds: due) : now)
@@ -188,18 +192,19 @@ public struct ScheduleRunner: Service {
             }
             let claimed = try await Self.claim(executions, on: connection)
             // One message per flow and due time, whoever fires it; none once the flow's queue is gone (stopping).
-            let firing = executions.filter { claimed.contains($0.flowID) && $0.queue != nil }
-            var formatted = FormattedTimes()
-            let messages = firing.map { execution in
+            let firing = executions.compactMap { execution in
+                claimed.contains(execution.flowID) ? execution.queue.map { (execution, $0) } : nil
+            }
+            let messages = firing.map { execution, queue in
                 DatabaseWorkQueue.ProvisionedMessage(
-                    queue: execution.queue ?? "", round: execution.round, messageID: "scheduled:\(execution.flowID):\(execution.due)",
+                    queue: queue, round: execution.round, messageID: "scheduled:\(execution.flowID):\(execution.due)",
                     body: Self.message(
-                        id: TimeOrderedID.uuidString(at: now), scheduledFor: formatted.text(of: execution.due),
-                        nextScheduledFor: execution.next.map { formatted.text(of: $0) }),
+                        id: TimeOrderedID.uuidString(at: now), scheduledFor: Timestamp.format(milliseconds: execution.due),
+                        nextScheduledFor: execution.next.map(Timestamp.format(milliseconds:))),
                     visibleAt: execution.due)
             }
             var fired: [Int64] = []
-            for (execution, outcome) in zip(firing, try await queues.enqueue(intoProvisioned: messages, on: connection)) {
+            for ((execution, _), outcome) in zip(firing, try await queues.enqueue(intoProvisioned: messages, on: connection)) {
                 switch outcome {
                 case .added: fired.append(execution.due)
                 case .alreadyQueued: continue
@@ -232,16 +237,14 @@ public struct ScheduleRunner: Service {
         let moves = Dictionary(grouping: executions) { Move(due: $0.due, next: $0.next) }
         var claimed: Set<String> = []
         for (move, group) in moves.sorted(by: { ($0.key.due, $0.key.next ?? -1) < ($1.key.due, $1.key.next ?? -1) }) {
-            for start in stride(from: 0, to: group.count, by: Self.batch) {
-                let flowIDs = group[start..<min(start + Self.batch, group.count)].map(\.flowID)
-                let rows = try await connection.query(
-                    """
-                    UPDATE scheduler_flows SET due_at = \(move.next), last_at = \(move.due)
-                    WHERE flow_id IN (\(list: flowIDs)) AND state = 'active' AND due_at = \(move.due) RETURNING flow_id
-                    """
-                )
-                for row in rows { claimed.insert(try row.string("flow_id")) }
-            }
+            // A group is at most a batch: one statement.
+            let rows = try await connection.query(
+                """
+                UPDATE scheduler_flows SET due_at = \(move.next), last_at = \(move.due)
+                WHERE flow_id IN (\(list: group.map(\.flowID))) AND state = 'active' AND due_at = \(move.due) RETURNING flow_id
+                """
+            )
+            for row in rows { claimed.insert(try row.string("flow_id")) }
         }
         return claimed
     }
@@ -268,37 +271,5 @@ public struct ScheduleRunner: Service {
         json.close()
         json.close()
         return json.text
-    }
-}
-
-/// Next due times worked out in one batch: flows on the same cron and zone, due at the same time, share
-/// one answer.
-struct NextDueTimes {
-    private struct Key: Hashable {
-        let cron: String
-        let timezone: String?
-        let after: Date
-    }
-
-    private var known: [Key: Date?] = [:]
-
-    mutating func next(cron: String, timezone: String?, after: Date) -> Date? {
-        let key = Key(cron: cron, timezone: timezone, after: after)
-        if let next = self.known[key] { return next }
-        let next = Schedules.next(cron: cron, timezone: timezone, after: after)
-        self.known[key] = next
-        return next
-    }
-}
-
-/// Timestamps formatted in one batch, each once.
-struct FormattedTimes {
-    private var known: [Int64: String] = [:]
-
-    mutating func text(of milliseconds: Int64) -> String {
-        if let text = self.known[milliseconds] { return text }
-        let text = Timestamp.format(milliseconds: milliseconds)
-        self.known[milliseconds] = text
-        return text
     }
 }

@@ -56,8 +56,15 @@ public struct Schedules: Sendable {
                     "UPDATE scheduler_flows SET state = 'active', due_at = \(due.map(Timestamp.milliseconds)) WHERE flow_id = \(flowID)")
             case "flow.stopping":
                 // Also for a round not seen yet: a late start of that round must not schedule the flow again.
-                try await connection.execute(
-                    "UPDATE scheduler_flows SET state = 'stopped', version = \(version), due_at = NULL WHERE flow_id = \(flowID)")
+                let queue = try await connection.first(
+                    "UPDATE scheduler_flows SET state = 'stopped', version = \(version), due_at = NULL WHERE flow_id = \(flowID) RETURNING queue"
+                ).flatMap { try $0.optionalString("queue") }
+                // Executions written ahead (ScheduleRunner.lookahead) that are not due yet go too: a stopped flow
+                // gets nothing due after its stop, even before its queues are removed.
+                if let queue {
+                    try await MessageStore.withdrawUnseen(
+                        queue: queue, idPrefix: "scheduled:\(flowID):", at: Timestamp.milliseconds(self.clock.now), on: connection)
+                }
             default:
                 return
             }

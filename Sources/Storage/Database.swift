@@ -42,6 +42,9 @@ public protocol Database: Service {
     /// PostgreSQL delivers it when the transaction commits (and not at all on rollback).
     func notify(channel: String, payload: String, on connection: any DatabaseConnection) async throws
 
+    /// ``notify(channel:payload:on:)`` for each of `payloads`, in as few statements as the backend can.
+    func notify(channel: String, payloads: [String], on connection: any DatabaseConnection) async throws
+
     /// Calls `handler` for each notification on `channel` until the task is cancelled. PostgreSQL delivers
     /// notifications from every process (LISTEN/NOTIFY), SQLite from this process only. After the
     /// subscription is (re-)established `handler` receives `"*"`: anything may have been missed, re-check all.
@@ -49,6 +52,13 @@ public protocol Database: Service {
 }
 
 extension Database {
+    /// One notification after the other.
+    public func notify(channel: String, payloads: [String], on connection: any DatabaseConnection) async throws {
+        for payload in payloads {
+            try await self.notify(channel: channel, payload: payload, on: connection)
+        }
+    }
+
     /// Runs one statement on its own connection.
     @discardableResult
     public func query(_ query: SQLQuery) async throws -> [SQLRow] {

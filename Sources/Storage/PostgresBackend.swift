@@ -118,6 +118,18 @@ public final class PostgresBackend: Database {
         try await connection.execute("SELECT pg_notify(\(channel), \(payload))")
     }
 
+    /// One statement per 1,000 payloads.
+    public func notify(channel: String, payloads: [String], on connection: any DatabaseConnection) async throws {
+        for start in stride(from: 0, to: payloads.count, by: 1000) {
+            var query: SQLQuery = "SELECT pg_notify(\(channel), payload) FROM (VALUES "
+            for (index, payload) in payloads[start..<min(start + 1000, payloads.count)].enumerated() {
+                query.append("\(unsafe: index == 0 ? "" : ", ")(\(payload))")
+            }
+            query.append(") AS sent (payload)")
+            try await connection.execute(query)
+        }
+    }
+
     /// Holds a connection of its own (outside the pool) in LISTEN; when it fails (the server went away),
     /// waits a moment and listens again on a new one, telling `handler` `"*"` each time it is listening.
     public func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws {

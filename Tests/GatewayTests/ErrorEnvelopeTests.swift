@@ -26,7 +26,7 @@ struct ErrorEnvelopeTests {
 
     @Test("a 404 echoes at most 200 bytes of the path, cut between characters, and says when it cut")
     func longPathEcho() {
-        // 150 two-byte letters: 300 bytes, so 100 letters (200 bytes) are echoed, then "...".
+        // "/" and 150 two-byte letters: 301 bytes, so "/" and 99 letters (199 bytes) are echoed, then "...".
         let long = "/" + String(repeating: "é", count: 150)
         let message = AccessRefusal.noRoute(method: "GET", path: long).apiError.entries[0].message
         #expect(message == "No route matches GET /" + String(repeating: "é", count: 99) + "....")
