@@ -109,7 +109,9 @@ public final class ChildProcess: Sendable {
     }
 
     /// Waits for the process to end and returns its exit status.
-    public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
+    /// - Parameter drain: how long to wait after the exit for the pipe's last bytes (until end of file): a
+    ///   grandchild that keeps the pipe open holds it that long.
+    public func waitForExit(timeout: Duration = .seconds(60), drain: Duration = .seconds(5)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while self.process.isRunning {
             if ContinuousClock.now > deadline {
@@ -126,7 +128,7 @@ public final class ChildProcess: Sendable {
         }
         // Let the pipe handler drain the last bytes: until end of file, or a moment when a grandchild (a
         // server the child started) keeps the pipe open.
-        let drained = ContinuousClock.now + .seconds(5)
+        let drained = ContinuousClock.now + drain
         while !self.output.isFinished && ContinuousClock.now < drained {
             try await Task.sleep(for: .milliseconds(10))
         }

@@ -42,7 +42,9 @@ public struct PortcullisProcess: Sendable {
         timeout: Duration = .seconds(60)
     ) async throws -> (status: Int32, output: String) {
         let child = try ChildProcess("portcullis", arguments: arguments, environment: Self.withDefaults(environment))
-        let status = try await child.waitForExit(timeout: timeout)
+        // A command starts no server that could keep its output open: its output is read to the end. On a
+        // loaded machine the pipe's reader ran more than 5 s after the exit once, and the output was cut.
+        let status = try await child.waitForExit(timeout: timeout, drain: .seconds(30))
         return (status, child.outputText)
     }
 
