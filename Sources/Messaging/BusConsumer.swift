@@ -67,7 +67,7 @@ public final class BusConsumer: Service {
                 await self.pause(afterFailures: failures, since: generation)
                 continue
             }
-            let leaseID = UUID().uuidString.lowercased()
+            let leaseID = RandomUUID.string()
             let batch: [QueuedMessage]
             do {
                 batch = try await self.store.claim(

@@ -47,7 +47,7 @@ public struct MessageStore: Sendable {
     /// - Parameter leaseID: The lease to claim under; a caller that chooses it can give back whatever the
     ///   claim leased even when it never learned the outcome (``releaseLease(queue:leaseID:)``).
     public func claim(
-        queue: String, max: Int, visibility: Duration, maxAttempts: Int, leaseID: String = UUID().uuidString.lowercased()
+        queue: String, max: Int, visibility: Duration, maxAttempts: Int, leaseID: String = RandomUUID.string()
     ) async throws -> [QueuedMessage] {
         let now = self.nowMilliseconds
         let until = now + visibility.milliseconds

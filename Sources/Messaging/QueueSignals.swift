@@ -1,4 +1,3 @@
-import Foundation
 import Synchronization
 
 /// Wakes waiters when a queue may have new messages.
@@ -14,7 +13,9 @@ public final class QueueSignals: Sendable {
     private struct State {
         var generations: [String: UInt64] = [:]
         var globalGeneration: UInt64 = 0
-        var waiters: [String: [UUID: Waiter]] = [:]
+        var waiters: [String: [UInt64: Waiter]] = [:]
+        /// The last waiter's id: ids only need to be distinct within this process.
+        var lastWaiterID: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -54,7 +55,10 @@ public final class QueueSignals: Sendable {
     /// Returns when `queue` is signalled, when `timeout` passes, or when the task is cancelled; at once when
     /// the generation is no longer `generation`.
     public func wait(queue: String, unlessChangedFrom generation: UInt64, timeout: Duration) async {
-        let id = UUID()
+        let id = self.state.withLock { state in
+            state.lastWaiterID &+= 1
+            return state.lastWaiterID
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

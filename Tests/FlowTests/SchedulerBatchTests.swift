@@ -1,10 +1,10 @@
 import Foundation
-import Messaging
 import PortcullisCore
 import Storage
 import TestSupport
 import Testing
 
+@testable import Messaging
 @testable import Scheduler
 
 /// Many flows due at once: the firing loop's batches, on the scheduler's and the queues' tables directly.
@@ -126,6 +126,43 @@ struct SchedulerBatchTests {
             let leased = try await messaging.queues.lease(queue("soon"), max: 1, visibility: .seconds(30), wait: .seconds(10))
             #expect(leased.map(\.messageID) == ["scheduled:soon:\(soon)"])
             #expect(Timestamp.milliseconds(Date()) >= soon)
+        }
+    }
+
+    @Test(
+        "a flow.stopping handled by the scheduler withdraws what the loop wrote ahead, keeps what is due, and the loop writes nothing more",
+        arguments: Backend.allCases)
+    func stopWithdrawsWrittenAhead(backend: Backend) async throws {
+        try await Self.withScheduler(backend, pollInterval: .seconds(120)) { database, messaging, runner in
+            let now = Timestamp.milliseconds(Date())
+            let soon = now + 1_500
+            let queue = FlowQueueNames.messages(flowID: "f", nodeID: "step_1")
+            try await database.transaction { connection in
+                try await connection.execute(
+                    "INSERT INTO scheduler_flows (flow_id, state, version, cron, queue, due_at) VALUES ('f', 'active', 1, '* * * * * *', \(queue), \(soon))"
+                )
+                try await messaging.store.provisionQueues([queue], round: 1, on: connection)
+                // An execution of an earlier second, due already: the stop leaves it to the queue's removal.
+                try await messaging.store.enqueue(
+                    [MessageStore.Outgoing(queue: queue, messageID: "scheduled:f:\(now - 1_000)", body: "{}")], on: connection)
+            }
+            #expect(try await runner.fireDue() == 1)
+            #expect(try await messaging.queues.depth(queue) == 2)
+
+            let schedules = Schedules(database: database, clock: .system, logger: TestDatabases.logger)
+            let stopping = try Event(
+                name: "flow.stopping", serviceName: "flow-repository", payload: ["id": "f", "lifecycleVersion": 2] as JSONValue, now: Date())
+            let delivery = Delivery(group: Schedules.group, attempts: 1, eventID: stopping.id, database: database, clock: .system)
+            try await schedules.handle(stopping, delivery)
+
+            let left = try await database.query("SELECT message_id FROM bus_messages WHERE queue = \(queue)").map { try $0.string("message_id") }
+            #expect(left == ["scheduled:f:\(now - 1_000)"])
+            let row = try await database.first("SELECT state, version, due_at FROM scheduler_flows WHERE flow_id = 'f'")
+            #expect(try row?.string("state") == "stopped")
+            #expect(try row?.int("version") == 2)
+            #expect(try row?.optionalInt("due_at") == nil)
+            #expect(try await runner.fireDue() == 0)
+            #expect(try await messaging.queues.depth(queue) == 1)
         }
     }
 }
