@@ -145,6 +145,9 @@ public struct FlowQueueRoutes: Sendable {
             let messageID = TimeOrderedID.uuidString()
             let queues = self.queues
             do {
+                // Locks in one order with the orchestrator, so the two cannot deadlock on PostgreSQL: the flow's
+                // row first (shared here; a start or stop holds it for update before it removes or makes the
+                // queues), then the target queues (shared; only a start or stop takes them exclusively).
                 try await self.database.transaction { connection in
                     guard try await self.access.stillRunning(step, on: connection) else { throw FlowQueueAccess.notFound }
                     for target in step.targets {

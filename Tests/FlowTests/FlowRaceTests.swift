@@ -2,8 +2,10 @@ import Foundation
 import GatewayTestSupport
 import HTTPTypes
 import HummingbirdTesting
+import Messaging
 import PortcullisCore
 import Storage
+import Synchronization
 import TestSupport
 import Testing
 
@@ -67,4 +69,92 @@ struct FlowRaceTests {
             #expect(try await env.database.query("SELECT queue FROM bus_queues WHERE queue LIKE 'flow-%'").isEmpty)
         }
     }
+
+    @Test(
+        "components emitting while their flow stops get 202 or a refusal, no transaction is aborted as a deadlock, and nothing is left in the stopped flow's queues",
+        arguments: Backend.allCases)
+    func emitsWhileStopping(backend: Backend) async throws {
+        // Emits lock the flow's row, then their target queues; a stop locks the row for update, then removes
+        // the queues. Taken in one order, they cannot deadlock; taken in two, PostgreSQL aborts one side (the
+        // stop's handler is then retried, so only the aborted transactions show it).
+        let conflicts = ConflictWatchingDatabase.Conflicts()
+        try await withIdentityGateway(backend, wrapDatabase: { ConflictWatchingDatabase(inner: $0, conflicts: conflicts) }) { env in
+            let (id, alice, token) = try await FlowQueueTests.runningFlow(env)
+            let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
+                for emitter in 0..<4 {
+                    // Each emits until it is refused: some before the stop, one or more after it.
+                    group.addTask {
+                        var statuses: [Int] = []
+                        let end = ContinuousClock.now + .seconds(60)
+                        var index = 0
+                        while ContinuousClock.now < end {
+                            index += 1
+                            let step = (emitter + index) % 2 == 0 ? "step_1" : "step_2"
+                            let status = try await env.call(
+                                .post, FlowQueueTests.path(id, step), token: token, json: ["message": ["n": .int(Int64(index))]]
+                            ).status.code
+                            statuses.append(status)
+                            if status != 202 { break }
+                        }
+                        return statuses
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(try await env.call(.post, "/flows/\(id)/stop", token: alice).status == .ok)
+                return try await group.reduce(into: [Int]()) { $0 += $1 }
+            }
+            // Emitted before the stop (202), or refused after it: the flow is gone (404) or its token revoked (401).
+            #expect(statuses.contains(202) && statuses.contains { $0 != 202 }, "\(statuses)")
+            #expect(statuses.allSatisfy { [202, 404, 401].contains($0) }, "\(statuses)")
+            #expect(try await eventually(timeout: .seconds(30)) { try await Self.agreement(env, id, token: alice) == "inactive" })
+            let queues = ["step_1", "step_2", "step_3"].map { FlowQueueNames.messages(flowID: id, nodeID: $0) }
+            #expect(try await env.database.query("SELECT queue FROM bus_queues WHERE queue IN (\(list: queues))").isEmpty)
+            #expect(try await env.database.query("SELECT seq FROM bus_messages WHERE queue IN (\(list: queues))").isEmpty)
+        }
+        #expect(conflicts.reasons.isEmpty, "\(conflicts.reasons)")
+    }
+}
+
+/// A database that notes every transaction aborted as a conflict (on PostgreSQL a deadlock or a
+/// serialization failure), whoever ran it: a bus handler's is retried, so its answer would not show it.
+struct ConflictWatchingDatabase: Database {
+    final class Conflicts: Sendable {
+        private let box = Mutex<[String]>([])
+        var reasons: [String] { self.box.withLock { $0 } }
+        func note(_ reason: String) { self.box.withLock { $0.append(reason) } }
+    }
+
+    let inner: any Database
+    let conflicts: Conflicts
+    var dialect: SQLDialect { self.inner.dialect }
+
+    func withConnection<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result {
+        try await self.inner.withConnection(body)
+    }
+
+    func transaction<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result {
+        do {
+            return try await self.inner.transaction(body)
+        } catch StorageError.serializationFailure(let reason) {
+            self.conflicts.note(reason)
+            throw StorageError.serializationFailure(reason)
+        }
+    }
+
+    func ping() async throws { try await self.inner.ping() }
+
+    func notify(channel: String, payload: String, on connection: any DatabaseConnection) async throws {
+        try await self.inner.notify(channel: channel, payload: payload, on: connection)
+    }
+
+    func notify(channel: String, payloads: [String], on connection: any DatabaseConnection) async throws {
+        try await self.inner.notify(channel: channel, payloads: payloads, on: connection)
+    }
+
+    func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws {
+        try await self.inner.listen(channel: channel, handler)
+    }
+
+    /// The inner database is run by the environment.
+    func run() async throws {}
 }
