@@ -1,4 +1,3 @@
-public import Foundation
 public import PortcullisCore
 public import Storage
 

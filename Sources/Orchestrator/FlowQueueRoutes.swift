@@ -145,10 +145,13 @@ public struct FlowQueueRoutes: Sendable {
             let messageID = TimeOrderedID.uuidString()
             let queues = self.queues
             do {
-                // Locks in one order with the orchestrator, so the two cannot deadlock on PostgreSQL: the flow's
-                // row first (shared here; a start or stop holds it for update before it removes or makes the
-                // queues), then the target queues (shared; only a start or stop takes them exclusively).
+                // Locks in one order with the orchestrator's rounds (`Orchestrator.handle`), so the two cannot
+                // deadlock on PostgreSQL: the flow's lifecycle lock (shared here, exclusive in a start or stop),
+                // the flow's row (shared here, for update there), then the target queues (shared here; only a
+                // start or stop takes them exclusively). The lifecycle lock queues fairly, so emits that never
+                // pause cannot hold a stop off, as they could with the row's lock alone (see `KeyedLock`).
                 try await self.database.transaction { connection in
+                    try await connection.hold(.flowLifecycle, key: step.flowID, shared: true)
                     guard try await self.access.stillRunning(step, on: connection) else { throw FlowQueueAccess.notFound }
                     for target in step.targets {
                         try await queues.enqueue(

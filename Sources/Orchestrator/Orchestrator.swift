@@ -62,6 +62,9 @@ public struct Orchestrator: Sendable {
         let credentials = try self.credentials()
         do {
             try await delivery.once { connection in
+                // The lifecycle lock before anything of the flow's: writers into its queues hold it shared and
+                // wait behind this round once it asks (see `KeyedLock`), then the flow's row, then its queues.
+                try await connection.hold(.flowLifecycle, key: flowID, shared: false)
                 guard try await self.holdFlow(round, on: connection) else {
                     self.logger.debug("stale lifecycle event ignored", metadata: ["event.id": .string(event.id), "flow.id": .string(flowID)])
                     return

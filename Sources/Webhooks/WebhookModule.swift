@@ -27,7 +27,8 @@ public struct WebhookModule: GatewayModule {
 
     public func registerRoutes(on routes: RouteRegistry) {
         WebhookRoutes(
-            flows: self.flows, queues: self.environment.messaging.queues, sealer: WebhookSecretSealer(masterKey: self.environment.masterKey),
+            flows: self.flows, database: self.environment.database, queues: self.environment.messaging.queues,
+            sealer: WebhookSecretSealer(masterKey: self.environment.masterKey),
             policies: self.environment.policies
         ).register(on: routes)
     }

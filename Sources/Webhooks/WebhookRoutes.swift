@@ -7,6 +7,7 @@ public import Messaging
 import NIOCore
 public import Policy
 public import PortcullisCore
+public import Storage
 
 /// `HEAD|GET|POST /hook/{flowId}[/{suffix}]` (API.md §4): a call to an active webhook flow becomes one
 /// message on its first node's queue, and the answer `thank you` is sent only once that message is
@@ -19,12 +20,14 @@ public struct WebhookRoutes: Sendable {
     public static let minimumResponseTime: Duration = .milliseconds(50)
 
     let flows: WebhookFlows
+    let database: any Database
     let queues: DatabaseWorkQueue
     let sealer: WebhookSecretSealer
     let policies: PolicyStore
 
-    public init(flows: WebhookFlows, queues: DatabaseWorkQueue, sealer: WebhookSecretSealer, policies: PolicyStore) {
+    public init(flows: WebhookFlows, database: any Database, queues: DatabaseWorkQueue, sealer: WebhookSecretSealer, policies: PolicyStore) {
         self.flows = flows
+        self.database = database
         self.queues = queues
         self.sealer = sealer
         self.policies = policies
@@ -143,8 +146,13 @@ public struct WebhookRoutes: Sendable {
         // Durably on the queue before the answer: the enqueue commits first, into the queue of the run whose
         // settings checked the call only (a stop that removed it in the meantime, or a restart that made it
         // another run's, makes this a 404, never a lost "thank you" or a call checked under old settings).
+        // The flow's lifecycle lock (shared) first: a stop waiting for the queue goes ahead of later calls, so
+        // callers that never pause cannot hold it off (see `KeyedLock`).
         do {
-            try await self.queues.enqueue(intoProvisioned: queue, round: flow.round, messageID: messageID, message: message)
+            try await self.database.transaction { connection in
+                try await connection.hold(.flowLifecycle, key: flowID, shared: true)
+                try await self.queues.enqueue(intoProvisioned: queue, round: flow.round, messageID: messageID, message: message, on: connection)
+            }
         } catch is QueueNotProvisioned {
             throw Self.inactive(flowID)
         }

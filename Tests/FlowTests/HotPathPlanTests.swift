@@ -11,7 +11,9 @@ import Testing
 
 @testable import FlowRepository
 
-/// The statements a task ran through a ``RecordingDatabase``, while it was listening.
+/// The statements a task ran through a database recording them (``recording(_:)``), while it was listening.
+/// Services running beside the test (the decision journal, the bus consumers) do not listen, so only the
+/// request's own statements are noted.
 final class StatementLog: Sendable {
     @TaskLocal static var current: StatementLog?
 
@@ -22,44 +24,11 @@ final class StatementLog: Sendable {
     func append(_ query: SQLQuery) {
         self.statements.withLock { $0.append(query) }
     }
-}
 
-/// A real database that notes every statement run by a task listening with ``StatementLog/current``.
-/// Services running beside the test (the decision journal, the bus consumers) do not listen, so only the
-/// request's own statements are noted.
-struct RecordingDatabase: Database {
-    let inner: any Database
-    var dialect: SQLDialect { self.inner.dialect }
-
-    struct Connection: DatabaseConnection {
-        let inner: any DatabaseConnection
-        var dialect: SQLDialect { self.inner.dialect }
-
-        func query(_ query: SQLQuery) async throws -> [SQLRow] {
-            StatementLog.current?.append(query)
-            return try await self.inner.query(query)
-        }
+    /// `database`, noting each statement in the listening task's log.
+    static func recording(_ database: any Database) -> any Database {
+        ObservedDatabase(inner: database, hooks: .init(beforeStatement: { StatementLog.current?.append($0) }))
     }
-
-    func withConnection<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result {
-        try await self.inner.withConnection { try await body(Connection(inner: $0)) }
-    }
-
-    func transaction<Result: Sendable>(_ body: (any DatabaseConnection) async throws -> Result) async throws -> Result {
-        try await self.inner.transaction { try await body(Connection(inner: $0)) }
-    }
-
-    func ping() async throws { try await self.inner.ping() }
-
-    func notify(channel: String, payload: String, on connection: any DatabaseConnection) async throws {
-        try await self.inner.notify(channel: channel, payload: payload, on: (connection as? Connection)?.inner ?? connection)
-    }
-
-    func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws {
-        try await self.inner.listen(channel: channel, handler)
-    }
-
-    func run() async throws {}
 }
 
 /// What a statement's plan says about how it reads its tables.
@@ -103,7 +72,7 @@ struct HotPathPlanTests {
         "with every cache warm, GET /flows/{id} runs no statement besides its decision batch, one when the flow is not cached, and no statement of the path scans a table",
         arguments: Backend.allCases)
     func warmFlowRead(backend: Backend) async throws {
-        try await withIdentityGateway(backend, wrapDatabase: { RecordingDatabase(inner: $0) }) { env in
+        try await withIdentityGateway(backend, wrapDatabase: StatementLog.recording) { env in
             let admin = try await env.adminToken()
             let id = try #require(try await env.createFlow(token: admin)["id"]?.stringValue)
             // Warm: the token's and the flow's cache entries. Each listener empties its cache once when it

@@ -144,12 +144,17 @@ struct SchedulerBatchTests {
                 try await messaging.store.provisionQueues([queue], round: 1, on: connection)
                 // An execution of an earlier second, due already: the stop leaves it to the queue's removal.
                 try await messaging.store.enqueue(
-                    [MessageStore.Outgoing(queue: queue, messageID: "scheduled:f:\(now - 1_000)", body: "{}")], on: connection)
+                    [MessageStore.Outgoing(queue: queue, messageID: "scheduled:f:\(now - 1_000)", body: "{}", visibleAt: now - 1_000)], on: connection
+                )
             }
             #expect(try await runner.fireDue() == 1)
             #expect(try await messaging.queues.depth(queue) == 2)
 
-            let schedules = Schedules(database: database, clock: .system, logger: TestDatabases.logger)
+            // The handler's clock stands just before `soon`: the execution due then is still ahead of it however
+            // slowly the test runs, and the earlier one (visible from when it was written) is behind it.
+            let dueVisibleAt = try await database.first("SELECT visible_at FROM bus_messages WHERE message_id = \("scheduled:f:\(now - 1_000)")")
+            #expect(try #require(dueVisibleAt).int("visible_at") < soon - 1)
+            let schedules = Schedules(database: database, clock: WallClock { Timestamp.date(milliseconds: soon - 1) }, logger: TestDatabases.logger)
             let stopping = try Event(
                 name: "flow.stopping", serviceName: "flow-repository", payload: ["id": "f", "lifecycleVersion": 2] as JSONValue, now: Date())
             let delivery = Delivery(group: Schedules.group, attempts: 1, eventID: stopping.id, database: database, clock: .system)
