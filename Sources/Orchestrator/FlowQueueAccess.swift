@@ -31,11 +31,15 @@ public struct FlowQueueAccess: Sendable {
     }
 
     /// Whether the flow still runs the run `round` the caller was checked against (not merely runs: a
-    /// restarted flow is another run, maybe with other owners), holding its row (shared) until the
-    /// transaction ends: a stop, which removes the queues holding the row exclusively, waits for the
-    /// caller's enqueue or comes first.
-    public func stillRunning(_ step: Step, on connection: any DatabaseConnection) async throws -> Bool {
-        let lock: SQLQuery = connection.dialect == .postgres ? " FOR SHARE" : ""
+    /// restarted flow is another run, maybe with other owners).
+    ///
+    /// - Parameter holdingRow: hold the flow's row (shared) until the transaction ends, so that a stop, which
+    ///   removes the queues holding the row for update, waits for the caller's enqueue or comes first. Only
+    ///   inside a transaction that holds the flow's lifecycle lock (shared) already: outside a transaction the
+    ///   row's lock would end with the statement, and without the lifecycle lock a stream of such locks
+    ///   could hold a stop off (see `KeyedLock`).
+    public func stillRunning(_ step: Step, on connection: any DatabaseConnection, holdingRow: Bool) async throws -> Bool {
+        let lock: SQLQuery = holdingRow && connection.dialect == .postgres ? " FOR SHARE" : ""
         let row = try await connection.first("SELECT state, version FROM orchestrator_flows WHERE flow_id = \(step.flowID)\(lock)")
         return try row?.string("state") == "started" && row?.int("version") == step.round
     }

@@ -105,7 +105,7 @@ public struct FlowQueueRoutes: Sendable {
             defer { if waits { self.waiters.leave() } }
             let messages = try await self.queues.lease(step.queue, max: max, visibility: .seconds(visibility), wait: .seconds(waits ? wait : 0))
             // A long wait may outlive the run the caller was checked for: what the next run queued is not theirs.
-            if !messages.isEmpty, !(try await self.database.withConnection { try await self.access.stillRunning(step, on: $0) }) {
+            if !messages.isEmpty, !(try await self.database.withConnection { try await self.access.stillRunning(step, on: $0, holdingRow: false) }) {
                 for leaseID in Set(messages.map(\.leaseID)) { _ = try? await self.queues.release(step.queue, leaseID: leaseID) }
                 throw FlowQueueAccess.notFound
             }
@@ -151,8 +151,8 @@ public struct FlowQueueRoutes: Sendable {
                 // start or stop takes them exclusively). The lifecycle lock queues fairly, so emits that never
                 // pause cannot hold a stop off, as they could with the row's lock alone (see `KeyedLock`).
                 try await self.database.transaction { connection in
-                    try await connection.hold(.flowLifecycle, key: step.flowID, shared: true)
-                    guard try await self.access.stillRunning(step, on: connection) else { throw FlowQueueAccess.notFound }
+                    try await connection.hold(.flowLifecycle, key: step.flowID, mode: .shared)
+                    guard try await self.access.stillRunning(step, on: connection, holdingRow: true) else { throw FlowQueueAccess.notFound }
                     for target in step.targets {
                         try await queues.enqueue(
                             intoProvisioned: target.queue, round: step.round, messageID: messageID, message: body.message, on: connection)

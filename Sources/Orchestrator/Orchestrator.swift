@@ -13,8 +13,9 @@ public import Storage
 /// - `flow.stopping`: the queues go with their messages, the token is revoked, then `flow.stopped {id,
 ///   lifecycleVersion}`, also for a flow the orchestrator never saw.
 ///
-/// Each event is handled in one transaction that holds the flow's row in `orchestrator_flows` (so two
-/// replicas never work on one flow at once), marks the event handled (``Delivery/once(_:)``), changes the
+/// Each event is handled in one transaction that holds the flow's lifecycle lock exclusively (emits and
+/// webhook calls hold it shared, and wait behind a round that asks for it: `KeyedLock`) and the flow's row
+/// in `orchestrator_flows` (so two replicas never work on one flow at once), marks the event handled (``Delivery/once(_:)``), changes the
 /// token and the queues, and publishes the answer: all of it or nothing. An event of an older round than
 /// the last one handled for its flow (`lifecycleVersion`, which the repository raises with every start
 /// and stop) changes nothing, so redeliveries and late retries are harmless. Every answer and audit record
@@ -64,7 +65,7 @@ public struct Orchestrator: Sendable {
             try await delivery.once { connection in
                 // The lifecycle lock before anything of the flow's: writers into its queues hold it shared and
                 // wait behind this round once it asks (see `KeyedLock`), then the flow's row, then its queues.
-                try await connection.hold(.flowLifecycle, key: flowID, shared: false)
+                try await connection.hold(.flowLifecycle, key: flowID, mode: .exclusive)
                 guard try await self.holdFlow(round, on: connection) else {
                     self.logger.debug("stale lifecycle event ignored", metadata: ["event.id": .string(event.id), "flow.id": .string(flowID)])
                     return

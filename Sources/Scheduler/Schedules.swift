@@ -62,10 +62,10 @@ public struct Schedules: Sendable {
                 // Executions written ahead (ScheduleRunner.lookahead) that are not due yet go too: a stopped flow
                 // gets nothing due after its stop, even before its queues are removed.
                 if let queue {
-                    // The flow's lifecycle lock (shared) first, as every writer into its queues takes it: the
-                    // orchestrator's stop, which removes the queue's messages too, goes before or after this,
-                    // never interleaved with it (their deletes could otherwise deadlock).
-                    try await connection.hold(.flowLifecycle, key: flowID, shared: true)
+                    // The flow's lifecycle lock (shared) first: the orchestrator's stop, which removes the queue's
+                    // messages too and holds the lock exclusively, goes before or after this, never interleaved
+                    // with it (their deletes could otherwise deadlock).
+                    try await connection.hold(.flowLifecycle, key: flowID, mode: .shared)
                     try await MessageStore.withdrawUnseen(
                         queue: queue, idPrefix: "scheduled:\(flowID):", at: Timestamp.milliseconds(self.clock.now), on: connection)
                 }

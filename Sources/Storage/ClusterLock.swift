@@ -24,25 +24,3 @@ extension DatabaseConnection {
         }
     }
 }
-
-/// Locks of one thing among many, by its key (a flow's id): PostgreSQL advisory locks in the two-key space,
-/// which never meets the one-key space of ``ClusterLock``. Unlike a row's lock, they queue fairly: once an
-/// exclusive request waits, later shared requests wait behind it, so a stream of shared holders that
-/// always overlap cannot hold an exclusive one off. (A row locked `FOR SHARE` lets new shared lockers pass
-/// a waiting `FOR UPDATE`.) Keys are hashed: two keys may share a lock, which only makes one wait for the
-/// other.
-public enum KeyedLock: Int32, Sendable, CaseIterable {
-    /// A flow's lifecycle: writers into its queues hold it shared, a start or stop exclusively ("flow").
-    case flowLifecycle = 0x666c_6f77
-}
-
-extension DatabaseConnection {
-    /// Holds `lock` for `key` until the current transaction ends, shared or exclusively. Nothing to take on
-    /// SQLite (one transaction at a time on its single connection).
-    public func hold(_ lock: KeyedLock, key: String, shared: Bool) async throws {
-        if self.dialect == .postgres {
-            let function = shared ? "pg_advisory_xact_lock_shared" : "pg_advisory_xact_lock"
-            try await self.execute("SELECT \(unsafe: function)(\(unsafe: String(lock.rawValue)), hashtext(\(key)))")
-        }
-    }
-}

@@ -150,7 +150,7 @@ public struct WebhookRoutes: Sendable {
         // callers that never pause cannot hold it off (see `KeyedLock`).
         do {
             try await self.database.transaction { connection in
-                try await connection.hold(.flowLifecycle, key: flowID, shared: true)
+                try await connection.hold(.flowLifecycle, key: flowID, mode: .shared)
                 try await self.queues.enqueue(intoProvisioned: queue, round: flow.round, messageID: messageID, message: message, on: connection)
             }
         } catch is QueueNotProvisioned {

@@ -1,14 +1,12 @@
 import Storage
 
-/// A real database that a test watches, or slows down, through hooks: around every statement (requests and
+/// A real database that a test watches through hooks: before every statement (requests and
 /// the services beside them alike), and on every transaction aborted as a conflict (on PostgreSQL a
 /// deadlock or a serialization failure; a bus handler's is retried, so its answer would not show it).
 struct ObservedDatabase: Database {
     struct Hooks: Sendable {
         /// Before each statement runs.
         var beforeStatement: @Sendable (SQLQuery) async -> Void = { _ in }
-        /// After each statement returned, its locks still held when it ran in a transaction.
-        var afterStatement: @Sendable (SQLQuery, SQLDialect) async -> Void = { _, _ in }
         /// For each transaction aborted as a conflict, with the database's reason.
         var conflict: @Sendable (String) -> Void = { _ in }
     }
@@ -24,9 +22,7 @@ struct ObservedDatabase: Database {
 
         func query(_ query: SQLQuery) async throws -> [SQLRow] {
             await self.hooks.beforeStatement(query)
-            let rows = try await self.inner.query(query)
-            await self.hooks.afterStatement(query, self.dialect)
-            return rows
+            return try await self.inner.query(query)
         }
     }
 

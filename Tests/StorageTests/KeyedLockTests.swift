@@ -17,9 +17,10 @@ struct KeyedLockTests {
     }
 
     /// Holder A takes `share` and keeps it until told; then B asks for `exclusive` and waits for A; then C asks
-    /// for `share` again. Returns the order in which B ("exclusive") and C ("share") got theirs.
+    /// for `share` again, which waits too (`secondShareWaits`) or is granted beside A's. Returns the order in
+    /// which B ("exclusive") and C ("share") got theirs once A let go.
     static func order(
-        on database: any Database, waiting: @escaping @Sendable () async throws -> Int,
+        on database: any Database, secondShareWaits: Bool, waiting: @escaping @Sendable () async throws -> Int,
         share: @escaping @Sendable (any DatabaseConnection) async throws -> Void,
         exclusive: @escaping @Sendable (any DatabaseConnection) async throws -> Void
     ) async throws -> [String] {
@@ -48,8 +49,12 @@ struct KeyedLockTests {
                     steps.append("share")
                 }
             }
-            // Either the second share is granted beside A's, or it waits too.
-            _ = try await eventually(timeout: .seconds(5)) { try await waiting() == 2 || steps.all == ["share"] }
+            // Either the second share waits too (behind the exclusive request), or it is granted beside A's.
+            if secondShareWaits {
+                #expect(try await eventually { try await waiting() == 2 }, "the later share waits behind the exclusive request")
+            } else {
+                #expect(try await eventually { steps.all == ["share"] }, "the later share is granted beside A's")
+            }
             releaseA.finish()
             try await group.waitForAll()
         }
@@ -67,9 +72,9 @@ struct KeyedLockTests {
                 return Int(try await database.first(query)?.int("n") ?? 0)
             }
             let fair = try await Self.order(
-                on: database, waiting: advisoryWaits,
-                share: { try await $0.hold(.flowLifecycle, key: "f", shared: true) },
-                exclusive: { try await $0.hold(.flowLifecycle, key: "f", shared: false) })
+                on: database, secondShareWaits: true, waiting: advisoryWaits,
+                share: { try await $0.hold(.flowLifecycle, key: "f", mode: .shared) },
+                exclusive: { try await $0.hold(.flowLifecycle, key: "f", mode: .exclusive) })
             #expect(fair == ["exclusive", "share"])
 
             // The same with the row's locks alone: the later share goes first, so shares that always overlap
@@ -82,10 +87,35 @@ struct KeyedLockTests {
                         "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")?.int("n") ?? 0)
             }
             let unfair = try await Self.order(
-                on: database, waiting: rowWaits,
+                on: database, secondShareWaits: false, waiting: rowWaits,
                 share: { _ = try await $0.first("SELECT id FROM flows_t WHERE id = 'f' FOR SHARE") },
                 exclusive: { _ = try await $0.first("SELECT id FROM flows_t WHERE id = 'f' FOR UPDATE") })
             #expect(unfair == ["share", "exclusive"])
+        }
+    }
+
+    @Test("shared holders hold the lock together, and an exclusive request is refused while one does")
+    func sharedHoldersTogether() async throws {
+        try await TestDatabases.withDatabase(.postgres) { database in
+            let key = "CAST(\(Int64(KeyedLock.flowLifecycle.rawValue)) AS INTEGER), hashtext('f')"
+            try await database.transaction { first in
+                try await first.hold(.flowLifecycle, key: "f", mode: .shared)
+                try await database.transaction { second in
+                    let shared = try await second.first(SQLQuery(unsafeSQL: "SELECT pg_try_advisory_xact_lock_shared(\(key)) AS taken"))
+                    #expect(try shared?.bool("taken") == true, "a second shared holder")
+                }
+                try await database.transaction { third in
+                    let exclusive = try await third.first(SQLQuery(unsafeSQL: "SELECT pg_try_advisory_xact_lock(\(key)) AS taken"))
+                    #expect(try exclusive?.bool("taken") == false, "no exclusive holder beside a shared one")
+                }
+            }
+            try await database.transaction { first in
+                try await first.hold(.flowLifecycle, key: "f", mode: .exclusive)
+                try await database.transaction { second in
+                    let shared = try await second.first(SQLQuery(unsafeSQL: "SELECT pg_try_advisory_xact_lock_shared(\(key)) AS taken"))
+                    #expect(try shared?.bool("taken") == false, "no shared holder beside an exclusive one")
+                }
+            }
         }
     }
 
@@ -93,9 +123,9 @@ struct KeyedLockTests {
     func keysAreIndependent() async throws {
         try await TestDatabases.withDatabase(.postgres) { database in
             try await database.transaction { first in
-                try await first.hold(.flowLifecycle, key: "a", shared: false)
+                try await first.hold(.flowLifecycle, key: "a", mode: .exclusive)
                 try await database.transaction { second in
-                    try await second.hold(.flowLifecycle, key: "b", shared: false)
+                    try await second.hold(.flowLifecycle, key: "b", mode: .exclusive)
                     let taken = try await second.first(
                         "SELECT pg_try_advisory_xact_lock_shared(CAST(\(Int64(KeyedLock.flowLifecycle.rawValue)) AS INTEGER), hashtext('a')) AS taken"
                     )

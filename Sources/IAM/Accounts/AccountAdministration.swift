@@ -245,6 +245,8 @@ public struct AccountAdministration: Sendable {
         try await self.refuseFlowAccount(account.id)
         let ceiling = try await self.grants.requireCeiling(caller, over: account, decisions: decisions)
         try await self.database.transaction { connection in
+            // A service account's client lock first, before the account's row: grants under its secret wait on it.
+            try await ServiceClientStore.holdExclusively(accountID: id, on: connection)
             try await self.grants.confirm(ceiling, on: connection)
             _ = try await self.tokens.revokeAll(accountID: id, on: connection)
             try await self.clients.delete(accountID: id, on: connection)

@@ -58,6 +58,9 @@ struct FlowTokenAccounts: FlowCredentials {
             try await connection.execute("DELETE FROM iam_flow_accounts WHERE flow_id = \(flowID)")
             return nil
         }
+        // The client's lock before the revocation, so that a grant under way finishes first and its token is
+        // revoked with the others (the flow's locks, held by the caller, are none a grant takes).
+        try await ServiceClientStore.holdExclusively(accountID: credential.accountID, on: connection)
         _ = try await self.tokens.revokeAll(accountID: credential.accountID, on: connection)
         try await self.clients.delete(accountID: credential.accountID, on: connection)
         try await self.accounts.delete(id: credential.accountID, on: connection)

@@ -110,6 +110,8 @@ public struct ServiceAccounts: Sendable {
         _ client: Client, _ issue: @Sendable (any DatabaseConnection) async throws -> Issued
     ) async throws -> Issued? {
         try await self.database.transaction { connection in
+            // The client's lock (shared) first: a rotation or a deletion asking for it goes ahead of later grants.
+            try await connection.hold(.serviceClient, key: client.account.id, mode: .shared)
             guard let current = try await self.clients.secretHash(clientID: client.clientID, holdingOn: connection),
                 Hex.constantTimeEquals(current, client.secretHash)
             else { return nil }
@@ -135,6 +137,7 @@ public struct ServiceAccounts: Sendable {
         let clients = self.clients
         let database = self.database
         let clientID: String = try await database.transaction { connection in
+            try await ServiceClientStore.holdExclusively(accountID: accountID, on: connection)
             if creating {
                 let clientID = "sa_" + Identifiers.objectID()
                 try await clients.insert(clientID: clientID, accountID: accountID, secretHash: hash, on: connection)

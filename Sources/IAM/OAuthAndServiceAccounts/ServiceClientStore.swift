@@ -19,6 +19,14 @@ public struct ServiceClientStore: Sendable {
         return (try row.string("account_id"), try row.string("secret_hash"))
     }
 
+    /// Holds the client's lock (`KeyedLock.serviceClient`) exclusively until the transaction ends: grants under
+    /// its secret hold it shared and wait behind this once it is asked for, so grants that never pause
+    /// cannot hold a rotation or a flow's stop off (a row's `FOR SHARE` would let them pass it). Take it
+    /// before any lock a grant waits for (the account's row): first in the transaction.
+    static func holdExclusively(accountID: String, on connection: any DatabaseConnection) async throws {
+        try await connection.hold(.serviceClient, key: accountID, mode: .exclusive)
+    }
+
     /// The secret hash of `clientID`, holding its row (shared, on PostgreSQL) until the transaction ends.
     func secretHash(clientID: String, holdingOn connection: any DatabaseConnection) async throws -> String? {
         let lock: SQLQuery = connection.dialect == .postgres ? " FOR SHARE" : ""
@@ -41,15 +49,19 @@ public struct ServiceClientStore: Sendable {
         )
     }
 
-    /// Replaces the account's secret hash; returns its client id, nil when the account has no client.
+    /// Replaces the account's secret hash; returns its client id, nil when the account has no client. Holds
+    /// the client's lock exclusively first (see ``holdExclusively(accountID:on:)``).
     func rotate(accountID: String, secretHash: String, on connection: any DatabaseConnection) async throws -> String? {
+        try await Self.holdExclusively(accountID: accountID, on: connection)
         let now = Timestamp.milliseconds(self.clock.now)
         return try await connection.first(
             "UPDATE iam_service_clients SET secret_hash = \(secretHash), rotated_at = \(now) WHERE account_id = \(accountID) RETURNING client_id"
         ).map { try $0.string("client_id") }
     }
 
+    /// Deletes the account's client, holding its lock exclusively first (see ``holdExclusively(accountID:on:)``).
     func delete(accountID: String, on connection: any DatabaseConnection) async throws {
+        try await Self.holdExclusively(accountID: accountID, on: connection)
         try await connection.execute("DELETE FROM iam_service_clients WHERE account_id = \(accountID)")
     }
 }
