@@ -209,6 +209,47 @@ struct FlowRaceTests {
             #expect(try await grant.value == 200)
         }
     }
+
+    @Test(
+        "PostgreSQL: a flow's stop takes its token account's row before the account's tokens, as a tenant's deletion does, so the two cannot deadlock"
+    )
+    func stopLocksAccountBeforeTokens() async throws {
+        let conflicts = Notes()
+        var hooks = ObservedDatabase.Hooks()
+        hooks.conflict = { conflicts.append($0) }
+        try await withIdentityGateway(.postgres, wrapDatabase: { [hooks] in ObservedDatabase(inner: $0, hooks: hooks) }) { env in
+            let (id, alice, _) = try await FlowQueueTests.runningFlow(env)  // the flow's token account has a token
+            let account = try #require(try await env.database.first("SELECT account_id FROM iam_flow_accounts WHERE flow_id = \(id)"))
+                .string("account_id")
+            let (release, releaseHolder) = AsyncStream.makeStream(of: Void.self)
+            let (held, heldByHolder) = AsyncStream.makeStream(of: Void.self)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // A tenant's deletion, as it takes them: the account's row, then (once the stop waits) its tokens.
+                group.addTask {
+                    try await env.database.transaction { connection in
+                        try await connection.execute("SELECT id FROM iam_accounts WHERE id = \(account) FOR UPDATE")
+                        heldByHolder.yield()
+                        for await _ in release { break }
+                        try await connection.execute("UPDATE iam_tokens SET revoked_at = 1 WHERE account_id = \(account)")
+                    }
+                }
+                for await _ in held { break }
+                #expect(try await env.call(.post, "/flows/\(id)/stop", token: alice).status == .ok)
+                let waiting = try await eventually {
+                    try await env.database.first(
+                        "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")?.int("n") == 1
+                }
+                #expect(waiting, "the stop waits for the account's row")
+                releaseHolder.finish()
+                // The holder's token update does not wait for the stop (which holds none of the tokens yet) and
+                // commits; a stop that had revoked the tokens first would deadlock with it here.
+                try await group.waitForAll()
+            }
+            #expect(try await env.flowStatus(id, becomes: "inactive", token: alice) != nil)
+        }
+        // Neither side was aborted as a deadlock (the stop's handler would be retried, so only this shows it).
+        #expect(conflicts.all.isEmpty, "\(conflicts.all)")
+    }
 }
 
 /// A count shared by concurrent tasks.

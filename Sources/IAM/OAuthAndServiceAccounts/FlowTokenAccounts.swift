@@ -61,6 +61,9 @@ struct FlowTokenAccounts: FlowCredentials {
         // The client's lock before the revocation, so that a grant under way finishes first and its token is
         // revoked with the others (the flow's locks, held by the caller, are none a grant takes).
         try await ServiceClientStore.holdExclusively(accountID: credential.accountID, on: connection)
+        // Then the account's row, before its tokens: the order in which a tenant's deletion takes them (it
+        // disables its accounts, then revokes their tokens), or the two could deadlock.
+        _ = try await self.accounts.version(id: credential.accountID, holdingOn: connection)
         _ = try await self.tokens.revokeAll(accountID: credential.accountID, on: connection)
         try await self.clients.delete(accountID: credential.accountID, on: connection)
         try await self.accounts.delete(id: credential.accountID, on: connection)
