@@ -13,15 +13,19 @@ import Testing
 struct FlowQueueTests {
     /// A started flow of alice's (tenant t1) and an access token of its flow token.
     static func runningFlow(_ env: IdentityEnvironment) async throws -> (id: String, alice: String, flowToken: String) {
+        let flow = try await Self.runningFlowCredentials(env)
+        let issued = try await FlowLifecycleTests.token(env, clientID: flow.clientID, secret: flow.secret)
+        return (flow.id, flow.alice, try #require(issued.json?["access_token"]?.stringValue))
+    }
+
+    /// A started flow of alice's (tenant t1) and its flow token's client credentials, freshly rotated.
+    static func runningFlowCredentials(_ env: IdentityEnvironment) async throws -> (id: String, alice: String, clientID: String, secret: String) {
         let alice = try await env.user("alice", tenant: "t1")
         let id = try #require(try await env.createFlow(FlowFixtures.flow(nodes: 3), token: alice.token)["id"]?.stringValue)
         #expect(try await env.call(.post, "/flows/\(id)/start", token: alice.token).status == .ok)
         #expect(try await env.flowStatus(id, becomes: "active", token: alice.token) != nil)
         let credentials = try await env.call(.post, "/flows/\(id)/credentials", token: alice.token).json?["data"]
-        let clientID = try #require(credentials?["clientId"]?.stringValue)
-        let secret = try #require(credentials?["clientSecret"]?.stringValue)
-        let issued = try await FlowLifecycleTests.token(env, clientID: clientID, secret: secret)
-        return (id, alice.token, try #require(issued.json?["access_token"]?.stringValue))
+        return (id, alice.token, try #require(credentials?["clientId"]?.stringValue), try #require(credentials?["clientSecret"]?.stringValue))
     }
 
     static func serviceToken(_ env: IdentityEnvironment, name: String, tenant: String, permissions: [String]) async throws -> String {

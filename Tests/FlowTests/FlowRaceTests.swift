@@ -192,13 +192,7 @@ struct FlowRaceTests {
     @Test("PostgreSQL: a client_credentials grant waits for a rotation or deletion of its client under way (the client's lock), then is answered")
     func grantsTakeTheClientLock() async throws {
         try await withIdentityGateway(.postgres) { env in
-            let alice = try await env.user("alice", tenant: "t1")
-            let id = try #require(try await env.createFlow(FlowFixtures.flow(nodes: 2), token: alice.token)["id"]?.stringValue)
-            #expect(try await env.call(.post, "/flows/\(id)/start", token: alice.token).status == .ok)
-            #expect(try await env.flowStatus(id, becomes: "active", token: alice.token) != nil)
-            let credentials = try await env.call(.post, "/flows/\(id)/credentials", token: alice.token).json?["data"]
-            let clientID = try #require(credentials?["clientId"]?.stringValue)
-            let secret = try #require(credentials?["clientSecret"]?.stringValue)
+            let (id, _, clientID, secret) = try await FlowQueueTests.runningFlowCredentials(env)
             let account = try #require(try await env.database.first("SELECT account_id FROM iam_flow_accounts WHERE flow_id = \(id)"))
             let grant = try await Self.whileHolding(env, .serviceClient, try account.string("account_id"), .exclusive) {
                 let grant = Task { try await FlowLifecycleTests.token(env, clientID: clientID, secret: secret).status.code }

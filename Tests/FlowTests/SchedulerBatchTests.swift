@@ -22,6 +22,15 @@ struct SchedulerBatchTests {
         }
     }
 
+    /// An active every-second flow of round 1, due at `due`, with its first node's queue provisioned.
+    static func everySecondFlow(_ flow: String, due: Int64, messaging: Messaging, on connection: any DatabaseConnection) async throws {
+        let queue = FlowQueueNames.messages(flowID: flow, nodeID: "step_1")
+        try await connection.execute(
+            "INSERT INTO scheduler_flows (flow_id, state, version, cron, queue, due_at) VALUES (\(flow), 'active', 1, '* * * * * *', \(queue), \(due))"
+        )
+        try await messaging.store.provisionQueues([queue], round: 1, on: connection)
+    }
+
     @Test(
         "flows due at the same time fire once each across several batches; a stopped run, a later run and a fired one do not fire again",
         arguments: Backend.allCases)
@@ -104,10 +113,7 @@ struct SchedulerBatchTests {
             let queue = { (flow: String) in FlowQueueNames.messages(flowID: flow, nodeID: "step_1") }
             try await database.transaction { connection in
                 for (flow, due) in [("soon", soon), ("later", later)] {
-                    try await connection.execute(
-                        "INSERT INTO scheduler_flows (flow_id, state, version, cron, queue, due_at) VALUES (\(flow), 'active', 1, '* * * * * *', \(queue(flow)), \(due))"
-                    )
-                    try await messaging.store.provisionQueues([queue(flow)], round: 1, on: connection)
+                    try await Self.everySecondFlow(flow, due: due, messaging: messaging, on: connection)
                 }
             }
             // No loop has said it is up (nothing covers past due times), yet the row written ahead moves on to
@@ -138,10 +144,7 @@ struct SchedulerBatchTests {
             let soon = now + 1_500
             let queue = FlowQueueNames.messages(flowID: "f", nodeID: "step_1")
             try await database.transaction { connection in
-                try await connection.execute(
-                    "INSERT INTO scheduler_flows (flow_id, state, version, cron, queue, due_at) VALUES ('f', 'active', 1, '* * * * * *', \(queue), \(soon))"
-                )
-                try await messaging.store.provisionQueues([queue], round: 1, on: connection)
+                try await Self.everySecondFlow("f", due: soon, messaging: messaging, on: connection)
                 // An execution of an earlier second, due already: the stop leaves it to the queue's removal.
                 try await messaging.store.enqueue(
                     [MessageStore.Outgoing(queue: queue, messageID: "scheduled:f:\(now - 1_000)", body: "{}", visibleAt: now - 1_000)], on: connection

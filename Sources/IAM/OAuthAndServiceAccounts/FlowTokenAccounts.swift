@@ -43,8 +43,9 @@ struct FlowTokenAccounts: FlowCredentials {
 
     func rotateSecret(flowID: String, on connection: any DatabaseConnection) async throws -> FlowSecret? {
         let secret = Identifiers.opaqueToken(prefix: "pcc_")
-        guard let accountID = try await Self.accountID(flowID: flowID, on: connection),
-            let clientID = try await self.clients.rotate(accountID: accountID, secretHash: self.serviceAccounts.hash(secret), on: connection)
+        guard let accountID = try await Self.accountID(flowID: flowID, on: connection) else { return nil }
+        try await ServiceClientStore.holdExclusively(accountID: accountID, on: connection)
+        guard let clientID = try await self.clients.rotate(accountID: accountID, secretHash: self.serviceAccounts.hash(secret), on: connection)
         else { return nil }
         // Tokens obtained with the old secret end with it.
         _ = try await self.tokens.revokeAll(accountID: accountID, grant: OAuthService.clientCredentials, on: connection)

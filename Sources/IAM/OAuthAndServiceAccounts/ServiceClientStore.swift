@@ -49,19 +49,17 @@ public struct ServiceClientStore: Sendable {
         )
     }
 
-    /// Replaces the account's secret hash; returns its client id, nil when the account has no client. Holds
-    /// the client's lock exclusively first (see ``holdExclusively(accountID:on:)``).
+    /// Replaces the account's secret hash; returns its client id, nil when the account has no client. The
+    /// caller holds the client's lock already (``holdExclusively(accountID:on:)``).
     func rotate(accountID: String, secretHash: String, on connection: any DatabaseConnection) async throws -> String? {
-        try await Self.holdExclusively(accountID: accountID, on: connection)
         let now = Timestamp.milliseconds(self.clock.now)
         return try await connection.first(
             "UPDATE iam_service_clients SET secret_hash = \(secretHash), rotated_at = \(now) WHERE account_id = \(accountID) RETURNING client_id"
         ).map { try $0.string("client_id") }
     }
 
-    /// Deletes the account's client, holding its lock exclusively first (see ``holdExclusively(accountID:on:)``).
+    /// Deletes the account's client. The caller holds the client's lock already (``holdExclusively(accountID:on:)``).
     func delete(accountID: String, on connection: any DatabaseConnection) async throws {
-        try await Self.holdExclusively(accountID: accountID, on: connection)
         try await connection.execute("DELETE FROM iam_service_clients WHERE account_id = \(accountID)")
     }
 }
